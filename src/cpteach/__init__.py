@@ -1,0 +1,11 @@
+"""cpteach: learning the operator K of min_u F(Ku) + G(u - x) by unrolling Chambolle-Pock.
+
+See docs/theory.md for the numbered equations that the code cites.
+"""
+from . import operators, prox
+from .backprop import BackpropResult, backprop
+from .chambolle_pock import CPTrace, chambolle_pock, default_steps, solve
+
+__version__ = "0.1.0"
+__all__ = ["operators", "prox", "chambolle_pock", "CPTrace", "default_steps", "solve",
+           "backprop", "BackpropResult"]

@@ -1,0 +1,272 @@
+"""The Chambolle-Pock iteration as in docs/theory.md, section 2, with its trace."""
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .operators import LinearOperator
+from .prox import ProxFunction
+
+__all__ = ["chambolle_pock", "CPTrace", "default_steps", "check_problem", "check_steps", "solve"]
+
+DEFAULT_MAX_TRACE_BYTES = 10**9
+
+
+def default_steps(K, safety=0.99):
+    """Step sizes tau = sigma = safety / ||K||, so that tau*sigma*||K||^2 = safety^2 < 1."""
+    norm = K.norm()
+    if norm == 0:
+        return 1.0, 1.0
+    return safety / norm, safety / norm
+
+
+def check_steps(K, tau, sigma, theta):
+    """Validate tau, sigma > 0, tau*sigma*||K||^2 < 1 and theta in [0, 1]; return floats."""
+    for name, value in (("tau", tau), ("sigma", sigma), ("theta", theta)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+    if tau <= 0 or sigma <= 0:
+        raise ValueError(f"step sizes must be positive, got tau={tau}, sigma={sigma}")
+    product = tau * sigma * K.norm() ** 2
+    if product >= 1:
+        good = 0.99 / K.norm()
+        raise ValueError(
+            f"tau*sigma*||K||^2 = {product:.3g} >= 1 (||K|| = {K.norm():.4g}), so the iteration may diverge; "
+            f"lower tau or sigma (e.g. tau = sigma = 0.99/||K|| = {good:.4g})")
+    if not 0 <= theta <= 1:
+        raise ValueError(f"theta must lie in [0, 1] (theta = 1 is the classical choice), got {theta}")
+    return float(tau), float(sigma), float(theta)
+
+
+def check_problem(K, F, G, x, name="x"):
+    """Validate types of K, F, G and the shape and finiteness of the data x."""
+    if not isinstance(K, LinearOperator):
+        raise TypeError(
+            f"K must be a cpteach.operators operator, got {type(K).__name__}; "
+            "wrap a matrix M as operators.Matrix(M)")
+    for fname, f in (("F", F), ("G", G)):
+        if not isinstance(f, ProxFunction):
+            raise TypeError(f"{fname} must be a cpteach.prox function (e.g. prox.L1()), got {type(f).__name__}")
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
+    x = K.check_input(x, name).astype(float)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or inf; clean the data (e.g. np.nan_to_num) before solving")
+    return x
+
+
+@dataclass(frozen=True)
+class CPTrace:
+    """The iterates of L Chambolle-Pock steps (2.1)-(2.5), stored for the backward pass.
+
+    Only z_D^l, z_P^l (l = 1..L) and x^l (l = 0..L) are stored, k + 2n floats per
+    iteration; xi^l = prox_{sigma F*}(z_D^l) and x_bar^l are recomputed on demand.
+    Access iterates with the indices of docs/theory.md: ``trace.x(l)``,
+    ``trace.x_bar(l)``, ``trace.xi(l)`` for l = 0..L and ``trace.z_P(l)``,
+    ``trace.z_D(l)`` for l = 1..L.
+    """
+
+    K: LinearOperator
+    F: ProxFunction
+    G: ProxFunction
+    data: np.ndarray   # the observation x of (1.1)
+    tau: float
+    sigma: float
+    theta: float
+    L: int
+    xi0: np.ndarray
+    _z_D: np.ndarray   # (L, ..., *shape_out)
+    _z_P: np.ndarray   # (L, ..., *shape_in)
+    _x: np.ndarray     # (L + 1, ..., *shape_in)
+
+    def _check(self, l, low):
+        if isinstance(l, bool) or not isinstance(l, numbers.Integral) or not low <= l <= self.L:
+            raise IndexError(f"iteration index must be an integer in [{low}, {self.L}], got {l!r}")
+
+    @property
+    def F_conj(self):
+        return self.F.conjugate()
+
+    @property
+    def x_L(self):
+        """A^L(K, x) = x^L."""
+        return self._x[self.L]
+
+    def x(self, l):
+        self._check(l, 0)
+        return self._x[l]
+
+    def x_bar(self, l):
+        self._check(l, 0)
+        if l == 0:
+            return self._x[0]
+        return self._x[l] + self.theta * (self._x[l] - self._x[l - 1])  # (2.5)
+
+    def z_D(self, l):
+        self._check(l, 1)
+        return self._z_D[l - 1]
+
+    def z_P(self, l):
+        self._check(l, 1)
+        return self._z_P[l - 1]
+
+    def xi(self, l):
+        self._check(l, 0)
+        if l == 0:
+            return self.xi0
+        return self.F_conj.prox(self._z_D[l - 1], self.sigma)  # (2.2)
+
+    def objective(self):
+        """Primal objective P(x^l) = F(K x^l) + G(x^l - x) for l = 0..L (2.7)."""
+        return np.array([self.F(self.K.apply(u)) + self.G(u - self.data) for u in self._x])
+
+    def gap(self):
+        """Primal-dual gap P(x^l) - D(xi^l) for l = 0..L (2.7); inf where xi^l is infeasible."""
+        F_conj, G_conj = self.F_conj, self.G.conjugate()
+        out = []
+        for l in range(self.L + 1):
+            xi = self.xi(l)
+            Kt_xi = self.K.adjoint(xi)
+            dual = -F_conj(xi) - G_conj(-Kt_xi) + np.sum(Kt_xi * self.data)
+            out.append(self.F(self.K.apply(self._x[l])) + self.G(self._x[l] - self.data) - dual)
+        return np.array(out)
+
+    def step_norms(self):
+        """||x^l - x^{l-1}|| for l = 1..L (a fixed-point residual of the iteration)."""
+        d = np.diff(self._x, axis=0)
+        return np.sqrt(np.sum(d.reshape(self.L, -1) ** 2, axis=1))
+
+    @property
+    def nbytes(self):
+        return self._z_D.nbytes + self._z_P.nbytes + self._x.nbytes
+
+
+def _check_L(L):
+    if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 0:
+        raise ValueError(f"L (the number of iterations) must be a non-negative integer, got {L!r}")
+    return int(L)
+
+
+def chambolle_pock(K, F, G, x, *, tau, sigma, theta=1.0, L=100, x0=None, xi0=None,
+                   max_trace_bytes=DEFAULT_MAX_TRACE_BYTES):
+    """Run L Chambolle-Pock iterations for min_u F(Ku) + G(u - x) and record the trace.
+
+    Parameters
+    ----------
+    K : cpteach.operators.LinearOperator
+    F, G : cpteach.prox functions; G is applied to u - x (G is centred at 0).
+    x : array (..., *K.shape_in), the data; leading axes are a batch.
+    tau, sigma : float, primal and dual step sizes with tau*sigma*||K||^2 < 1.
+    theta : float in [0, 1], extrapolation (1 is the classical choice).
+    L : int >= 0, the number of iterations.
+    x0, xi0 : optional warm start (default: x^0 = x, xi^0 = 0 as in (2.0)).
+    max_trace_bytes : int, refuse traces larger than this (default 1 GB).
+
+    Returns
+    -------
+    CPTrace
+        with ``trace.x_L`` = A^L(K, x) and every iterate.
+
+    Notes
+    -----
+    For l = 0..L-1 (docs/theory.md, section 2):
+
+    .. math::
+        z_D^{l+1} = \\xi^l + \\sigma K \\bar x^l,\\quad \\xi^{l+1} = prox_{\\sigma F^*}(z_D^{l+1}),\\quad
+        z_P^{l+1} = x^l - \\tau K^T \\xi^{l+1},\\quad x^{l+1} = prox_{\\tau G}(z_P^{l+1} - x) + x,\\quad
+        \\bar x^{l+1} = x^{l+1} + \\theta (x^{l+1} - x^l).
+
+    References
+    ----------
+    A. Chambolle, T. Pock, J. Math. Imaging Vis. 40 (2011). C. Brauer, D. Lorenz, poster.
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> K = operators.FiniteDifference(5)
+    >>> trace = chambolle_pock(K, prox.L1(0.5), prox.SquaredL2(), np.array([0., 0., 1., 1., 1.]),
+    ...                        tau=0.49, sigma=0.49, L=200)
+    >>> trace.x_L.round(2)
+    array([0.25, 0.25, 0.83, 0.83, 0.83])
+    """
+    x = check_problem(K, F, G, x)
+    tau, sigma, theta = check_steps(K, tau, sigma, theta)
+    L = _check_L(L)
+    batch = x.shape[: x.ndim - len(K.shape_in)]
+    k, n = int(np.prod(batch)) * K.size_out, x.size
+    need = 8 * (L * (k + n) + (L + 1) * n)
+    if need > max_trace_bytes:
+        raise ValueError(
+            f"the trace of L = {L} iterations would need {need / 1e9:.2f} GB (> max_trace_bytes = "
+            f"{max_trace_bytes / 1e9:.2f} GB); lower L, raise max_trace_bytes, or use "
+            "cpteach.fixed_point_gradient, whose memory does not grow with L")
+    x0 = x if x0 is None else K.check_input(np.asarray(x0, float), "x0")
+    xi0 = np.zeros(batch + tuple(K.shape_out)) if xi0 is None else np.asarray(xi0, float)
+    return _chambolle_pock(K, F, G, x, tau, sigma, theta, L, x0, xi0)
+
+
+def _chambolle_pock(K, F, G, x, tau, sigma, theta, L, x0, xi0):
+    """Pure kernel of :func:`chambolle_pock` (no validation)."""
+    F_conj = F.conjugate()
+    z_D_all = np.empty((L,) + xi0.shape)
+    z_P_all = np.empty((L,) + x.shape)
+    x_all = np.empty((L + 1,) + x.shape)
+    x_all[0] = x0
+    x_l, x_bar, xi = x0, x0, xi0
+    for l in range(L):
+        z_D = z_D_all[l] = xi + sigma * K.apply(x_bar)          # (2.1)
+        xi = F_conj.prox(z_D, sigma)                            # (2.2)
+        z_P = z_P_all[l] = x_l - tau * K.adjoint(xi)            # (2.3)
+        x_new = x_all[l + 1] = G.prox(z_P - x, tau) + x         # (2.4)
+        x_bar = x_new + theta * (x_new - x_l)                   # (2.5)
+        x_l = x_new
+    return CPTrace(K, F, G, x, tau, sigma, theta, L, xi0, z_D_all, z_P_all, x_all)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """An (approximate) primal-dual solution (x*, xi*) of (1.1) and how it was reached."""
+
+    x_star: np.ndarray
+    xi_star: np.ndarray
+    iterations: int
+    residual: float
+    converged: bool
+
+
+def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=None, xi0=None):
+    """Iterate (2.1)-(2.5) until the relative fixed-point residual is below ``tol``.
+
+    The residual is ||(x^{l+1}, xi^{l+1}) - (x^l, xi^l)|| / max(1, ||(x^l, xi^l)||), checked
+    every step; nothing is stored, so memory does not depend on the number of iterations.
+    Warns (RuntimeWarning, with the residual reached) if ``max_iter`` is not enough.
+    """
+    x = check_problem(K, F, G, x)
+    tau, sigma, theta = check_steps(K, tau, sigma, theta)
+    max_iter = _check_L(max_iter)
+    F_conj = F.conjugate()
+    x_l = x if x0 is None else K.check_input(np.asarray(x0, float), "x0")
+    batch = x.shape[: x.ndim - len(K.shape_in)]
+    xi = np.zeros(batch + tuple(K.shape_out)) if xi0 is None else np.asarray(xi0, float)
+    x_bar = x_l
+    residual = np.inf
+    for it in range(1, max_iter + 1):
+        xi_new = F_conj.prox(xi + sigma * K.apply(x_bar), sigma)           # (2.1)-(2.2)
+        x_new = G.prox(x_l - tau * K.adjoint(xi_new) - x, tau) + x         # (2.3)-(2.4)
+        x_bar = x_new + theta * (x_new - x_l)                              # (2.5)
+        change = np.sqrt(np.sum((x_new - x_l) ** 2) + np.sum((xi_new - xi) ** 2))
+        scale = max(1.0, np.sqrt(np.sum(x_new ** 2) + np.sum(xi_new ** 2)))
+        residual = change / scale
+        x_l, xi = x_new, xi_new
+        if residual < tol:
+            return Solution(x_l, xi, it, float(residual), True)
+    warnings.warn(
+        f"Chambolle-Pock did not reach tol = {tol:g} in max_iter = {max_iter} iterations "
+        f"(relative residual {residual:.2e}); raise max_iter or loosen tol", RuntimeWarning, stacklevel=2)
+    return Solution(x_l, xi, max_iter, float(residual), False)

@@ -1,0 +1,285 @@
+"""Linear operators K for the model min_u F(Ku) + G(u - x) (docs/theory.md, eq. (1.1)).
+
+Each operator maps arrays of shape ``(..., *shape_in)`` to ``(..., *shape_out)``; the
+leading axes are a batch (several images at once). Every operator offers
+
+- ``apply(u)`` = K u and ``adjoint(v)`` = K^T v,
+- ``norm()`` = ||K|| (the operator 2-norm, exact or closed form),
+- ``params`` and ``with_params(p)``: the learnable parameters (the matrix itself, or
+  the filters),
+- ``param_grad(a, b)``: the gradient with respect to ``params`` of <a, K b>, summed
+  over the batch axes; for a matrix this is the outer product a b^T of eq. (3.4).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LinearOperator", "Matrix", "FiniteDifference", "FilterBank"]
+
+
+class LinearOperator:
+    """Base class. Subclasses set ``shape_in``, ``shape_out`` and implement the maps."""
+
+    shape_in: tuple
+    shape_out: tuple
+
+    @property
+    def size_in(self):
+        """n, the number of unknowns."""
+        return int(np.prod(self.shape_in))
+
+    @property
+    def size_out(self):
+        """k, the number of rows of K."""
+        return int(np.prod(self.shape_out))
+
+    def apply(self, u):
+        raise NotImplementedError
+
+    def adjoint(self, v):
+        raise NotImplementedError
+
+    def norm(self):
+        raise NotImplementedError
+
+    @property
+    def params(self):
+        return np.zeros(0)
+
+    def with_params(self, p):
+        if np.size(p) != 0:
+            raise ValueError(f"{type(self).__name__} has no parameters; got an array of size {np.size(p)}")
+        return self
+
+    def param_grad(self, a, b):
+        return np.zeros(0)
+
+    def param_grad_sum(self):
+        """An accumulator for sums of ``param_grad`` (used by the backward pass (3.4))."""
+        return _DenseAccumulator(self)
+
+    def check_input(self, u, name="x"):
+        """Raise a clear ValueError unless ``u`` ends with ``shape_in``."""
+        u = np.asarray(u)
+        d = len(self.shape_in)
+        if u.ndim < d or u.shape[u.ndim - d:] != tuple(self.shape_in):
+            raise ValueError(
+                f"{name} has shape {u.shape}, but K acts on arrays whose last axes are "
+                f"{tuple(self.shape_in)}; reshape {name} or build K for shape {u.shape[-d:] if u.ndim >= d else u.shape}")
+        return u
+
+
+class _DenseAccumulator:
+    """Sum of weight * param_grad(a, b) over calls, computed term by term."""
+
+    def __init__(self, K):
+        self.K = K
+        self.total = np.zeros_like(K.params, dtype=float)
+
+    def add(self, a, b, weight=1.0):
+        self.total += weight * self.K.param_grad(a, b)
+
+    def value(self):
+        return self.total
+
+
+class Matrix(LinearOperator):
+    """A dense k x n matrix M acting on vectors of length n.
+
+    Examples
+    --------
+    >>> K = Matrix(np.array([[1.0, 2.0], [0.0, 1.0], [3.0, 0.0]]))
+    >>> K.apply(np.array([1.0, 1.0]))
+    array([3., 1., 3.])
+    """
+
+    def __init__(self, M):
+        M = np.asarray(M)
+        if M.ndim != 2:
+            raise ValueError(f"Matrix needs a 2-D array (k x n), got shape {M.shape}")
+        if not np.issubdtype(M.dtype, np.number) or np.iscomplexobj(M):
+            raise TypeError(f"Matrix needs a real numeric array, got dtype {M.dtype}")
+        M = M.astype(float)
+        if not np.all(np.isfinite(M)):
+            raise ValueError("Matrix entries must be finite (found NaN or inf)")
+        self.M = M
+        self.shape_out, self.shape_in = (M.shape[0],), (M.shape[1],)
+        self._norm = None
+
+    def __repr__(self):
+        return f"Matrix(shape={self.M.shape})"
+
+    def apply(self, u):
+        return u @ self.M.T
+
+    def adjoint(self, v):
+        return v @ self.M
+
+    def norm(self):
+        if self._norm is None:
+            self._norm = float(np.linalg.norm(self.M, 2)) if self.M.size else 0.0
+        return self._norm
+
+    @property
+    def params(self):
+        return self.M
+
+    def with_params(self, p):
+        return Matrix(np.reshape(p, self.M.shape))
+
+    def param_grad(self, a, b):
+        # d<a, M b>/dM = a b^T, summed over batch axes
+        k, n = self.M.shape
+        return np.reshape(a, (-1, k)).T @ np.reshape(b, (-1, n))
+
+
+class FiniteDifference(LinearOperator):
+    """Forward differences with Neumann boundary (the discrete gradient of TV).
+
+    For a signal of shape ``shape`` (1-D or 2-D) the output has shape
+    ``(len(shape), *shape)``: one difference image per axis, zero in the last row
+    (Neumann boundary).
+    """
+
+    def __init__(self, shape):
+        shape = (shape,) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        if len(shape) not in (1, 2) or min(shape) < 2:
+            raise ValueError(f"FiniteDifference needs a 1-D or 2-D shape with sizes >= 2, got {shape}")
+        self.shape_in = shape
+        self.shape_out = (len(shape),) + shape
+
+    def __repr__(self):
+        return f"FiniteDifference(shape={self.shape_in})"
+
+    def apply(self, u):
+        d = len(self.shape_in)
+        out = np.zeros(u.shape[: u.ndim - d] + self.shape_out)
+        for i in range(d):
+            axis = u.ndim - d + i
+            diff = np.diff(u, axis=axis)
+            index = [slice(None)] * out.ndim
+            index[out.ndim - d - 1] = i
+            index[out.ndim - d + i] = slice(0, -1)
+            out[tuple(index)] = diff
+        return out
+
+    def adjoint(self, v):
+        d = len(self.shape_in)
+        out = np.zeros(v.shape[: v.ndim - d - 1] + self.shape_in)
+        for i in range(d):
+            p = v[(..., i) + (slice(None),) * d]
+            axis = p.ndim - d + i
+            n = p.shape[axis]
+            head = np.take(p, range(0, n - 1), axis=axis)
+            pad = [(0, 0)] * p.ndim
+            pad_lo, pad_hi = list(pad), list(pad)
+            pad_lo[axis] = (1, 0)
+            pad_hi[axis] = (0, 1)
+            out += np.pad(head, pad_lo) - np.pad(head, pad_hi)  # -div: (K^T v)_i = v_{i-1} - v_i
+        return out
+
+    def norm(self):
+        # K^T K is the Neumann Laplacian; its eigenvalues add over the axes
+        return float(np.sqrt(sum(2 - 2 * np.cos(np.pi * (n - 1) / n) for n in self.shape_in)))
+
+
+class FilterBank(LinearOperator):
+    """A bank of c filters of odd size k1 x k2, applied by periodic cross-correlation (3.5).
+
+    ``(K u)_c[i, j] = sum_{a, b} w_c[a, b] u[(i + a - r1) mod n1, (j + b - r2) mod n2]``
+    with r = k // 2, evaluated with real FFTs. Input images have shape ``shape``
+    (n1, n2) with optional leading batch axes; the output has shape (..., c, n1, n2).
+
+    Parameters
+    ----------
+    filters : array, shape (c, k1, k2), k1 and k2 odd
+    shape : (n1, n2), the image shape, at least the filter size
+
+    Examples
+    --------
+    >>> K = FilterBank(np.ones((1, 3, 3)) / 9, (8, 8))
+    >>> round(K.norm(), 12)
+    1.0
+    """
+
+    def __init__(self, filters, shape):
+        filters = np.asarray(filters)
+        if filters.ndim != 3:
+            raise ValueError(f"filters must have shape (c, k1, k2), got {filters.shape}")
+        if not np.issubdtype(filters.dtype, np.number) or np.iscomplexobj(filters):
+            raise TypeError(f"filters must be a real numeric array, got dtype {filters.dtype}")
+        c, k1, k2 = filters.shape
+        if k1 % 2 == 0 or k2 % 2 == 0:
+            raise ValueError(
+                f"filter sizes must be odd so that the filter has a centre, got {k1} x {k2}; "
+                f"use e.g. {k1 + 1 - k1 % 2} x {k2 + 1 - k2 % 2} (pad the filters with a row/column of zeros)")
+        if not np.all(np.isfinite(filters)):
+            raise ValueError("filters must be finite (found NaN or inf)")
+        shape = tuple(int(s) for s in shape)
+        if len(shape) != 2 or shape[0] < k1 or shape[1] < k2:
+            raise ValueError(f"image shape must be 2-D and at least the filter size {k1} x {k2}, got {shape}")
+        self.filters = filters.astype(float)
+        self.shape_in = shape
+        self.shape_out = (c,) + shape
+        # kernel h_c on the image grid with h_c[(a - r1) mod n1, (b - r2) mod n2] = w_c[a, b]
+        h = np.zeros((c,) + shape)
+        h[:, :k1, :k2] = self.filters
+        h = np.roll(h, (-(k1 // 2), -(k2 // 2)), axis=(-2, -1))
+        self._H = np.fft.rfft2(h)  # correlation: K u = irfft(conj(H) * U)
+        self._norm = float(np.sqrt(np.max(np.sum(np.abs(self._H) ** 2, axis=0))))
+
+    def __repr__(self):
+        return f"FilterBank({self.filters.shape[0]} filters of {self.filters.shape[1]}x{self.filters.shape[2]}, shape={self.shape_in})"
+
+    def _fft(self, u):
+        return np.fft.rfft2(u, axes=(-2, -1))
+
+    def _ifft(self, U):
+        return np.fft.irfft2(U, s=self.shape_in, axes=(-2, -1))
+
+    def apply(self, u):
+        return self._ifft(np.conj(self._H) * self._fft(u)[..., None, :, :])
+
+    def adjoint(self, v):
+        return self._ifft(np.sum(self._H * self._fft(v), axis=-3))
+
+    def norm(self):
+        return self._norm  # max over frequencies of sqrt(sum_c |w_c_hat|^2), exact
+
+    @property
+    def params(self):
+        return self.filters
+
+    def with_params(self, p):
+        return FilterBank(np.reshape(p, self.filters.shape), self.shape_in)
+
+    def _crop(self, g):
+        """Read the correlation g_c[p, q] at the filter offsets p = a - r1, q = b - r2."""
+        _, k1, k2 = self.filters.shape
+        g = np.roll(g, (k1 // 2, k2 // 2), axis=(-2, -1))
+        return g[:, :k1, :k2]
+
+    def param_grad(self, a, b):
+        # (3.5): d<a, K b>/dw_c[a', b'] = sum_ij a_c[i, j] b[i + a' - r1, j + b' - r2]
+        spectrum = np.conj(self._fft(a)) * self._fft(b)[..., None, :, :]
+        spectrum = spectrum.reshape((-1,) + spectrum.shape[-3:]).sum(axis=0)
+        return self._crop(self._ifft(spectrum))
+
+    def param_grad_sum(self):
+        return _SpectralAccumulator(self)
+
+
+class _SpectralAccumulator:
+    """Sum of weight * param_grad(a, b) for a FilterBank, accumulated in Fourier space
+    so that only one inverse FFT is needed at the end."""
+
+    def __init__(self, K):
+        self.K = K
+        self.spectrum = np.zeros_like(K._H)
+
+    def add(self, a, b, weight=1.0):
+        s = np.conj(self.K._fft(a)) * (weight * self.K._fft(b))[..., None, :, :]
+        self.spectrum += s.reshape((-1,) + s.shape[-3:]).sum(axis=0)
+
+    def value(self):
+        return self.K._crop(self.K._ifft(self.spectrum))

@@ -1,0 +1,253 @@
+"""Proximal maps with their derivatives (vector-Jacobian products) and conjugates.
+
+Every function ``f`` below offers
+
+- ``f(v)``: the function value (``inf`` outside the domain of an indicator),
+- ``f.prox(v, step)``: :math:`\\operatorname{prox}_{step\\, f}(v) = \\operatorname{argmin}_u \\tfrac12\\|u - v\\|^2 + step\\, f(u)`,
+- ``f.prox_vjp(v, step, w)``: :math:`J_{\\operatorname{prox}_{step f}}(v)^\\top w` (the
+  symbol :math:`\\operatorname{prox}'(v) \\odot w` of docs/theory.md, eq. (3.2)-(3.3)),
+- ``f.conjugate()``: the convex conjugate :math:`f^*`, whose prox is obtained from
+  ``f.prox`` by Moreau's identity (2.6),
+- ``f.mask(v, step)``: the 0/1 derivative of the prox as a boolean array, for maps
+  whose derivative is 0/1 (used by the asymptotic analysis, eq. (4.1)).
+
+References
+----------
+A. Chambolle, T. Pock, J. Math. Imaging Vis. 40 (2011); N. Parikh, S. Boyd,
+*Proximal Algorithms* (2014), for the closed forms.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ProxFunction", "L1", "SquaredL2", "L2Ball", "Box", "Zero", "Conjugate"]
+
+
+def _positive(name, value):
+    """Validate a positive finite scalar parameter at the public boundary."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value}; pass e.g. {name}=1.0")
+    return value
+
+
+class ProxFunction:
+    """Base class: a closed convex function with a computable proximal map."""
+
+    has_mask = False  # True where the prox derivative is a 0/1 diagonal
+
+    def __call__(self, v):
+        raise NotImplementedError
+
+    def prox(self, v, step):
+        raise NotImplementedError
+
+    def prox_vjp(self, v, step, w):
+        raise NotImplementedError
+
+    def conjugate(self):
+        """The convex conjugate f*, its prox via Moreau's identity (2.6)."""
+        return Conjugate(self)
+
+    def conjugate_value(self, v):
+        """Value of the convex conjugate f*(v) in closed form."""
+        raise NotImplementedError
+
+    def mask(self, v, step):
+        """0/1 derivative of ``prox(., step)`` at ``v`` as a boolean array."""
+        raise TypeError(
+            f"{type(self).__name__}'s prox derivative is not a 0/1 mask; "
+            "use prox_vjp for its vector-Jacobian product")
+
+
+class L1(ProxFunction):
+    """f(v) = weight * ||v||_1; its prox is soft thresholding.
+
+    Examples
+    --------
+    >>> L1(weight=1.0).prox(np.array([-2.0, 0.5, 3.0]), 1.0)
+    array([-1.,  0.,  2.])
+    """
+
+    has_mask = True
+
+    def __init__(self, weight=1.0):
+        self.weight = _positive("weight", weight)
+
+    def __repr__(self):
+        return f"L1(weight={self.weight})"
+
+    def __call__(self, v):
+        return self.weight * np.abs(v).sum()
+
+    def prox(self, v, step):
+        t = step * self.weight
+        return np.sign(v) * np.maximum(np.abs(v) - t, 0.0)  # soft thresholding
+
+    def mask(self, v, step):
+        return np.abs(v) > step * self.weight
+
+    def prox_vjp(self, v, step, w):
+        return w * self.mask(v, step)
+
+    def conjugate_value(self, v):
+        return 0.0 if np.all(np.abs(v) <= self.weight * (1 + 1e-12)) else np.inf
+
+
+class SquaredL2(ProxFunction):
+    """f(v) = 0.5 * weight * ||v||^2; its prox is the shrinkage v / (1 + step*weight)."""
+
+    def __init__(self, weight=1.0):
+        self.weight = _positive("weight", weight)
+
+    def __repr__(self):
+        return f"SquaredL2(weight={self.weight})"
+
+    def __call__(self, v):
+        return 0.5 * self.weight * np.sum(np.square(v))
+
+    def prox(self, v, step):
+        return v / (1.0 + step * self.weight)
+
+    def prox_vjp(self, v, step, w):
+        return w / (1.0 + step * self.weight)
+
+    def conjugate_value(self, v):
+        return 0.5 / self.weight * np.sum(np.square(v))
+
+
+class L2Ball(ProxFunction):
+    """Indicator of the ball ||v||_2 <= radius; its prox is the projection (6.2).
+
+    Parameters
+    ----------
+    radius : float
+        Ball radius (in the numerical example ``noise_level * sqrt(#pixels)``).
+    axis : None or tuple of int
+        Axes over which the norm is taken. ``None`` (default) uses the whole array;
+        for a batch of images of shape (m, n1, n2) pass ``axis=(-2, -1)`` so that each
+        image gets its own ball.
+    """
+
+    def __init__(self, radius, axis=None):
+        self.radius = _positive("radius", radius)
+        self.axis = axis
+
+    def __repr__(self):
+        return f"L2Ball(radius={self.radius}, axis={self.axis})"
+
+    def _norm(self, v):
+        return np.sqrt(np.sum(np.square(v), axis=self.axis, keepdims=True))
+
+    def __call__(self, v):
+        return 0.0 if np.all(self._norm(v) <= self.radius * (1 + 1e-9)) else np.inf
+
+    def prox(self, v, step):
+        nv = self._norm(v)
+        return v * np.minimum(1.0, self.radius / np.maximum(nv, 1e-300))  # (6.2)
+
+    def prox_vjp(self, v, step, w):
+        nv = self._norm(v)
+        outside = nv > self.radius
+        nv = np.where(outside, nv, 1.0)  # only the projected samples use the formula
+        vw = np.sum(v * w, axis=self.axis, keepdims=True)
+        projected = self.radius / nv * (w - v * vw / nv**2)  # (6.2), Jacobian is symmetric
+        return np.where(outside, projected, w)
+
+    def conjugate_value(self, v):
+        return self.radius * np.sum(self._norm(v))
+
+
+class Box(ProxFunction):
+    """Indicator of lower <= v <= upper (elementwise); its prox is clipping."""
+
+    has_mask = True
+
+    def __init__(self, lower=-1.0, upper=1.0):
+        lower, upper = float(lower), float(upper)
+        if not lower < upper:
+            raise ValueError(f"Box needs lower < upper, got lower={lower}, upper={upper}")
+        self.lower, self.upper = lower, upper
+
+    def __repr__(self):
+        return f"Box(lower={self.lower}, upper={self.upper})"
+
+    def __call__(self, v):
+        tol = 1e-12 * max(1.0, abs(self.lower), abs(self.upper))
+        inside = np.all((v >= self.lower - tol) & (v <= self.upper + tol))
+        return 0.0 if inside else np.inf
+
+    def prox(self, v, step):
+        return np.clip(v, self.lower, self.upper)
+
+    def mask(self, v, step):
+        return (v >= self.lower) & (v <= self.upper)
+
+    def prox_vjp(self, v, step, w):
+        return w * self.mask(v, step)
+
+    def conjugate_value(self, v):
+        return np.sum(self.upper * np.maximum(v, 0) + self.lower * np.minimum(v, 0))
+
+
+class Zero(ProxFunction):
+    """f(v) = 0; its prox is the identity."""
+
+    has_mask = True
+
+    def __repr__(self):
+        return "Zero()"
+
+    def __call__(self, v):
+        return 0.0
+
+    def prox(self, v, step):
+        return np.array(v, dtype=float, copy=True)
+
+    def mask(self, v, step):
+        return np.ones(np.shape(v), dtype=bool)
+
+    def prox_vjp(self, v, step, w):
+        return np.array(w, dtype=float, copy=True)
+
+    def conjugate_value(self, v):
+        return 0.0 if np.all(np.abs(v) <= 1e-12) else np.inf
+
+
+class Conjugate(ProxFunction):
+    """The convex conjugate f* of ``f``; prox by Moreau's identity (2.6).
+
+    .. math:: \\operatorname{prox}_{\\sigma f^*}(v) = v - \\sigma \\operatorname{prox}_{f/\\sigma}(v/\\sigma)
+
+    Example: ``L1().conjugate().prox(v, sigma)`` is clipping to [-1, 1].
+    """
+
+    def __init__(self, f):
+        if not isinstance(f, ProxFunction):
+            raise TypeError(f"Conjugate expects a cpteach.prox function, got {type(f).__name__}")
+        self.f = f
+        self.has_mask = f.has_mask
+
+    def __repr__(self):
+        return f"{self.f!r}.conjugate()"
+
+    def __call__(self, v):
+        return self.f.conjugate_value(v)
+
+    def conjugate(self):
+        return self.f  # f** = f for closed convex f
+
+    def conjugate_value(self, v):
+        return self.f(v)
+
+    def prox(self, v, step):
+        return v - step * self.f.prox(v / step, 1.0 / step)  # (2.6)
+
+    def prox_vjp(self, v, step, w):
+        # derivative of (2.6): I - J_{prox_{f/step}}(v/step); prox Jacobians are symmetric
+        return w - self.f.prox_vjp(v / step, 1.0 / step, w)
+
+    def mask(self, v, step):
+        return ~self.f.mask(v / step, 1.0 / step)

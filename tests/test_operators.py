@@ -1,0 +1,115 @@
+"""Operators: adjoint dot tests, norms against power iteration, param_grad against finite differences."""
+import numpy as np
+import pytest
+
+from cpteach import operators
+
+
+def make_operators(rng):
+    return {
+        "matrix": operators.Matrix(rng.standard_normal((7, 5))),
+        "fd1": operators.FiniteDifference(9),
+        "fd2": operators.FiniteDifference((6, 5)),
+        "filterbank": operators.FilterBank(rng.standard_normal((4, 3, 5)), (8, 9)),
+    }
+
+
+NAMES = ["matrix", "fd1", "fd2", "filterbank"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
+def test_adjoint_dot_product(name, batch):
+    rng = np.random.default_rng(0)
+    K = make_operators(rng)[name]
+    u = rng.standard_normal(batch + K.shape_in)
+    v = rng.standard_normal(batch + K.shape_out)
+    Ku, Ktv = K.apply(u), K.adjoint(v)
+    assert Ku.shape == batch + K.shape_out and Ktv.shape == batch + K.shape_in
+    lhs, rhs = np.sum(Ku * v), np.sum(u * Ktv)
+    assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+
+
+def dense(K):
+    """The matrix of K, column by column (an independent oracle for small sizes)."""
+    eye = np.eye(K.size_in).reshape((K.size_in,) + K.shape_in)
+    return K.apply(eye).reshape(K.size_in, K.size_out).T
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_norm_matches_power_iteration(name):
+    rng = np.random.default_rng(1)
+    K = make_operators(rng)[name]
+    u = rng.standard_normal(K.shape_in)
+    for _ in range(3000):
+        u = K.adjoint(K.apply(u))
+        u /= np.linalg.norm(u)
+    power = np.sqrt(np.linalg.norm(K.adjoint(K.apply(u))))
+    assert K.norm() == pytest.approx(power, rel=1e-6)
+    assert K.norm() == pytest.approx(np.linalg.norm(dense(K), 2), rel=1e-10)
+
+
+def test_filterbank_matches_direct_correlation_formula():
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((2, 3, 5))
+    u = rng.standard_normal((6, 7))
+    K = operators.FilterBank(w, u.shape)
+    expected = np.zeros((2, 6, 7))
+    for c in range(2):
+        for i in range(6):
+            for j in range(7):
+                expected[c, i, j] = sum(w[c, a, b] * u[(i + a - 1) % 6, (j + b - 2) % 7]
+                                        for a in range(3) for b in range(5))
+    np.testing.assert_allclose(K.apply(u), expected, atol=1e-12)
+
+
+def test_finite_difference_is_forward_difference_with_neumann_boundary():
+    u = np.array([[1.0, 2.0, 4.0], [0.0, 5.0, 5.0]])
+    Du = operators.FiniteDifference(u.shape).apply(u)
+    np.testing.assert_array_equal(Du[0], [[-1, 3, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(Du[1], [[1, 2, 0], [5, 0, 0]])
+
+
+@pytest.mark.parametrize("name", ["matrix", "filterbank"])
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_param_grad_against_finite_differences(name, batch):
+    rng = np.random.default_rng(3)
+    K = make_operators(rng)[name]
+    a = rng.standard_normal(batch + K.shape_out)
+    b = rng.standard_normal(batch + K.shape_in)
+    direction = rng.standard_normal(K.params.shape)
+    eps = 1e-6
+
+    def f(p):
+        return np.sum(a * K.with_params(p).apply(b))
+
+    fd = (f(K.params + eps * direction) - f(K.params - eps * direction)) / (2 * eps)
+    analytic = np.sum(K.param_grad(a, b) * direction)
+    assert analytic == pytest.approx(fd, rel=1e-7)
+
+
+@pytest.mark.parametrize("name", ["matrix", "filterbank"])
+def test_param_grad_sum_accumulates_weighted_terms(name):
+    rng = np.random.default_rng(4)
+    K = make_operators(rng)[name]
+    pairs = [(rng.standard_normal(K.shape_out), rng.standard_normal(K.shape_in)) for _ in range(3)]
+    acc = K.param_grad_sum()
+    for i, (a, b) in enumerate(pairs):
+        acc.add(a, b, weight=i - 0.5)
+    expected = sum((i - 0.5) * np.einsum("i,j->ij", a.ravel(), b.ravel()) for i, (a, b) in enumerate(pairs))
+    # <a, K b> = a^T M(w) b is linear in w: compare through the dense matrices
+    direction = rng.standard_normal(K.params.shape)
+    eps = 1.0
+    dM = dense(K.with_params(K.params + eps * direction)) - dense(K)
+    assert np.sum(acc.value() * direction) == pytest.approx(np.sum(expected * dM), rel=1e-10)
+
+
+def test_bad_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="odd"):
+        operators.FilterBank(np.ones((2, 4, 3)), (8, 8))
+    with pytest.raises(ValueError, match="at least the filter size"):
+        operators.FilterBank(np.ones((2, 3, 3)), (2, 8))
+    with pytest.raises(ValueError, match="2-D"):
+        operators.Matrix(np.ones(3))
+    with pytest.raises(ValueError, match="last axes"):
+        operators.Matrix(np.ones((3, 4))).check_input(np.ones(5))

@@ -1,0 +1,92 @@
+"""Proximal maps: closed forms, optimality, Moreau's identity, vector-Jacobian products."""
+import numpy as np
+import pytest
+
+from cpteach import prox
+
+FUNCTIONS = {
+    "l1": prox.L1(weight=0.7),
+    "sql2": prox.SquaredL2(weight=1.3),
+    "ball": prox.L2Ball(radius=1.5),
+    "box": prox.Box(-0.4, 0.9),
+    "zero": prox.Zero(),
+}
+ALL = {**FUNCTIONS, **{name + "*": f.conjugate() for name, f in FUNCTIONS.items()}}
+
+
+def test_closed_forms_of_conjugate_proxes():
+    """Moreau's identity against independently written closed forms."""
+    rng = np.random.default_rng(0)
+    v, s = 3 * rng.standard_normal(20), 0.8
+    np.testing.assert_allclose(prox.L1().conjugate().prox(v, s), np.clip(v, -1, 1), atol=1e-15)
+    np.testing.assert_allclose(prox.L1(0.7).conjugate().prox(v, s), prox.Box(-0.7, 0.7).prox(v, s), atol=1e-15)
+    np.testing.assert_allclose(prox.SquaredL2(1.3).conjugate().prox(v, s), v / (1 + s / 1.3), atol=1e-14)
+    r = 1.5  # conjugate of the ball indicator is r||.||_2: its prox is block soft thresholding
+    np.testing.assert_allclose(prox.L2Ball(r).conjugate().prox(v, s),
+                               v * max(0.0, 1 - s * r / np.linalg.norm(v)), atol=1e-14)
+    np.testing.assert_allclose(prox.Zero().conjugate().prox(v, s), 0 * v, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_prox_minimises_its_objective(name):
+    """p = prox_{s f}(v) minimises 0.5||u - v||^2 + s f(u): no random perturbation does better."""
+    f = ALL[name]
+    rng = np.random.default_rng(1)
+    v, s = 2 * rng.standard_normal(6), 0.6
+    p = f.prox(v, s)
+    best = 0.5 * np.sum((p - v) ** 2) + s * f(p)
+    assert np.isfinite(best)
+    for _ in range(200):
+        u = p + 0.05 * rng.standard_normal(6)
+        if name == "ball":
+            u = prox.L2Ball(1.5).prox(u, s)  # stay feasible
+        assert 0.5 * np.sum((u - v) ** 2) + s * f(u) >= best - 1e-12
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_prox_vjp_against_finite_differences(name):
+    f = ALL[name]
+    rng = np.random.default_rng(2)
+    for trial in range(5):
+        v = 2 * rng.standard_normal(7)
+        s = rng.uniform(0.2, 2.0)
+        w, d = rng.standard_normal(7), rng.standard_normal(7)
+        eps = 1e-6
+        fd = (f.prox(v + eps * d, s) - f.prox(v - eps * d, s)) / (2 * eps)
+        assert np.sum(w * fd) == pytest.approx(np.sum(f.prox_vjp(v, s, w) * d), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", [n for n, f in ALL.items() if f.has_mask])
+def test_mask_is_the_derivative(name):
+    f = ALL[name]
+    rng = np.random.default_rng(3)
+    v, s, w = 2 * rng.standard_normal(50), 0.7, rng.standard_normal(50)
+    m = f.mask(v, s)
+    assert m.dtype == bool
+    np.testing.assert_array_equal(f.prox_vjp(v, s, w), w * m)
+    eps = 1e-7
+    fd = (f.prox(v + eps, s) - f.prox(v - eps, s)) / (2 * eps)
+    np.testing.assert_allclose(fd, m.astype(float), atol=1e-6)
+
+
+def test_ball_is_per_sample_with_axis():
+    rng = np.random.default_rng(4)
+    v = 3 * rng.standard_normal((3, 4, 4))
+    p = prox.L2Ball(1.0, axis=(-2, -1)).prox(v, 1.0)
+    np.testing.assert_allclose(np.linalg.norm(p.reshape(3, -1), axis=1), 1.0)
+    for i in range(3):
+        np.testing.assert_allclose(p[i], prox.L2Ball(1.0).prox(v[i], 1.0))
+
+
+def test_mask_refused_for_non_binary_derivatives():
+    with pytest.raises(TypeError, match="not a 0/1 mask"):
+        prox.L2Ball(1.0).mask(np.ones(3), 1.0)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="positive"):
+        prox.L1(weight=-1)
+    with pytest.raises(TypeError):
+        prox.L2Ball(radius="1")
+    with pytest.raises(ValueError, match="lower < upper"):
+        prox.Box(1, 0)
