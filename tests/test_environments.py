@@ -1,0 +1,52 @@
+"""The conda/Binder environments list the same packages as pyproject.toml."""
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def requirement(spec):
+    """('name', 'lower bound') of a requirement such as 'numpy>=1.24'."""
+    m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(?:>?=\s*([0-9.]+))?\s*", spec)
+    assert m, f"unexpected requirement {spec!r}"
+    return m.group(1).lower().replace("_", "-"), m.group(2)
+
+
+def pyproject_requirements():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = project["dependencies"] + [s for extra in project["optional-dependencies"].values() for s in extra]
+    return dict(requirement(s) for s in specs)
+
+
+def conda_requirements(path):
+    specs, in_deps = [], False
+    for line in path.read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+        elif in_deps and re.match(r"^  - [^ ]", line) and not line.strip().endswith(":"):
+            specs.append(line.strip()[2:])
+    reqs = dict(requirement(s) for s in specs)
+    reqs.pop("python"), reqs.pop("pip")
+    return reqs
+
+
+@pytest.mark.parametrize("path", ["environment.yml", "binder/environment.yml"])
+def test_environment_lists_the_same_packages_as_pyproject(path):
+    assert conda_requirements(ROOT / path) == pyproject_requirements()
+
+
+def test_binder_postbuild_installs_the_package():
+    text = (ROOT / "binder" / "postBuild").read_text()
+    assert "pip install --no-deps -e ." in text
+
+
+@pytest.mark.skipif(shutil.which("repo2docker") is None, reason="repo2docker is not installed")
+def test_repo2docker_accepts_the_repository():
+    result = subprocess.run(["repo2docker", "--no-build", "--no-run", str(ROOT)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
