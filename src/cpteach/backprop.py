@@ -83,13 +83,16 @@ def _backprop(trace, y):
     delta_D_all = np.empty((L,) + trace.xi0.shape)
     grad = K.param_grad_sum()
     delta_P = residual                                   # (3.0) delta_P^{L+1} = x^L - y
-    delta_D = delta_D_next = np.zeros_like(trace.xi0)    # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
+    delta_D = np.zeros_like(trace.xi0)                   # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
+    Kt_delta_D = Kt_delta_D_next = np.zeros_like(x)      # K^T delta_D^{l+1}, K^T delta_D^{l+2}
     for l in range(L, 0, -1):
-        delta_D_bar = delta_D + theta * (delta_D - delta_D_next)                                   # (3.1)
-        delta_P = trace.G.prox_vjp(trace.z_P(l) - x, tau, delta_P + sigma * K.adjoint(delta_D_bar))  # (3.2)
+        # (3.1) applied through K^T: K^T delta_D_bar^{l+1} = K^T delta_D^{l+1} + theta (K^T delta_D^{l+1} - K^T delta_D^{l+2})
+        Kt_delta_D_bar = Kt_delta_D + theta * (Kt_delta_D - Kt_delta_D_next)
+        delta_P = trace.G.prox_vjp(trace.z_P(l) - x, tau, delta_P + sigma * Kt_delta_D_bar)      # (3.2)
         z_D = trace.z_D(l)
-        delta_D, delta_D_next = F_conj.prox_vjp(z_D, sigma, delta_D - tau * K.apply(delta_P)), delta_D  # (3.3)
-        grad.add(delta_D, trace.x_bar(l - 1), sigma)                                               # (3.4)
-        grad.add(F_conj.prox(z_D, sigma), delta_P, -tau)                                           # (3.4), xi^l
+        delta_D = F_conj.prox_vjp(z_D, sigma, delta_D - tau * K.apply(delta_P))                 # (3.3)
+        # (3.4), term sigma delta_D^l x_bar^{l-1 T}; also returns K^T delta_D^l for the next step
+        Kt_delta_D, Kt_delta_D_next = grad.add_and_adjoint(delta_D, trace.x_bar(l - 1), sigma), Kt_delta_D
+        grad.add(F_conj.prox(z_D, sigma), delta_P, -tau)                                       # (3.4), term -tau xi^l delta_P^{l T}
         delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
     return BackpropResult(grad.value(), loss, delta_P_all, delta_D_all)

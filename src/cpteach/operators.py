@@ -79,6 +79,11 @@ class _DenseAccumulator:
     def add(self, a, b, weight=1.0):
         self.total += weight * self.K.param_grad(a, b)
 
+    def add_and_adjoint(self, a, b, weight=1.0):
+        """``add(a, b, weight)`` and return K^T a (a filter bank shares the FFT of a)."""
+        self.add(a, b, weight)
+        return self.K.adjoint(a)
+
     def value(self):
         return self.total
 
@@ -226,6 +231,7 @@ class FilterBank(LinearOperator):
         h[:, :k1, :k2] = self.filters
         h = np.roll(h, (-(k1 // 2), -(k2 // 2)), axis=(-2, -1))
         self._H = np.fft.rfft2(h)  # correlation: K u = irfft(conj(H) * U)
+        self._H_conj = np.conj(self._H)  # kept: np.conj of a large complex array is slow
         self._norm = float(np.sqrt(np.max(np.sum(np.abs(self._H) ** 2, axis=0))))
 
     def __repr__(self):
@@ -238,10 +244,10 @@ class FilterBank(LinearOperator):
         return np.fft.irfft2(U, s=self.shape_in, axes=(-2, -1))
 
     def apply(self, u):
-        return self._ifft(np.conj(self._H) * self._fft(u)[..., None, :, :])
+        return self._ifft(self._H_conj * self._fft(u)[..., None, :, :])
 
     def adjoint(self, v):
-        return self._ifft(np.sum(self._H * self._fft(v), axis=-3))
+        return self._ifft(np.sum(self._H * self._fft(v), axis=-3))  # K^T v = irfft(sum_c H_c V_c)
 
     def norm(self):
         return self._norm  # max over frequencies of sqrt(sum_c |w_c_hat|^2), exact
@@ -261,9 +267,10 @@ class FilterBank(LinearOperator):
 
     def param_grad(self, a, b):
         # (3.5): d<a, K b>/dw_c[a', b'] = sum_ij a_c[i, j] b[i + a' - r1, j + b' - r2]
-        spectrum = np.conj(self._fft(a)) * self._fft(b)[..., None, :, :]
+        # spectrum of the correlation: conj(A) B = conj(A conj(B)); conj of the small B only
+        spectrum = self._fft(a) * np.conj(self._fft(b))[..., None, :, :]
         spectrum = spectrum.reshape((-1,) + spectrum.shape[-3:]).sum(axis=0)
-        return self._crop(self._ifft(spectrum))
+        return self._crop(self._ifft(np.conj(spectrum)))
 
     def param_grad_sum(self):
         return _SpectralAccumulator(self)
@@ -275,11 +282,22 @@ class _SpectralAccumulator:
 
     def __init__(self, K):
         self.K = K
-        self.spectrum = np.zeros_like(K._H)
+        self.spectrum_conj = np.zeros_like(K._H)  # conj of the summed correlation spectra
 
     def add(self, a, b, weight=1.0):
-        s = np.conj(self.K._fft(a)) * (weight * self.K._fft(b))[..., None, :, :]
-        self.spectrum += s.reshape((-1,) + s.shape[-3:]).sum(axis=0)
+        self._add_spectrum(self.K._fft(a), b, weight)
+
+    def _add_spectrum(self, A, b, weight):
+        s = A * np.conj(weight * self.K._fft(b))[..., None, :, :]
+        if s.ndim > 3:  # sum over the batch axes
+            s = s.reshape((-1,) + s.shape[-3:]).sum(axis=0)
+        self.spectrum_conj += s
+
+    def add_and_adjoint(self, a, b, weight=1.0):
+        """``add(a, b, weight)`` and return K^T a, computing the FFT of a only once."""
+        A = self.K._fft(a)
+        self._add_spectrum(A, b, weight)
+        return self.K._ifft(np.sum(self.K._H * A, axis=-3))
 
     def value(self):
-        return self.K._crop(self.K._ifft(self.spectrum))
+        return self.K._crop(self.K._ifft(np.conj(self.spectrum_conj)))

@@ -84,7 +84,7 @@ class L1(ProxFunction):
 
     def prox(self, v, step):
         t = step * self.weight
-        return np.sign(v) * np.maximum(np.abs(v) - t, 0.0)  # soft thresholding
+        return v - np.clip(v, -t, t)  # soft thresholding sign(v) max(|v| - t, 0)
 
     def mask(self, v, step):
         return np.abs(v) > step * self.weight
