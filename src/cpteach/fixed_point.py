@@ -1,0 +1,366 @@
+"""Gradients from the solution only: the fixed-point (one-step) gradient (5.1)-(5.4) and the
+exact L -> infinity limit by implicit differentiation (5.5) (docs/theory.md, section 5)."""
+from __future__ import annotations
+
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse.linalg
+
+from .backprop import backprop
+from .chambolle_pock import chambolle_pock, check_problem, check_steps, solve
+
+__all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients",
+           "FixedPointGradient", "ClosedFormTerms", "ImplicitGradient", "GradientComparison"]
+
+
+@dataclass(frozen=True)
+class FixedPointGradient:
+    """The one-step gradient (5.3) at the solution, and how the solution was reached.
+
+    ``delta_P``, ``delta_D`` are delta_P^*, delta_D^* of (5.1)-(5.2); ``loss`` is
+    0.5 ||x* - y||^2; ``iterations``, ``residual``, ``converged`` come from
+    :func:`cpteach.solve`.
+    """
+
+    grad_K: np.ndarray
+    loss: float
+    x_star: np.ndarray
+    xi_star: np.ndarray
+    delta_P: np.ndarray
+    delta_D: np.ndarray
+    iterations: int
+    residual: float
+    converged: bool
+
+
+@dataclass(frozen=True)
+class ClosedFormTerms:
+    """delta_P^*, delta_D^* of (5.1)-(5.2) and the gradient (5.3)."""
+
+    grad_K: np.ndarray
+    delta_P: np.ndarray
+    delta_D: np.ndarray
+
+
+@dataclass(frozen=True)
+class ImplicitGradient:
+    """The exact limit of the unrolled gradient, from the adjoint equation (5.5).
+
+    ``Delta_P``, ``Delta_D`` are the limits (4.4) of the partial sums of the adjoints;
+    ``adjoint`` is lambda = (lambda_x, lambda_x_prev, lambda_xi) of (5.5).
+    ``iterations``, ``residual``, ``converged`` describe the forward solve,
+    ``gmres_iterations`` (inner GMRES steps, one application of J^T each),
+    ``gmres_residual`` (||(I - J^T) lambda - g|| / ||g||) and ``gmres_converged`` the adjoint solve.
+    """
+
+    grad_K: np.ndarray
+    loss: float
+    x_star: np.ndarray
+    xi_star: np.ndarray
+    Delta_P: np.ndarray
+    Delta_D: np.ndarray
+    adjoint: tuple
+    iterations: int
+    residual: float
+    converged: bool
+    gmres_iterations: int
+    gmres_residual: float
+    gmres_converged: bool
+
+
+def _check_y(y, x):
+    y = np.asarray(y, dtype=float)
+    if y.shape != x.shape:
+        raise ValueError(f"y has shape {y.shape} but the data x has shape {x.shape}; they must match")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf; clean the ground truth before computing gradients")
+    return y
+
+
+def _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution):
+    """Reuse a given :class:`cpteach.chambolle_pock.Solution` or compute one with ``solve``."""
+    if solution is None:
+        return solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter)  # warns if inexact
+    for name in ("x_star", "xi_star", "iterations", "residual", "converged"):
+        if not hasattr(solution, name):
+            raise TypeError(f"solution must be the Solution returned by cpteach.solve, got {type(solution).__name__}")
+    return solution
+
+
+def fixed_point_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, solution=None):
+    """Gradient of loss(y, x~) for one CP step x~ = T(x*, xi*) taken at the solution (5.4).
+
+    Solves (1.1) with :func:`cpteach.solve` to the relative residual ``tol``, then runs one
+    Chambolle-Pock step from (x^0, xi^0) = (x*, xi*) (with x_bar^0 = x*, as at a fixed point)
+    and backpropagates through it with :func:`cpteach.backprop`. Up to the accuracy of the
+    solve this is the closed form (5.1)-(5.3), see :func:`fixed_point_closed_form`.
+
+    Parameters
+    ----------
+    K : cpteach.operators.LinearOperator
+    F, G : cpteach.prox functions; G is applied to u - x.
+    x, y : arrays of shape (..., *K.shape_in), data and ground truth.
+    tau, sigma : step sizes with tau*sigma*||K||^2 < 1; theta : float in [0, 1].
+    tol, max_iter : accuracy and budget of the forward solve (warns if not reached).
+    solution : optional Solution from :func:`cpteach.solve` to reuse instead of solving.
+
+    Returns
+    -------
+    FixedPointGradient
+        ``grad_K`` (shape of K.params), ``x_star``, ``xi_star``, ``delta_P``, ``delta_D``
+        and the solver information ``iterations``, ``residual``, ``converged``.
+
+    Notes
+    -----
+    .. math::
+        \\delta_P^* = prox'_{\\tau G}(x^* - \\tau K^T\\xi^* - x) \\odot (x^* - y),\\quad
+        \\delta_D^* = prox'_{\\sigma F^*}(\\xi^* + \\sigma K x^*) \\odot (-\\tau K\\delta_P^*),\\quad
+        \\nabla_K \\approx \\sigma\\delta_D^* x^{*T} - \\tau\\xi^*\\delta_P^{*T}.
+
+    It is the first term of the series (4.4); it is *not* the limit (4.5) of the unrolled
+    gradient (see :func:`implicit_gradient`), and need not even be a descent direction.
+
+    References
+    ----------
+    S. W. Fung et al., AAAI 2022; J. Bolte, E. Pauwels, S. Vaiter, NeurIPS 2023.
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> K = operators.Matrix(np.diff(np.eye(4), axis=0))   # 1-D differences as a learnable matrix
+    >>> fp = fixed_point_gradient(K, prox.L1(0.5), prox.SquaredL2(), np.array([0., 0., 1., 1.]),
+    ...                           np.array([0., 0., 1., 1.]), tau=0.5, sigma=0.5, tol=1e-10)
+    >>> fp.converged, fp.grad_K.shape
+    (True, (3, 4))
+    """
+    x = check_problem(K, F, G, x)
+    y = _check_y(y, x)
+    tau, sigma, theta = check_steps(K, tau, sigma, theta)
+    sol = _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution)
+    trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=1,
+                           x0=sol.x_star, xi0=sol.xi_star)                          # (5.4)
+    res = backprop(trace, y)                                                        # (5.1)-(5.3)
+    loss = 0.5 * float(np.sum((sol.x_star - y) ** 2))
+    return FixedPointGradient(res.grad_K, loss, sol.x_star, sol.xi_star, res.delta_P[0], res.delta_D[0],
+                              sol.iterations, sol.residual, sol.converged)
+
+
+def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):
+    """The closed form (5.1)-(5.3) of the fixed-point gradient at a given point (x*, xi*).
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> K = operators.Matrix(np.eye(2))
+    >>> cf = fixed_point_closed_form(K, prox.L1(), prox.SquaredL2(), np.array([2., 0.]), np.zeros(2),
+    ...                              np.array([1.5, 0.]), np.array([1., 0.]), tau=0.5, sigma=0.5)
+    >>> cf.delta_P
+    array([1., 0.])
+    """
+    x = check_problem(K, F, G, x)
+    y = _check_y(y, x)
+    tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
+    x_star = K.check_input(np.asarray(x_star, float), "x_star")
+    xi_star = np.asarray(xi_star, float)
+    F_conj = F.conjugate()
+    delta_P = G.prox_vjp(x_star - tau * K.adjoint(xi_star) - x, tau, x_star - y)               # (5.1)
+    delta_D = F_conj.prox_vjp(xi_star + sigma * K.apply(x_star), sigma, -tau * K.apply(delta_P))  # (5.2)
+    grad = sigma * K.param_grad(delta_D, x_star) - tau * K.param_grad(xi_star, delta_P)       # (5.3)
+    return ClosedFormTerms(grad, delta_P, delta_D)
+
+
+def _adjoint_step(K, F_conj, G, z_P, z_D, tau, sigma, theta, b_x, b_x_prev, b_xi):
+    """J_T^T b for one CP step T(x, x_prev, xi) at a fixed point; also returns delta_P, delta_D.
+
+    z_P is the (shifted) argument of prox_{tau G}, z_D that of prox_{sigma F*}; b is the
+    adjoint of the output state (x^{l+1}, x^l, xi^{l+1}).
+    """
+    delta_P = G.prox_vjp(z_P, tau, b_x)                                       # (3.2)
+    delta_D = F_conj.prox_vjp(z_D, sigma, b_xi - tau * K.apply(delta_P))      # (3.3)
+    Kt_delta_D = K.adjoint(delta_D)
+    a_x = delta_P + b_x_prev + (1 + theta) * sigma * Kt_delta_D              # x enters z_P, x_bar, the x_prev slot
+    a_x_prev = -theta * sigma * Kt_delta_D                                     # x_prev enters x_bar = x + theta (x - x_prev)
+    return (a_x, a_x_prev, delta_D), delta_P, delta_D
+
+
+def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, solution=None,
+                      gmres_tol=None, gmres_maxiter=None, restart=30):
+    """The limit L -> infinity of the unrolled gradient, by solving the adjoint equation (5.5).
+
+    One CP step is a map T_K on the state s = (x, x_prev, xi) (x_prev is needed by the
+    extrapolation x_bar = x + theta (x - x_prev)); the solution is its fixed point
+    s* = (x*, x*, xi*). The adjoint lambda solves
+
+    .. math:: (I - J_T^\\top)\\,\\lambda = g, \\qquad g = (x^* - y, 0, 0),
+
+    here with restarted GMRES on a matrix-free operator built from ``prox_vjp``,
+    ``K.apply`` and ``K.adjoint`` (never by iterating the slowly contracting map). Then
+    Delta_P, Delta_D are the adjoints of z_P, z_D for the output adjoint lambda, and the
+    gradient is (4.5): sigma Delta_D x*^T - tau xi* Delta_P^T.
+
+    Parameters
+    ----------
+    K, F, G, x, y, tau, sigma, theta, tol, max_iter, solution :
+        as in :func:`fixed_point_gradient`.
+    gmres_tol : relative residual for GMRES (default: ``tol``).
+    gmres_maxiter : maximal number of restart cycles (default: enough for 20 * len(lambda)
+        inner steps, capped at 10**5 inner steps).
+    restart : Krylov subspace dimension between restarts (memory: restart * len(lambda) floats).
+
+    Returns
+    -------
+    ImplicitGradient
+        ``grad_K``, ``x_star``, ``xi_star``, ``Delta_P``, ``Delta_D``, ``adjoint``, and the
+        solver information of the forward solve and of GMRES. Warns (RuntimeWarning, with the
+        residual reached) when either does not reach its tolerance.
+
+    Notes
+    -----
+    At the fixed point lambda_x_prev = -theta sigma K^T Delta_D and
+    lambda_x = x* - y + Delta_P + sigma K^T Delta_D, so the limit does not depend on theta
+    beyond the solution itself. Where the unrolled series diverges (a non-trivial fixed
+    space of J_T, see :func:`cpteach.asymptotics.summability`) I - J_T^T is singular and
+    GMRES returns a least-squares-like answer with a warning.
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> K = operators.Matrix(np.diff(np.eye(4), axis=0))   # 1-D differences as a learnable matrix
+    >>> ig = implicit_gradient(K, prox.L1(0.5), prox.SquaredL2(), np.array([0., 0., 1., 1.]),
+    ...                        np.array([0., 0.5, 0.5, 1.]), tau=0.5, sigma=0.5, tol=1e-10)
+    >>> bool(ig.gmres_converged), ig.grad_K.shape
+    (True, (3, 4))
+    """
+    x = check_problem(K, F, G, x)
+    y = _check_y(y, x)
+    tau, sigma, theta = check_steps(K, tau, sigma, theta)
+    sol = _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution)
+    gmres_tol = tol if gmres_tol is None else float(gmres_tol)
+    x_star, xi_star = sol.x_star, sol.xi_star
+    F_conj = F.conjugate()
+    z_D = xi_star + sigma * K.apply(x_star)               # (2.1) at the fixed point, x_bar = x*
+    z_P = x_star - tau * K.adjoint(xi_star) - x           # (2.3) shifted by the data, as in (2.4)
+    n, k = x_star.size, xi_star.size
+
+    def split(v):
+        return v[:n].reshape(x_star.shape), v[n:2 * n].reshape(x_star.shape), v[2 * n:].reshape(xi_star.shape)
+
+    def matvec(v):
+        v = np.ravel(v)
+        a, _, _ = _adjoint_step(K, F_conj, G, z_P, z_D, tau, sigma, theta, *split(v))
+        return v - np.concatenate([np.ravel(part) for part in a])            # (I - J^T) lambda
+
+    g = np.concatenate([np.ravel(x_star - y), np.zeros(n + k)])             # (5.5)
+    A = scipy.sparse.linalg.LinearOperator((2 * n + k, 2 * n + k), matvec=matvec, dtype=float)
+    inner = []
+    restart = int(min(restart, 2 * n + k))
+    if gmres_maxiter is None:
+        gmres_maxiter = max(1, min(20 * (2 * n + k), 10**5) // restart)
+    g_norm = np.linalg.norm(g)
+    if g_norm == 0:
+        lam = np.zeros_like(g)
+    else:
+        lam, _ = scipy.sparse.linalg.gmres(A, g, rtol=gmres_tol, atol=0.0, restart=restart, maxiter=gmres_maxiter,
+                                           callback=inner.append, callback_type="pr_norm")
+    gmres_residual = float(np.linalg.norm(A.matvec(lam) - g) / g_norm) if g_norm > 0 else 0.0
+    gmres_converged = gmres_residual <= gmres_tol * (1 + 1e-6)
+    if not gmres_converged:
+        warnings.warn(
+            f"GMRES did not reach gmres_tol = {gmres_tol:g} for the adjoint equation (5.5) in {len(inner)} "
+            f"iterations (relative residual {gmres_residual:.2e}); raise gmres_maxiter or restart, or check "
+            "whether the unrolled series converges (cpteach.asymptotics.summability)",
+            RuntimeWarning, stacklevel=2)
+    adjoint = split(lam)
+    _, Delta_P, Delta_D = _adjoint_step(K, F_conj, G, z_P, z_D, tau, sigma, theta, *adjoint)
+    grad = sigma * K.param_grad(Delta_D, x_star) - tau * K.param_grad(xi_star, Delta_P)      # (4.5)
+    loss = 0.5 * float(np.sum((x_star - y) ** 2))
+    return ImplicitGradient(grad, loss, x_star, xi_star, Delta_P, Delta_D, adjoint, sol.iterations, sol.residual,
+                            sol.converged, len(inner), gmres_residual, bool(gmres_converged))
+
+
+@dataclass(frozen=True)
+class GradientComparison:
+    """Unrolled (one entry per L) and one-step gradients against the implicit gradient.
+
+    Errors are relative, ||g - g_implicit|| / ||g_implicit||; cosines are
+    <g, g_implicit> / (||g|| ||g_implicit||). Times are wall-clock seconds and peak memory is
+    the tracemalloc peak in bytes of one call (solves included for the one-step and implicit
+    gradients, measured with tracemalloc running).
+    """
+
+    Ls: np.ndarray
+    unrolled_rel_error: np.ndarray
+    unrolled_cosine: np.ndarray
+    unrolled_time: np.ndarray
+    unrolled_peak_bytes: np.ndarray
+    one_step_rel_error: float
+    one_step_cosine: float
+    one_step_time: float
+    one_step_peak_bytes: int
+    implicit_time: float
+    implicit_peak_bytes: int
+    implicit_gmres_iterations: int
+    solve_iterations: int
+
+
+def _measure(fn):
+    """Run fn() under tracemalloc; return (result, seconds, peak bytes)."""
+    running = tracemalloc.is_tracing()
+    if not running:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    start = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] - base
+    if not running:
+        tracemalloc.stop()
+    return out, seconds, int(peak)
+
+
+def _compare(g, ref):
+    ref_norm, g_norm = np.linalg.norm(ref), np.linalg.norm(g)
+    return float(np.linalg.norm(g - ref) / ref_norm), float(np.sum(g * ref) / (g_norm * ref_norm))
+
+
+def compare_gradients(K, F, G, x, y, Ls, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000,
+                      max_trace_bytes=10**9):
+    """Relative error and cosine of unrolled and one-step gradients against the implicit one.
+
+    For each L in ``Ls`` the unrolled gradient (3.4) is computed from the start (2.0) with
+    :func:`cpteach.chambolle_pock` and :func:`cpteach.backprop`; the reference is
+    :func:`implicit_gradient`, the exact limit (4.5). Time and peak memory of each method
+    are recorded. Returns a :class:`GradientComparison` of arrays (for plotting).
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> K = operators.Matrix(np.diff(np.eye(4), axis=0))   # 1-D differences as a learnable matrix
+    >>> c = compare_gradients(K, prox.L1(0.5), prox.SquaredL2(), np.array([0., 0., 1., 1.]),
+    ...                       np.array([0., 0.5, 0.5, 1.]), [1, 400], tau=0.5, sigma=0.5, tol=1e-10)
+    >>> bool(c.unrolled_cosine[-1] > 0.999)
+    True
+    """
+    Ls = np.asarray(Ls, dtype=int)
+    if Ls.ndim != 1 or Ls.size == 0 or np.any(Ls < 1):
+        raise ValueError(f"Ls must be a non-empty list of positive iteration counts, got {Ls!r}")
+    implicit, t_imp, m_imp = _measure(lambda: implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta,
+                                                                tol=tol, max_iter=max_iter))
+    ref = implicit.grad_K
+    one, t_one, m_one = _measure(lambda: fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta,
+                                                              tol=tol, max_iter=max_iter))
+    rel, cos, times, peaks = [], [], [], []
+    for L in Ls:
+        res, t, m = _measure(lambda: backprop(chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=int(L),
+                                                             max_trace_bytes=max_trace_bytes), y))
+        e, c = _compare(res.grad_K, ref)
+        rel.append(e), cos.append(c), times.append(t), peaks.append(m)
+    e_one, c_one = _compare(one.grad_K, ref)
+    return GradientComparison(Ls, np.array(rel), np.array(cos), np.array(times), np.array(peaks),
+                              e_one, c_one, t_one, m_one, t_imp, m_imp, implicit.gmres_iterations,
+                              implicit.iterations)
