@@ -24,7 +24,9 @@ def median_ms(function):
 def main():
     print(f"{'builder':22s} {'L':>5s} {'compute+artists [ms]':>22s} {'with PNG render [ms]':>22s}")
     for name, build, Ls in (("cp_dashboard", widgets.cp_dashboard, (50, 200, 500)),
-                            ("backprop_dashboard", widgets.backprop_dashboard, (30, 100, 300))):
+                            ("backprop_dashboard", widgets.backprop_dashboard, (30, 100, 300)),
+                            ("asymptotics_dashboard", widgets.asymptotics_dashboard, (100, 200, 500)),
+                            ("fixed_point_dashboard", widgets.fixed_point_dashboard, (30, 100, 300))):
         board = build()
         for L in Ls:
             board.sliders["L"].value = L

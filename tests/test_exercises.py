@@ -104,3 +104,67 @@ def test_gradient_sum_poster_sign():
 
 def test_result_renders_html():
     assert "Correct" in exercises.prox_l1.check(_solution(exercises.prox_l1))._repr_html_()
+
+
+# notebooks 03 and 04 ---------------------------------------------------------------------
+
+NEW_EXERCISES = [exercises.delta_P_limit, exercises.one_step_gradient]
+
+
+@pytest.mark.parametrize("exercise", NEW_EXERCISES, ids=lambda e: e.name)
+def test_new_exercises_right_wrong_and_not_attempted(exercise):
+    assert exercise.check(_solution(exercise)).status == "correct"
+    for answer in (None, _stub):
+        assert exercise.check(answer).status == "not attempted"
+    wrong = exercise.check(lambda *args: 2 * _solution(exercise)(*args))
+    assert wrong.status == "incorrect" and not wrong
+    assert exercise.hint().text and "def " in exercise.solution().text
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (lambda K, P, D, e: P * e, "returned P e itself"),
+    (lambda K, P, D, e: np.zeros(K.shape[1]), "limit is 0 only when"),
+    (lambda K, P, D, e: e, "non-zero where P is False"),
+])
+def test_delta_P_limit_points_at_the_mistake(answer, expected):
+    result = exercises.delta_P_limit.check(answer)
+    assert result.status == "incorrect" and expected in result.message
+
+
+def test_delta_P_limit_recognises_the_unmasked_kernel():
+    import scipy.linalg
+
+    def unmasked(K, P, D, e):        # ker(K) instead of ker(DK): the poster's statement read literally
+        out = np.zeros(K.shape[1])
+        N = scipy.linalg.null_space(K[:, P])
+        out[P] = N @ (N.T @ e[P])
+        return out
+    result = exercises.delta_P_limit.check(unmasked)
+    assert result.status == "incorrect" and "ker(K)" in result.message
+
+
+def _one_step(K, x, y, x_star, xi_star, tau, sigma, mask_point=None, prime=None, sign=-1.0):
+    delta_P = (x_star - y) / (1 + tau if prime is None else prime)
+    z_D = xi_star + sigma * K @ x_star if mask_point is None else mask_point
+    delta_D = (np.abs(z_D) < 1) * (sign * tau * K @ delta_P)
+    return sigma * np.outer(delta_D, x_star) - tau * np.outer(xi_star, delta_P)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"sign": 1.0}, "sign in (5.2)"),
+    ({"prime": 1.0}, "missing the derivative of prox_{tau G}"),
+])
+def test_one_step_gradient_points_at_the_mistake(kwargs, expected):
+    result = exercises.one_step_gradient.check(lambda *args: _one_step(*args, **kwargs))
+    assert result.status == "incorrect" and expected in result.message
+
+
+def test_one_step_gradient_mask_and_step_mistakes():
+    mask_at_xi = exercises.one_step_gradient.check(lambda K, x, y, xs, xi, t, s: _one_step(K, x, y, xs, xi, t, s,
+                                                                                          mask_point=xi))
+    assert "not at xi*" in mask_at_xi.message
+    sigma_step = exercises.one_step_gradient.check(lambda K, x, y, xs, xi, t, s: _one_step(K, x, y, xs, xi, t, s,
+                                                                                          prime=1 + s))
+    assert "1 / (1 + tau)" in sigma_step.message
+    transposed = exercises.one_step_gradient.check(lambda *args: _one_step(*args).T)
+    assert "transposed" in transposed.message

@@ -93,3 +93,85 @@ def test_tv_problem_solution_is_optimal():
 def test_tv_problem_rejects_bad_size():
     with pytest.raises(ValueError, match="n must be an integer >= 8"):
         widgets.tv_denoising_1d(n=3)
+
+
+# notebook 03: asymptotics_dashboard ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def asym_board():
+    return widgets.asymptotics_dashboard(problem=widgets.tv_l1_denoising_1d(n=16), L=60, L_max=300)
+
+
+@pytest.mark.parametrize("name, value", [("L", 150), ("tau", 0.2), ("sigma", 0.3), ("theta", 0.5)])
+def test_asymptotics_slider_changes_residuals_and_gradient(asym_board, name, value):
+    masked, grad = _line(asym_board, widgets._RESIDUAL_LABELS[0]), asym_board.figure.axes[2].get_lines()[0]
+    before = masked.get_ydata().copy(), grad.get_ydata().copy()
+    image = asym_board.image.value
+    asym_board.sliders[name].value = value
+    after = masked.get_ydata(), grad.get_ydata()
+    assert any(b.shape != a.shape or not np.allclose(b, a, equal_nan=True) for b, a in zip(before, after))
+    assert asym_board.image.value != image
+    assert len(masked.get_ydata()) == asym_board.sliders["L"].value
+    assert grad.get_xdata()[-1] == asym_board.sliders["L"].value
+
+
+def test_asymptotics_run_matches_the_library():
+    # independent oracle: kernel_residuals of the library at the same l, and backprop's grad_K
+    from cpteach import asymptotics, backprop, chambolle_pock
+    p = widgets.tv_l1_denoising_1d(n=16)
+    run = widgets.asymptotics_run(p, 80, 0.5, 0.5, 1.0)
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=0.5, sigma=0.5, L=80)
+    r = asymptotics.kernel_residuals(trace, p.y, 30, [80])
+    np.testing.assert_allclose(run.DK_delta_P[29], r.DK_delta_P[0], rtol=1e-10)
+    np.testing.assert_allclose(run.K_delta_P[29], r.K_delta_P[0], rtol=1e-10)
+    np.testing.assert_allclose(run.PKt_delta_D[29], r.PKt_delta_D[0], rtol=1e-10, atol=1e-300)
+    assert run.l_o == asymptotics.masks(trace).l_o
+    np.testing.assert_allclose(run.grad_norms[-1], np.linalg.norm(backprop(trace, p.y).grad_K))
+
+
+def test_tv_l1_widget_problem_is_not_summable():
+    # the slope (4.6) from the last masks matches the observed growth of grad_K between L' points
+    p = widgets.tv_l1_denoising_1d(n=16)
+    run = widgets.asymptotics_run(p, 800, 0.5, 0.5, 1.0)
+    assert run.slope_norm > 0
+    observed = (run.grad_norms[-1] - run.grad_norms[-2]) / (run.Ls[-1] - run.Ls[-2])
+    assert observed == pytest.approx(run.slope_norm, rel=1e-3)
+
+
+# notebook 04: fixed_point_dashboard ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fp_board():
+    return widgets.fixed_point_dashboard(problem=widgets.ball_problem(k=12, n=8), L=20, L_max=300)
+
+
+@pytest.mark.parametrize("name, value", [("L", 200), ("tau", 0.2), ("sigma", 0.3), ("theta", 0.5)])
+def test_fixed_point_slider_changes_the_figure(fp_board, name, value):
+    cosine = fp_board.figure.axes[0].get_lines()[0]
+    unrolled = fp_board.figure.axes[3].images[0]
+    before = cosine.get_ydata().copy(), np.array(unrolled.get_array()).copy()
+    image = fp_board.image.value
+    fp_board.sliders[name].value = value
+    after = cosine.get_ydata(), np.array(unrolled.get_array())
+    assert any(b.shape != a.shape or not np.allclose(b, a) for b, a in zip(before, after))
+    assert fp_board.image.value != image
+    assert cosine.get_xdata()[-1] == fp_board.sliders["L"].value
+
+
+def test_fixed_point_run_against_the_library():
+    from cpteach import compare_gradients, default_steps
+    p = widgets.ball_problem(k=12, n=8)
+    tau, sigma = default_steps(p.K)
+    run = widgets.fixed_point_run(p, 300, tau, sigma, 1.0)
+    c = compare_gradients(p.K, p.F, p.G, p.x, p.y, [int(run.Ls[0]), 300], tau=tau, sigma=sigma, tol=1e-10)
+    np.testing.assert_allclose(run.cosine[[0, -1]], c.unrolled_cosine, atol=1e-6)
+    assert run.one_step_cosine == pytest.approx(c.one_step_cosine, abs=1e-6)
+    assert run.warning == ""
+
+
+def test_fixed_point_board_warns_for_bad_steps(fp_board):
+    fp_board.sliders["sigma"].value = 0.5
+    fp_board.sliders["tau"].value = 10.0 ** fp_board.sliders["tau"].max
+    assert "violated" in fp_board.status.value and "⚠" in fp_board.status.value
+    fp_board.sliders["tau"].value = 0.3
+    assert "violated" not in fp_board.status.value and "one-step" in fp_board.status.value

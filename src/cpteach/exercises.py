@@ -25,13 +25,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
 from . import operators, prox
+from .asymptotics import projection_limit
 from .backprop import backprop
 from .chambolle_pock import chambolle_pock
+from .fixed_point import fixed_point_closed_form
 
 __all__ = ["CheckResult", "Message", "Exercise", "prox_l1", "prox_conjugate_l1", "cp_step",
-           "backward_step", "gradient_sum", "ball_projection"]
+           "backward_step", "gradient_sum", "delta_P_limit", "one_step_gradient",
+           "ball_projection"]
 
 _RTOL, _ATOL = 1e-7, 1e-9
 
@@ -412,6 +416,153 @@ prox_conjugate_l1 = ProxConjugateL1()
 cp_step = CPStep()
 backward_step = BackwardStep()
 gradient_sum = GradientSum()
+
+
+# ---------------------------------------------------------------------------------------
+# notebook 03
+# ---------------------------------------------------------------------------------------
+
+def _null_space_projection(A, e):
+    """Orthogonal projection of e onto ker(A) (dense SVD)."""
+    N = scipy.linalg.null_space(A)
+    return N @ (N.T @ e)
+
+
+class DeltaPLimit(Exercise):
+    """Implement the limit (4.3) of delta_P^l: ``delta_P_limit(K, P, D, e)``, the orthogonal
+    projection of P e onto range(P) ∩ ker(D K).
+
+    ``K`` is a NumPy matrix (k x n), ``P`` a bool array of length n (primal mask),
+    ``D`` a bool array of length k (dual mask), ``e`` an array of length n.
+    """
+
+    name = "the limit (4.3) of delta_P"
+    hint_text = ("A vector in range(P) is zero where P is False, so only the columns K[:, P] matter; "
+                 "ker(D K) only constrains the rows where D is True. Restrict K to those rows and "
+                 "columns, find an orthonormal basis N of its null space (scipy.linalg.null_space), "
+                 "project e restricted to P onto it (N N^T e_P) and put the result back into a "
+                 "length-n vector.")
+    solution_code = """
+def delta_P_limit(K, P, D, e):
+    import scipy.linalg
+    A = K[np.ix_(D, P)]                       # D K P on the active rows and columns
+    N = scipy.linalg.null_space(A)            # orthonormal basis of its kernel
+    out = np.zeros(K.shape[1])
+    out[P] = N @ (N.T @ e[P])                 # (4.3): projection of P e
+    return out
+"""
+
+    def _diagnose(self, answer):
+        rng = np.random.default_rng(6)
+        K = rng.standard_normal((4, 7))
+        P = np.array([True, True, False, True, True, False, True])     # |P| = 5
+        D = np.array([True, False, True, True])                         # |D| = 3: kernel of dimension 2
+        e = rng.standard_normal(7)
+        right = projection_limit(operators.Matrix(K), P, D, e)
+        got = self._call(answer, K.copy(), P.copy(), D.copy(), e.copy())
+        problem = self._compare("delta_P_limit(K, P, D, e)", got, right)
+        if problem is None:
+            return None
+        got = np.asarray(got, dtype=float)
+        unmasked = np.zeros(7)
+        unmasked[P] = _null_space_projection(K[:, P], e[P])
+        candidates = [
+            (np.zeros(7), "your result is 0, but here range(P) ∩ ker(D K) is not {0} (D K P has more "
+                          "columns than rows): the limit is 0 only when that intersection is trivial."),
+            (P * e, "you returned P e itself; (4.3) projects it onto range(P) ∩ ker(D K)."),
+            (unmasked, "you used ker(K): (4.2)-(4.3) only need D K delta_P = 0, the rows where D is False "
+                       "do not constrain the limit (this is the erratum to the poster's 'in ker K')."),
+            (_null_space_projection(K[D], e), "your projection onto ker(D K) ignores the primal mask: the "
+                                              "limit also lies in range(P) (zero where P is False)."),
+        ]
+        for wrong, message in candidates:
+            if self._matches(got, wrong):
+                return message
+        if got.shape == right.shape:
+            if np.any(np.abs(got[~P]) > _ATOL):
+                return "your result is non-zero where P is False; the limit lies in range(P)."
+            if np.linalg.norm(K[D] @ got) > 1e-7 * max(1.0, np.linalg.norm(got)):
+                return "D K (your result) is not 0, so your result is not in ker(D K)."
+            return ("your result lies in range(P) ∩ ker(D K) but is not the orthogonal projection: "
+                    "e - result must be orthogonal to that subspace.")
+        return problem
+
+
+delta_P_limit = DeltaPLimit()
+
+
+# ---------------------------------------------------------------------------------------
+# notebook 04
+# ---------------------------------------------------------------------------------------
+
+def _one_step_reference(K, x, y, x_star, xi_star, tau, sigma, variant=None):
+    """(5.1)-(5.3) for F = ||.||_1, G = 0.5||.||^2 and a matrix K, with optional known mistakes."""
+    prime_G = {"no_prime_G": 1.0, "prime_G_sigma": 1 / (1 + sigma)}.get(variant, 1 / (1 + tau))
+    residual = y - x_star if variant == "poster_sign" else x_star - y
+    delta_P = prime_G * residual                                                  # (5.1)
+    z_D = xi_star if variant == "mask_at_xi" else xi_star + sigma * K @ x_star
+    D = np.ones_like(z_D) if variant == "no_D" else (np.abs(z_D) < 1).astype(float)
+    sign = 1 if variant == "sign_5_2" else -1
+    delta_D = D * (sign * tau * K @ delta_P)                                      # (5.2)
+    a, b = (tau, sigma) if variant == "swap_steps" else (sigma, tau)
+    point = x if variant == "x_data" else x_star
+    return a * np.outer(delta_D, point) - b * np.outer(xi_star, delta_P)         # (5.3)
+
+
+class OneStepGradient(Exercise):
+    """Implement the fixed-point gradient (5.1)-(5.3) for F = ||.||_1, G = 0.5||.||^2 and a matrix K:
+    ``one_step_gradient(K, x, y, x_star, xi_star, tau, sigma)`` -> grad_K (k x n).
+
+    prox_{tau G}(v) = v / (1 + tau) has derivative 1 / (1 + tau); prox_{sigma F*} is clipping
+    to [-1, 1], with derivative 1 where |z| < 1 and 0 elsewhere.
+    """
+
+    name = "the fixed-point gradient (5.1)-(5.3)"
+    hint_text = ("Three lines. (5.1): the prox derivative of G times the loss gradient x* - y. "
+                 "(5.2): the clipping derivative, evaluated at z_D = xi* + sigma K x*, times "
+                 "-tau K delta_P*. (5.3): sigma outer(delta_D*, x*) - tau outer(xi*, delta_P*), "
+                 "which has the shape of K.")
+    solution_code = """
+def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
+    delta_P = (x_star - y) / (1 + tau)                                      # (5.1)
+    D = np.abs(xi_star + sigma * K @ x_star) < 1                            # prox'_{sigma F*}
+    delta_D = D * (-tau * K @ delta_P)                                      # (5.2)
+    return sigma * np.outer(delta_D, x_star) - tau * np.outer(xi_star, delta_P)   # (5.3)
+"""
+
+    _messages = {
+        "poster_sign": "sign: (5.1) starts from x* - y, the derivative of 0.5||y - x||^2; with y - x* you "
+                       "get the poster's negative gradient.",
+        "no_prime_G": "(5.1) is missing the derivative of prox_{tau G}, 1 / (1 + tau) for this G.",
+        "prime_G_sigma": "(5.1): the primal prox uses the step tau, so its derivative is 1 / (1 + tau).",
+        "no_D": "(5.2) is missing the mask: the clipping derivative is 0 where |z_D| >= 1.",
+        "mask_at_xi": "(5.2): evaluate the clipping derivative at z_D = xi* + sigma K x*, not at xi*.",
+        "sign_5_2": "sign in (5.2): xi enters z_P = x - tau K^T xi, so the term is -tau K delta_P*.",
+        "swap_steps": "step sizes in (5.3): sigma goes with delta_D* x*^T and tau with xi* delta_P*^T.",
+        "x_data": "(5.3) pairs delta_D* with x*^T (the point K acts on in the step), not with the data x.",
+    }
+
+    def _diagnose(self, answer):
+        rng = np.random.default_rng(7)
+        K = rng.standard_normal((6, 5)) / 3                # tau*sigma*||K||^2 < 1 for the steps below
+        x, y, x_star = rng.standard_normal((3, 5))
+        xi_star = np.array([1.0, -1.0, 0.3, -0.6, 1.0, 0.1])
+        tau, sigma = 0.3, 0.45
+        got = self._call(answer, K.copy(), x.copy(), y.copy(), x_star.copy(), xi_star.copy(), tau, sigma)
+        right = fixed_point_closed_form(operators.Matrix(K), prox.L1(), prox.SquaredL2(), x, y, x_star, xi_star,
+                                        tau=tau, sigma=sigma).grad_K
+        problem = self._compare("grad_K", got, right)
+        if problem is None:
+            return None
+        if np.shape(got) == right.T.shape:
+            return "your gradient is transposed: grad_K has the shape of K (k x n)."
+        for variant, message in self._messages.items():
+            if self._matches(got, _one_step_reference(K, x, y, x_star, xi_star, tau, sigma, variant)):
+                return message
+        return problem + " Write (5.1), (5.2) and (5.3) one line each."
+
+
+one_step_gradient = OneStepGradient()
 
 
 # ---------------------------------------------------------------------------------------

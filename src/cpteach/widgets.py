@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -33,11 +34,16 @@ import numpy as np
 from . import operators, prox
 from .backprop import backprop
 from .chambolle_pock import chambolle_pock, check_steps, default_steps, solve
+from .asymptotics import _prefix, masks, projection_limit
+from .fixed_point import fixed_point_gradient, implicit_gradient
 from .plotting import (figure_png, new_figure, plot_convergence, plot_heatmap, plot_signals,
                        update_heatmap, update_lines)
 
 __all__ = ["DenoisingProblem", "tv_denoising_1d", "CPRun", "cp_run", "cp_dashboard",
            "BackpropRun", "backprop_run", "backprop_dashboard", "Dashboard",
+           "tv_l1_denoising_1d", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
+           "ball_problem", "FixedPointReference", "fixed_point_reference", "FixedPointRun",
+           "fixed_point_run", "fixed_point_dashboard",
            "DenoisingRun", "denoising_run", "denoising_dashboard"]
 
 
@@ -397,5 +403,492 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
         run = backprop_run(problem, L, tau, sigma, theta)
         _render_backprop(images, norm_lines, run, L)
         return status
+
+    return Dashboard(sliders, fig, redraw)
+
+
+# ---------------------------------------------------------------------------------------
+# notebook 03: asymptotics of the backpropagated gradients
+# ---------------------------------------------------------------------------------------
+
+def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_level=0.3, seed=0):
+    """1-D TV-L1 denoising: min_u weight*||D u||_1 + lam*||u - x||_1, with D a learnable matrix.
+
+    The signal y and the data x are those of :func:`tv_denoising_1d` (same n, noise_level,
+    seed); K = D is a :class:`cpteach.operators.Matrix` of the n - 1 forward differences, so
+    ``backprop(...).grad_K`` is its full gradient. Both F = weight*||.||_1 and
+    G = lam*||.||_1 have 0/1 prox derivatives, so the masks (4.1) exist; the linearised
+    backward map has a non-trivial fixed space and the unrolled gradient grows linearly in
+    L (4.6). ``x_star`` is computed by :func:`cpteach.chambolle_pock.solve` to 1e-10.
+
+    Examples
+    --------
+    >>> p = tv_l1_denoising_1d(n=16)
+    >>> p.K.params.shape, p.G.has_mask
+    ((15, 16), True)
+    """
+    base = tv_denoising_1d(n=n, weight=weight, noise_level=noise_level, seed=seed)
+    K = operators.Matrix(np.diff(np.eye(n), axis=0))
+    F, G = prox.L1(weight), prox.L1(lam)
+    tau, sigma = default_steps(K)
+    x_star = solve(K, F, G, base.x, tau=tau, sigma=sigma, tol=1e-10, max_iter=200000).x_star
+    return DenoisingProblem(K, F, G, base.x, base.y, x_star, f"1-D TV-L1 denoising (n = {n})")
+
+
+@dataclass(frozen=True)
+class AsymptoticsRun:
+    """Masks, kernel residuals per l and ||grad_K(L')|| of one unrolled run of length L.
+
+    ``changes[l - 1]``: mask entries changing from l - 1 to l, ``l_o`` as in
+    :func:`cpteach.asymptotics.masks`. Residuals (arrays over l = 1..L, relative as in
+    :class:`cpteach.asymptotics.KernelResiduals`): ``DK_delta_P``, ``K_delta_P``,
+    ``PKt_delta_D`` and ``delta_D_norm``. ``Ls``, ``grad_norms``: ||grad_K|| of the first L'
+    iterations for L' in ``Ls``; ``predicted`` is the line ||grad_K(L)|| + (L' - L) ||s|| with s the
+    slope (4.6) from the masks of iteration L and e = x^L - y (zero slope: summable).
+    ``ok`` is False (arrays None) when tau*sigma*||K||^2 >= 1.
+    """
+
+    ok: bool
+    message: str
+    changes: np.ndarray | None = None
+    l_o: int | None = None
+    DK_delta_P: np.ndarray | None = None
+    K_delta_P: np.ndarray | None = None
+    PKt_delta_D: np.ndarray | None = None
+    delta_D_norm: np.ndarray | None = None
+    Ls: np.ndarray | None = None
+    grad_norms: np.ndarray | None = None
+    predicted: np.ndarray | None = None
+    slope_norm: float | None = None
+
+
+def _row_norms(a, rows):
+    return np.sqrt(np.sum(np.reshape(a, (rows, -1)) ** 2, axis=1))
+
+
+def asymptotics_run(problem, L, tau, sigma, theta, points=4):
+    """Run L CP steps and the backward pass; return the masks (4.1), the residuals (4.2) for
+    every l and ||grad_K(L')|| for ``points`` values L' <= L with the line of slope (4.6).
+
+    In one run of length L the residuals of delta_P^l, delta_D^l are read at every l; once the
+    masks are fixed (l >= l_o) the backward map does not depend on l, so moving l down from L
+    shows what fixing l and letting L grow shows in :func:`cpteach.asymptotics.kernel_residuals`.
+    F* and G need 0/1 prox derivatives (e.g. :func:`tv_l1_denoising_1d`).
+
+    Examples
+    --------
+    >>> run = asymptotics_run(tv_l1_denoising_1d(n=12), L=40, tau=0.5, sigma=0.5, theta=1.0)
+    >>> run.ok, run.DK_delta_P.shape, run.grad_norms.shape
+    (True, (40,), (4,))
+    """
+    try:
+        check_steps(problem.K, tau, sigma, theta)
+    except ValueError as err:
+        return AsymptoticsRun(False, str(err))
+    K, y = problem.K, problem.y
+    trace = chambolle_pock(K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
+    m = masks(trace)
+    res = backprop(trace, y)
+    e = trace.x_L - y
+    e_norm = max(float(np.linalg.norm(e)), 1e-300)
+    norm_K = K.norm()
+    K_dP = K.apply(res.delta_P)
+    Kt_dD = K.adjoint(res.delta_D)
+    dP_norm = np.maximum(_row_norms(res.delta_P, L), 1e-300)
+    DK_dP = _row_norms(m.D * K_dP, L) / (norm_K * dP_norm)                        # (4.2), masked
+    K_dP = _row_norms(K_dP, L) / (norm_K * dP_norm)                                 # unmasked
+    PKt_dD = _row_norms(m.P * Kt_dD, L) / (norm_K * e_norm)                         # (4.2), masked
+    dD_norm = _row_norms(res.delta_D, L) / e_norm                                   # (4.3): -> 0
+    Ls = np.unique(np.linspace(1, L, min(points, L)).round().astype(int))
+    grads = [backprop(_prefix(trace, int(l)), y).grad_K for l in Ls[:-1]] + [res.grad_K]
+    delta_P_limit = projection_limit(K, m.P[-1], m.D[-1], e)                        # (4.3)
+    slope = -tau * K.param_grad(trace.xi(L), delta_P_limit)                          # (4.6)
+    slope_norm = float(np.linalg.norm(slope))
+    predicted = np.linalg.norm(res.grad_K) + (Ls - L) * slope_norm                  # through the last point
+    return AsymptoticsRun(True, "", m.changes, m.l_o, DK_dP, K_dP, PKt_dD, dD_norm, Ls,
+                          np.array([np.linalg.norm(g) for g in grads]), predicted, slope_norm)
+
+
+_RESIDUAL_LABELS = (r"$\|D K\delta_P^l\|$ (masked, 4.2)", r"$\|K\delta_P^l\|$ (unmasked)",
+                    r"$\|P K^\top\delta_D^l\|$ (masked, 4.2)", r"$\|\delta_D^l\|$ (4.3)")
+
+
+def _render_asymptotics(artists, run, L):
+    """Write an :class:`AsymptoticsRun` into the mask, residual and gradient panels."""
+    if not run.ok:
+        return
+    l = np.arange(1, L + 1)
+    artists["changes"].set_data(l, run.changes)
+    artists["l_o"].set_xdata([run.l_o, run.l_o])
+    artists["changes"].axes.set_title(rf"Mask changes per iteration, $l_o$ = {run.l_o}")
+    update_lines(artists["residuals"], dict(zip(_RESIDUAL_LABELS, (run.DK_delta_P, run.K_delta_P,
+                                                                   run.PKt_delta_D, run.delta_D_norm))), start=1)
+    artists["grad"].set_data(run.Ls, run.grad_norms)
+    artists["predicted"].set_data(run.Ls, run.predicted)
+    artists["grad"].axes.set_title(rf"$\|\nabla_K\ell\|$ up to $L$; slope (4.6): {run.slope_norm:.3g} per step")
+    for key in ("changes", "grad"):
+        artists[key].axes.relim()
+        artists[key].axes.autoscale_view()
+
+
+def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
+    """Dashboard for notebook 03: masks, kernel residuals (4.2) and the growth of grad_K, live.
+
+    Sliders L, tau, sigma, theta rerun the forward and backward pass. Left: how many mask
+    entries (4.1) change at each l, and l_o. Middle: the relative residuals of delta_P^l,
+    delta_D^l over l (masked ||D K delta_P^l||, ||P K^T delta_D^l||, unmasked ||K delta_P^l||
+    and ||delta_D^l||, log scale); far from l = L the masked ones vanish, the unmasked one does
+    not. Right: ||grad_K|| of the first L' <= L iterations with the line of slope (4.6)
+    (TV-L1: linear growth; a summable problem gives slope 0). Step sizes with
+    tau*sigma*||K||^2 >= 1 show a warning.
+
+    Parameters
+    ----------
+    problem : DenoisingProblem with 0/1 prox derivatives, or None (default:
+        ``tv_l1_denoising_1d(n=48)``)
+    L, tau, sigma, theta, L_max : as in :func:`cp_dashboard`
+
+    Returns
+    -------
+    Dashboard
+
+    Examples
+    --------
+    >>> board = asymptotics_dashboard(problem=tv_l1_denoising_1d(n=12), L=20)
+    >>> "masked, 4.2" in board.figure.axes[1].get_lines()[0].get_label()
+    True
+    """
+    problem = tv_l1_denoising_1d() if problem is None else problem
+    default_tau, default_sigma = default_steps(problem.K)
+    tau = default_tau if tau is None else tau
+    sigma = default_sigma if sigma is None else sigma
+    sliders = _step_sliders(problem.K, L, tau, sigma, theta, L_max)
+    fig, (ax_masks, ax_res, ax_grad) = new_figure(3, width=4.4, height=3.4)
+    first = asymptotics_run(problem, 2, default_tau, default_sigma, 1.0)
+    (changes,) = ax_masks.plot(np.arange(1, 3), first.changes, drawstyle="steps-mid", label="changed entries")
+    l_o = ax_masks.axvline(first.l_o, color="C3", linestyle="--", label="$l_o$")
+    ax_masks.set(xlabel=r"iteration $l$", ylabel="entries of $(P^l, D^l)$ that changed",
+                 title="Mask changes per iteration")
+    ax_masks.legend(loc="upper right", fontsize="small")
+    residuals = plot_convergence(ax_res, dict(zip(_RESIDUAL_LABELS, (first.DK_delta_P, first.K_delta_P,
+                                                                     first.PKt_delta_D, first.delta_D_norm))),
+                                 title=r"Residuals of $\delta^l$ in a run of length $L$", xlabel=r"iteration $l$",
+                                 ylabel="relative residual (log scale)", start=1)
+    ax_res.legend(loc="lower right", fontsize="x-small")
+    (grad,) = ax_grad.plot(first.Ls, first.grad_norms, "o-", label=r"unrolled $\|\nabla_K\ell(L')\|$ (3.4)")
+    (predicted,) = ax_grad.plot(first.Ls, first.predicted, "k--", label="line with slope (4.6)")
+    ax_grad.set(xlabel=r"number of iterations $L'$", ylabel=r"$\|\nabla_K\ell\|$", title=r"$\|\nabla_K\ell\|$ up to $L$")
+    ax_grad.legend(loc="upper left", fontsize="small")
+    artists = {"changes": changes, "l_o": l_o, "residuals": residuals, "grad": grad, "predicted": predicted}
+
+    def redraw(L, tau, sigma, theta):
+        ok, status = _step_condition(problem.K, tau, sigma)
+        run = asymptotics_run(problem, L, tau, sigma, theta)
+        _render_asymptotics(artists, run, L)
+        if ok and run.ok:
+            status += (f"; l_o = {run.l_o}, slope (4.6) = {run.slope_norm:.3g} per step "
+                       f"({'summable' if run.slope_norm == 0 else 'not summable: grad_K grows with L'})")
+        return status
+
+    return Dashboard(sliders, fig, redraw)
+
+
+# ---------------------------------------------------------------------------------------
+# notebook 04: the fixed-point gradient
+# ---------------------------------------------------------------------------------------
+
+def ball_problem(k=30, n=20, noise_level=0.3, radius=0.3, seed=3):
+    """A small random problem min_u ||K u||_1 s.t. ||u - x|| <= radius*sqrt(n), K a k x n Matrix.
+
+    K has N(0, 1/n) entries, y ~ N(0, I) and x = y + noise_level * N(0, I) (one seeded
+    generator); F = ||.||_1, G = the indicator of the ball (the structure of (6.1) at
+    teaching size, with a non-elementwise prox derivative). ``x_star`` is computed by
+    :func:`cpteach.chambolle_pock.solve` to 1e-12.
+
+    Examples
+    --------
+    >>> p = ball_problem(k=6, n=4)
+    >>> p.K.params.shape, float(np.linalg.norm(p.x_star - p.x)) <= 0.3 * 2 + 1e-9
+    ((6, 4), True)
+    """
+    rng = np.random.default_rng(seed)
+    K = operators.Matrix(rng.standard_normal((k, n)) / np.sqrt(n))
+    y = rng.standard_normal(n)
+    x = y + noise_level * rng.standard_normal(n)
+    F, G = prox.L1(1.0), prox.L2Ball(radius * np.sqrt(n))
+    tau, sigma = default_steps(K)
+    x_star = solve(K, F, G, x, tau=tau, sigma=sigma, tol=1e-12, max_iter=200000).x_star
+    return DenoisingProblem(K, F, G, x, y, x_star, f"random {k} x {n} problem with a ball constraint")
+
+
+@dataclass(frozen=True)
+class FixedPointRun:
+    """Unrolled (for L' in ``Ls``), one-step (5.3) and implicit (5.5) gradients of one setting.
+
+    ``cosine[i]`` and ``rel_error[i]`` compare the unrolled gradient of L' = ``Ls[i]`` with the
+    implicit one; ``one_step_cosine``, ``one_step_rel_error`` the one-step gradient. The
+    gradients themselves are ``unrolled`` (at L), ``one_step`` and ``implicit``. ``warning``
+    holds a solver warning (empty if none). ``ok`` is False (arrays None) when
+    tau*sigma*||K||^2 >= 1.
+    """
+
+    ok: bool
+    message: str
+    Ls: np.ndarray | None = None
+    cosine: np.ndarray | None = None
+    rel_error: np.ndarray | None = None
+    one_step_cosine: float | None = None
+    one_step_rel_error: float | None = None
+    unrolled: np.ndarray | None = None
+    one_step: np.ndarray | None = None
+    implicit: np.ndarray | None = None
+    warning: str = ""
+
+
+def _cosine_and_error(g, ref):
+    ref_norm = max(float(np.linalg.norm(ref)), 1e-300)
+    g_norm = max(float(np.linalg.norm(g)), 1e-300)
+    return float(np.sum(g * ref) / (g_norm * ref_norm)), float(np.linalg.norm(g - ref) / ref_norm)
+
+
+@dataclass(frozen=True)
+class FixedPointReference:
+    """The L-independent part of :class:`FixedPointRun`: the one-step gradient (5.3), the implicit
+    gradient (5.5) and a solver warning (empty if none) for one choice of tau, sigma, theta."""
+
+    one_step: np.ndarray
+    implicit: np.ndarray
+    warning: str
+
+
+def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000):
+    """Solve once with :func:`cpteach.chambolle_pock.solve` and return the one-step (5.3) and implicit
+    (5.5) gradients from that solution; solver warnings are returned as text, not raised.
+
+    Examples
+    --------
+    >>> ref = fixed_point_reference(ball_problem(k=6, n=4), tau=0.3, sigma=0.3, theta=1.0)
+    >>> ref.implicit.shape, ref.warning
+    ((6, 4), '')
+    """
+    K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sol = solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter)
+        implicit = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, tol=tol, solution=sol)  # (5.5)
+    one_step = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, solution=sol)      # (5.3)
+    warning = " ".join(str(w.message).split(";")[0] for w in caught)
+    return FixedPointReference(one_step.grad_K, implicit.grad_K, warning)
+
+
+def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
+    """Unrolled gradients for ``points`` values L' <= L (log-spaced) against the implicit gradient
+    (5.5), and the one-step gradient (5.1)-(5.3), with cosines and relative errors.
+
+    ``reference`` is a :class:`FixedPointReference` for the same tau, sigma, theta (computed by
+    :func:`fixed_point_reference` when None); the dashboard reuses it while only L changes.
+
+    Examples
+    --------
+    >>> run = fixed_point_run(ball_problem(k=6, n=4), L=50, tau=0.3, sigma=0.3, theta=1.0)
+    >>> run.ok, run.cosine.shape == run.Ls.shape, bool(run.cosine[-1] > 0.99)
+    (True, True, True)
+    """
+    try:
+        check_steps(problem.K, tau, sigma, theta)
+    except ValueError as err:
+        return FixedPointRun(False, str(err))
+    K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
+    reference = fixed_point_reference(problem, tau, sigma, theta) if reference is None else reference
+    trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=L)
+    Ls = np.unique(np.geomspace(1, L, min(points, L)).round().astype(int))
+    grads = [backprop(_prefix(trace, int(l)), y).grad_K for l in Ls]                                   # (3.4)
+    pairs = np.array([_cosine_and_error(g, reference.implicit) for g in grads])
+    one_cos, one_err = _cosine_and_error(reference.one_step, reference.implicit)
+    return FixedPointRun(True, "", Ls, pairs[:, 0], pairs[:, 1], one_cos, one_err, grads[-1], reference.one_step,
+                         reference.implicit, reference.warning)
+
+
+_GRADIENT_KEYS = ("unrolled", "one_step", "implicit")
+
+
+def _render_fixed_point(artists, run, L):
+    """Write a :class:`FixedPointRun` into the cosine, error, bar and heat-map panels."""
+    if not run.ok:
+        return
+    artists["cosine"].set_data(run.Ls, run.cosine)
+    artists["one_step_cosine"].set_ydata([run.one_step_cosine] * 2)
+    artists["error"].set_data(run.Ls, np.maximum(run.rel_error, 1e-16))
+    artists["one_step_error"].set_ydata([max(run.one_step_rel_error, 1e-16)] * 2)
+    for bar, value in zip(artists["bars"], (run.cosine[-1], run.one_step_cosine, 1.0)):
+        bar.set_height(value)
+    artists["bars"][0].axes.set_title(rf"Cosine to the implicit gradient at $L$ = {L}")
+    for key in _GRADIENT_KEYS:
+        update_heatmap(artists[key], getattr(run, key))
+    for key in ("cosine", "error"):
+        ax = artists[key].axes
+        ax.set_xlim(0.8, 1.25 * max(L, 2))
+        ax.relim()
+        ax.autoscale_view(scalex=False)
+
+
+def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, L_max=1000):
+    """Dashboard for notebook 04: unrolled, one-step and implicit gradients, live.
+
+    Sliders L, tau, sigma, theta. Top row: cosine and relative error of the unrolled gradient
+    (3.4) of L' <= L iterations against the implicit gradient (5.5) (log L' axis), the
+    one-step gradient (5.3) as a horizontal line, and a bar chart of the cosines at L. Bottom
+    row: the three gradients as heat maps (rows and columns of K). The implicit gradient is the
+    derivative of the loss at the solution, so it does not move with tau, sigma, theta; the
+    unrolled and the one-step gradients do. Step sizes with tau*sigma*||K||^2 >= 1 show a warning.
+
+    Parameters
+    ----------
+    problem : DenoisingProblem with a Matrix K, or None (default: ``ball_problem()``)
+    L, tau, sigma, theta, L_max : as in :func:`cp_dashboard`
+
+    Returns
+    -------
+    Dashboard
+
+    Examples
+    --------
+    >>> board = fixed_point_dashboard(problem=ball_problem(k=6, n=4), L=10)
+    >>> sorted(board.sliders)
+    ['L', 'sigma', 'tau', 'theta']
+    """
+    problem = ball_problem() if problem is None else problem
+    default_tau, default_sigma = default_steps(problem.K)
+    tau = default_tau if tau is None else tau
+    sigma = default_sigma if sigma is None else sigma
+    sliders = _step_sliders(problem.K, L, tau, sigma, theta, L_max)
+    fig, axes = new_figure(3, nrows=2, width=4.2, height=3.1)
+    cache = {"steps": (default_tau, default_sigma, 1.0),    # the last FixedPointReference: a change
+             "reference": fixed_point_reference(problem, default_tau, default_sigma, 1.0)}   # of L alone reuses it
+    first = fixed_point_run(problem, 2, default_tau, default_sigma, 1.0, reference=cache["reference"])
+    ax_cos, ax_err, ax_bar = axes[:3]
+    (cosine,) = ax_cos.semilogx(first.Ls, first.cosine, "o-", label="unrolled (3.4)")
+    one_step_cosine = ax_cos.axhline(first.one_step_cosine, color="C1", linestyle="--", label="one-step (5.3)")
+    ax_cos.set(xlabel=r"number of iterations $L'$", ylabel="cosine to the implicit gradient",
+               title="Cosine to the implicit gradient (5.5)")
+    ax_cos.legend(loc="lower right", fontsize="small")
+    (error,) = ax_err.loglog(first.Ls, first.rel_error, "o-", label="unrolled (3.4)")
+    one_step_error = ax_err.axhline(first.one_step_rel_error, color="C1", linestyle="--", label="one-step (5.3)")
+    ax_err.set(xlabel=r"number of iterations $L'$", ylabel="relative error (log scale)",
+               title="Relative error to the implicit gradient")
+    ax_err.legend(loc="lower left", fontsize="small")
+    bars = ax_bar.bar(["unrolled (L)", "one-step", "implicit"], [first.cosine[-1], first.one_step_cosine, 1.0],
+                      color=["C0", "C1", "C2"])
+    ax_bar.set(ylim=(-1.05, 1.05), ylabel="cosine", title="Cosine to the implicit gradient at $L$")
+    ax_bar.axhline(0, color="k", linewidth=0.5)
+    titles = {"unrolled": r"unrolled $\nabla_K\ell$ at $L$ (3.4)", "one_step": r"one-step $\nabla_K$ (5.3)",
+              "implicit": r"implicit $\nabla_K$ (5.5)"}
+    artists = {"cosine": cosine, "one_step_cosine": one_step_cosine, "error": error,
+               "one_step_error": one_step_error, "bars": bars}
+    for ax, key in zip(axes[3:], _GRADIENT_KEYS):
+        artists[key] = plot_heatmap(ax, getattr(first, key), titles[key], "column of K", "row of K",
+                                    colorbar_label="∂ℓ/∂K")
+
+    def redraw(L, tau, sigma, theta):
+        ok, status = _step_condition(problem.K, tau, sigma)
+        if ok and cache.get("steps") != (tau, sigma, theta):
+            cache.update(steps=(tau, sigma, theta), reference=fixed_point_reference(problem, tau, sigma, theta))
+        run = fixed_point_run(problem, L, tau, sigma, theta, reference=cache.get("reference"))
+        _render_fixed_point(artists, run, L)
+        if ok and run.ok:
+            status += (f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
+                       f"{run.one_step_cosine:.4f}")
+            if run.warning:
+                status += f" <b style='color:#c00000'>⚠ {run.warning}</b>"
+        return status
+
+    return Dashboard(sliders, fig, redraw)
+
+
+# ---------------------------------------------------------------------------------------
+# notebook 05: the numerical example, denoising with learned filters
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DenoisingRun:
+    """Noisy image and the TV and filter-bank solutions of (6.1), with their PSNRs (dB)."""
+
+    x: np.ndarray
+    tv: np.ndarray
+    learned: np.ndarray
+    psnr_x: float
+    psnr_tv: float
+    psnr_learned: float
+
+
+def denoising_run(y, filters, noise_level, s_ratio=0.95, L=60, seed=2):
+    """Add noise of ``noise_level`` to ``y`` (seeded) and solve (6.1) with s = s_ratio * noise_level
+    for TV and for the filter bank ``filters`` (L iterations at most each)."""
+    from . import images
+    from .learning import denoise
+
+    x = images.add_noise(y, noise_level, seed=seed)
+    s = s_ratio * noise_level
+    tv = denoise(x, operators.FiniteDifference(y.shape), s, L=L).y_hat
+    learned = denoise(x, filters, s, L=L).y_hat
+    return DenoisingRun(x, tv, learned, images.psnr(y, x), images.psnr(y, tv), images.psnr(y, learned))
+
+
+def _render_denoising(shown, axes, run):
+    for ax, key, label, psnr in zip(axes[1:], ("x", "tv", "learned"), ("noisy x", "TV", "learned filters"),
+                                    (run.psnr_x, run.psnr_tv, run.psnr_learned)):
+        shown[key].set_data(getattr(run, key))
+        ax.set_title(f"{label}: {psnr:.2f} dB")
+
+
+def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
+    """Dashboard for notebook 05: pick a held-out image and a noise level, see TV and learned filters.
+
+    The dropdown picks one of ``images.TEST_IMAGES`` (central ``size`` x ``size`` crop), the
+    slider the noise level (standard deviation); (6.1) is solved with s = s_ratio * noise level
+    for K = finite differences (TV) and for the filter bank. Step sizes come from
+    ``learning.step_sizes`` (tau*sigma*||K||^2 = 0.98 < 1 always).
+
+    Parameters
+    ----------
+    filters : array (c, k1, k2) or None (default: ``learning.pretrained_filters()``)
+    size : int, the crop size (64 keeps an update below a second)
+    s_ratio : float, s / noise level (the shipped run's ratio by default)
+    L : int, maximal iterations per solve
+
+    Returns
+    -------
+    Dashboard
+        with ``.sliders`` (image, noise_level), ``.figure`` and ``.update()``.
+
+    Examples
+    --------
+    >>> board = denoising_dashboard(size=32, L=5)
+    >>> sorted(board.sliders)
+    ['image', 'noise_level']
+    """
+    from . import images
+    from .learning import pretrained_filters
+    from .plotting import plot_images
+
+    filters = pretrained_filters() if filters is None else filters
+    crops = dict(zip(images.TEST_IMAGES, images.held_out_images(size)))
+    sliders = {"image": widgets.Dropdown(options=list(images.TEST_IMAGES), value=images.TEST_IMAGES[0],
+                                         description="image"),
+               "noise_level": widgets.FloatSlider(value=0.1, min=0.02, max=0.2, step=0.01,
+                                                  description="noise level", readout_format=".2f",
+                                                  continuous_update=False)}
+    fig, axes = new_figure(4, width=2.6, height=2.8)
+    blank = np.zeros((size, size))
+    shown = plot_images(axes, {"ground truth y": blank, "x": blank, "tv": blank, "learned": blank})
+    shown = dict(zip(("y", "x", "tv", "learned"), shown.values()))
+
+    def redraw(image, noise_level):
+        y = crops[image]
+        shown["y"].set_data(y)
+        run = denoising_run(y, filters, noise_level, s_ratio, L)
+        _render_denoising(shown, axes, run)
+        return (f"s = {s_ratio * noise_level:.3f}; PSNR gain of the learned filters over TV: "
+                f"{run.psnr_learned - run.psnr_tv:+.2f} dB")
 
     return Dashboard(sliders, fig, redraw)
