@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"playwright-python": "playwright"}  # conda-forge name -> PyPI name
 
 
 def requirement(spec):
@@ -31,6 +32,7 @@ def conda_requirements(path):
         elif in_deps and re.match(r"^  - [^ ]", line) and not line.strip().endswith(":"):
             specs.append(line.strip()[2:])
     reqs = dict(requirement(s) for s in specs)
+    reqs = {CONDA_NAMES.get(name, name): bound for name, bound in reqs.items()}
     reqs.pop("python"), reqs.pop("pip")
     return reqs
 

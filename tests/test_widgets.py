@@ -175,3 +175,17 @@ def test_fixed_point_board_warns_for_bad_steps(fp_board):
     assert "violated" in fp_board.status.value and "⚠" in fp_board.status.value
     fp_board.sliders["tau"].value = 0.3
     assert "violated" not in fp_board.status.value and "one-step" in fp_board.status.value
+
+
+def test_presenter_switches_problem_and_redraws():
+    box = widgets.presenter()
+    assert len(box.dashboards) == 3 and len(box.tabs.children) == 3
+    first = box.dashboards[0]
+    before = first.image.value
+    first.sliders["L"].value += 3
+    assert first.image.value != before
+    box.chooser.value = list(widgets.PRESENTER_PROBLEMS)[1]
+    assert box.dashboards[0] is not first
+    assert box.dashboards[2].figure is box.tabs.children[2].figure
+    with pytest.raises(ValueError, match="choose one of"):
+        widgets.presenter("no such problem")

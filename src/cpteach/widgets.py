@@ -44,7 +44,8 @@ __all__ = ["DenoisingProblem", "tv_denoising_1d", "CPRun", "cp_run", "cp_dashboa
            "tv_l1_denoising_1d", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
            "ball_problem", "FixedPointReference", "fixed_point_reference", "FixedPointRun",
            "fixed_point_run", "fixed_point_dashboard",
-           "DenoisingRun", "denoising_run", "denoising_dashboard"]
+           "DenoisingRun", "denoising_run", "denoising_dashboard",
+           "PRESENTER_PROBLEMS", "presenter"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -185,6 +186,11 @@ class Dashboard(widgets.VBox):
     def values(self):
         """The current slider values as a dict name -> value."""
         return {name: slider.value for name, slider in self.sliders.items()}
+
+    def set_dpi(self, dpi):
+        """Render the figure at ``dpi`` from now on (the presenter view uses large figures)."""
+        self._dpi = dpi
+        self.update()
 
     def update(self, render=True):
         """Recompute for the current slider values, update the artists, render the figure."""
@@ -892,3 +898,62 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
                 f"{run.psnr_learned - run.psnr_tv:+.2f} dB")
 
     return Dashboard(sliders, fig, redraw)
+
+
+# ---------------------------------------------------------------------------------------
+# the presenter view (notebooks/presenter.ipynb, rendered with Voila)
+# ---------------------------------------------------------------------------------------
+
+PRESENTER_PROBLEMS = {
+    "1-D TV denoising: F = 0.2 ||.||_1, G = 0.5 ||.||^2": lambda: tv_denoising_1d(dense=True),
+    "random 30 x 20 problem: F = ||.||_1, G = ball indicator": ball_problem,
+}  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)
+_PRESENTER_TABS = (("Iteration (§2)", cp_dashboard),
+                   ("Backprop (§3)", backprop_dashboard),
+                   ("Fixed point (§5)", fixed_point_dashboard))
+
+
+def presenter(problem=None, dpi=110):
+    """The lecturer's view: a problem chooser and one tab per dashboard, large figures.
+
+    Tabs: the Chambolle-Pock iteration (:func:`cp_dashboard`), the backpropagated gradients
+    (:func:`backprop_dashboard`) and the unrolled / one-step / implicit gradients
+    (:func:`fixed_point_dashboard`), each with sliders L, tau, sigma, theta. Choosing another
+    problem in the dropdown rebuilds the three dashboards for it.
+
+    Parameters
+    ----------
+    problem : str, a key of ``PRESENTER_PROBLEMS`` (default: the first)
+    dpi : int, resolution of the rendered figures
+
+    Returns
+    -------
+    ipywidgets.VBox with attributes ``chooser`` (Dropdown), ``tabs`` (Tab) and
+    ``dashboards`` (the three current :class:`Dashboard` objects)
+    """
+    names = list(PRESENTER_PROBLEMS)
+    problem = names[0] if problem is None else problem
+    if problem not in PRESENTER_PROBLEMS:
+        raise ValueError(f"unknown problem {problem!r}; choose one of {names}")
+    chooser = widgets.Dropdown(options=names, value=problem, description="problem",
+                               style={"description_width": "5em"}, layout=widgets.Layout(width="60%"))
+    busy = widgets.HTML()
+    tabs = widgets.Tab()
+    box = widgets.VBox([widgets.HBox([chooser, busy]), tabs])
+    box.chooser, box.tabs = chooser, tabs
+
+    def build(name):
+        busy.value = "<i>solving the new problem ...</i>"
+        instance = PRESENTER_PROBLEMS[name]()
+        box.dashboards = [builder(problem=instance) for _, builder in _PRESENTER_TABS]
+        for board in box.dashboards:
+            board.set_dpi(dpi)
+        tabs.children = box.dashboards
+        for i, (title, _) in enumerate(_PRESENTER_TABS):
+            tabs.set_title(i, title)
+        busy.value = ""
+
+    chooser.observe(lambda change: build(change.new), names="value")
+    build(problem)
+    return box
+
