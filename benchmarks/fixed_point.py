@@ -10,7 +10,6 @@ Prints a table and the ratios; nothing is asserted. Peak memory is tracemalloc's
 (numpy allocations included) of one call.
 """
 import argparse
-import time
 
 import numpy as np
 from scipy.fft import idctn

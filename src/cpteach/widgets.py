@@ -147,6 +147,16 @@ def _step_condition(K, tau, sigma):
                    "Lower τ or σ; the curves show the last valid choice.</b>")
 
 
+def _unrolled(problem, L, tau, sigma, theta):
+    """(trace of L CP steps, "") or, for invalid steps, (None, the library's message): dashboards warn, never raise."""
+    try:
+        check_steps(problem.K, tau, sigma, theta)
+    except ValueError as err:
+        return None, str(err)
+    trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
+    return trace, ""
+
+
 class Dashboard(widgets.VBox):
     """An ipywidgets VBox: sliders, a status line and a live matplotlib figure.
 
@@ -235,12 +245,9 @@ def cp_run(problem, L, tau, sigma, theta):
     >>> run.ok, run.gap.shape, run.error.shape
     (True, (6,), (6,))
     """
-    try:
-        check_steps(problem.K, tau, sigma, theta)
-    except ValueError as err:
-        return CPRun(False, str(err))
-    trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma,
-                           theta=theta, L=L)
+    trace, message = _unrolled(problem, L, tau, sigma, theta)
+    if trace is None:
+        return CPRun(False, message)
     error = np.array([np.linalg.norm(trace.x(l) - problem.x_star) for l in range(L + 1)])
     return CPRun(True, "", trace.x_L, trace.gap(), error)
 
@@ -337,12 +344,9 @@ def backprop_run(problem, L, tau, sigma, theta):
     >>> run.delta_P.shape, run.delta_D.shape, run.grad_K.shape
     ((4, 12), (4, 12), (12, 12))
     """
-    try:
-        check_steps(problem.K, tau, sigma, theta)
-    except ValueError as err:
-        return BackpropRun(False, str(err))
-    trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma,
-                           theta=theta, L=L)
+    trace, message = _unrolled(problem, L, tau, sigma, theta)
+    if trace is None:
+        return BackpropRun(False, message)
     res = backprop(trace, problem.y)
     return BackpropRun(True, "", res.delta_P.reshape(L, -1), res.delta_D.reshape(L, -1),
                        res.grad_K, res.loss)
@@ -487,12 +491,10 @@ def asymptotics_run(problem, L, tau, sigma, theta, points=4):
     >>> run.ok, run.DK_delta_P.shape, run.grad_norms.shape
     (True, (40,), (4,))
     """
-    try:
-        check_steps(problem.K, tau, sigma, theta)
-    except ValueError as err:
-        return AsymptoticsRun(False, str(err))
+    trace, message = _unrolled(problem, L, tau, sigma, theta)
+    if trace is None:
+        return AsymptoticsRun(False, message)
     K, y = problem.K, problem.y
-    trace = chambolle_pock(K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
     m = masks(trace)
     res = backprop(trace, y)
     e = trace.x_L - y
@@ -700,13 +702,11 @@ def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
     >>> run.ok, run.cosine.shape == run.Ls.shape, bool(run.cosine[-1] > 0.99)
     (True, True, True)
     """
-    try:
-        check_steps(problem.K, tau, sigma, theta)
-    except ValueError as err:
-        return FixedPointRun(False, str(err))
-    K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
+    trace, message = _unrolled(problem, L, tau, sigma, theta)
+    if trace is None:
+        return FixedPointRun(False, message)
+    y = problem.y
     reference = fixed_point_reference(problem, tau, sigma, theta) if reference is None else reference
-    trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=L)
     Ls = np.unique(np.geomspace(1, L, min(points, L)).round().astype(int))
     grads = [backprop(_prefix(trace, int(l)), y).grad_K for l in Ls]                                   # (3.4)
     pairs = np.array([_cosine_and_error(g, reference.implicit) for g in grads])
