@@ -1,6 +1,8 @@
 """Operators: adjoint dot tests, norms against power iteration, param_grad against finite differences."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpteach import operators
 
@@ -113,3 +115,18 @@ def test_bad_inputs_give_clear_errors():
         operators.Matrix(np.ones(3))
     with pytest.raises(ValueError, match="last axes"):
         operators.Matrix(np.ones((3, 4))).check_input(np.ones(5))
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=st.integers(1, 4), k1=st.sampled_from([1, 3, 5]), k2=st.sampled_from([1, 3, 5]),
+       n1=st.integers(5, 9), n2=st.integers(5, 9), batch=st.integers(0, 2), seed=st.integers(0, 2**16))
+def test_filterbank_adjoint_and_norm_for_any_shape(c, k1, k2, n1, n2, batch, seed):
+    """Dot test and exact norm for random filter counts, odd filter sizes and image shapes."""
+    rng = np.random.default_rng(seed)
+    K = operators.FilterBank(rng.standard_normal((c, k1, k2)), (n1, n2))
+    lead = (batch,) if batch else ()
+    u = rng.standard_normal(lead + K.shape_in)
+    v = rng.standard_normal(lead + K.shape_out)
+    lhs, rhs = np.sum(K.apply(u) * v), np.sum(u * K.adjoint(v))
+    assert abs(lhs - rhs) <= 1e-11 * max(1.0, abs(lhs))
+    assert K.norm() == pytest.approx(np.linalg.norm(dense(K), 2), rel=1e-10)

@@ -16,21 +16,42 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-def wait_until_all_cells_ran(page, saved, timeout):
-    """Save the notebook every second until the file shows every code cell executed (or an error)."""
-    deadline = time.monotonic() + timeout
+ALL_DONE = """() => {
+    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent);
+    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+    return prompts.length > 0 && !prompts.some(t => t.includes('*'))
+        && indicator !== null && indicator.dataset.status === 'idle';
+}"""
+
+
+def run_all_and_save(page, saved, shots, timeout=300):
+    """Run all cells, wait until no cell is queued or running, save once; return the saved code cells."""
+    page.locator("li.lm-MenuBar-item", has_text="Run").first.click()
+    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    time.sleep(1.0)
+    page.wait_for_function(ALL_DONE, timeout=timeout * 1000, polling=500)
+    fail_on_dialog(page, shots / f"{saved.name}-dialog.png")
+    page.locator("li.lm-MenuBar-item", has_text="File").first.click()
+    page.locator("li.lm-Menu-item[data-command='docmanager:save']").click()
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        time.sleep(1.0)
-        page.locator("li.lm-MenuBar-item", has_text="File").first.click()
-        page.locator("li.lm-Menu-item[data-command='docmanager:save']").click()
+        time.sleep(0.5)
         try:
             cells = [c for c in json.loads(saved.read_text())["cells"] if c["cell_type"] == "code"]
         except json.JSONDecodeError:  # caught mid-write
             continue
-        failed = any(o["output_type"] == "error" for c in cells for o in c.get("outputs", []))
-        if failed or (cells and all(c.get("execution_count") for c in cells)):
+        if any(c.get("execution_count") for c in cells):
             return cells
-    pytest.fail(f"{saved.name}: not every cell had run after {timeout} s")
+    fail_on_dialog(page, shots / f"{saved.name}-dialog.png")
+    pytest.fail(f"{saved.name}: the notebook was not saved within 30 s")
+
+
+def fail_on_dialog(page, shot):
+    """A modal dialog means something unexpected happened: fail with its text and a screenshot."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        page.screenshot(path=str(shot))
+        pytest.fail(f"unexpected dialog: {dialog.first.inner_text()[:500]!r} (screenshot {shot})")
 
 
 def _status(page):
@@ -68,13 +89,11 @@ def test_notebook_in_jupyterlab(name, browser, jupyterlab, workdir):
     page.goto(f"{base}/lab/workspaces/{name.split('_')[0]}/tree/{name}?reset&token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.locator("li.lm-MenuBar-item", has_text="Run").first.click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-    cells = wait_until_all_cells_ran(page, workdir / "notebooks" / name, timeout=300)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    cells = run_all_and_save(page, workdir / "notebooks" / name, workdir / "screenshots")
     run_time = time.perf_counter() - t0
     errors = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert not errors, f"{name}: error output {errors[0]['ename']}: {errors[0]['evalue']}"
+    assert all(c.get("execution_count") for c in cells), f"{name}: some cells did not run"
 
     elapsed = move_slider_and_wait(page, ".cpteach-dashboard", workdir / "screenshots", name)
     print(f"\n{name}: ran in {run_time:.1f} s; slider -> redrawn figure in {elapsed:.2f} s "
