@@ -16,7 +16,7 @@ def main():
     cfg = learning.SETTINGS
     y = images.training_patches(cfg["patches"], cfg["patch_size"], seed=cfg["patch_seed"])
     x = images.add_noise(y, learning.NOISE, seed=cfg["noise_seed"])
-    runs = [("fixed_point", cfg["L"]), ("unrolled", 5), ("unrolled", cfg["L"]), ("implicit", cfg["L"])]
+    runs = [("fixed_point", cfg["L"]), ("unrolled", 5), ("unrolled", 20), ("unrolled", cfg["L"]), ("implicit", cfg["L"])]
     times = {}
     for method, L in runs:
         run = learning.train_filters(y, x, 0.09, method=method, steps=args.steps, L=L,

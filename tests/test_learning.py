@@ -65,6 +65,17 @@ def test_pretrained_filters_load_without_pickle():
     np.testing.assert_allclose(w.mean(axis=(1, 2)), 0, atol=1e-12)
     run = learning.load_shipped_run()
     assert len(run.psnr_learned) == len(run.test_names) == len(images.TEST_IMAGES)
+    assert {run.s_tv, run.s_dct, run.s_learned, run.noise_level} <= set(learning.S_GRID)   # s from the grid
+
+
+def test_best_noise_level_picks_the_grid_point_with_the_best_psnr(noisy_pair):
+    y, x = noisy_pair
+    tv = operators.FiniteDifference((24, 24))
+    grid = (0.02, 0.09, 0.3)              # far too small, about right, far too large for noise 0.1
+    s, psnrs = learning.best_noise_level(y, x, tv, grid=grid, L=200)
+    expected = [np.mean(images.psnr(y, learning.denoise(x, tv, r, L=200).y_hat)) for r in grid]
+    np.testing.assert_allclose(psnrs, expected)
+    assert s == 0.09 and psnrs[1] == psnrs.max()
 
 
 def test_bad_input_gets_clear_errors(noisy_pair):
