@@ -30,20 +30,21 @@ def run_all_and_save(page, saved, shots, timeout=300):
     page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
     time.sleep(1.0)
     page.wait_for_function(ALL_DONE, timeout=timeout * 1000, polling=500)
-    fail_on_dialog(page, shots / f"{saved.name}-dialog.png")
-    page.locator("li.lm-MenuBar-item", has_text="File").first.click()
-    page.locator("li.lm-Menu-item[data-command='docmanager:save']").click()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        try:
-            cells = [c for c in json.loads(saved.read_text())["cells"] if c["cell_type"] == "code"]
-        except json.JSONDecodeError:  # caught mid-write
-            continue
-        if any(c.get("execution_count") for c in cells):
-            return cells
-    fail_on_dialog(page, shots / f"{saved.name}-dialog.png")
-    pytest.fail(f"{saved.name}: the notebook was not saved within 30 s")
+    for attempt in range(6):  # a menu click can get lost: save again every 5 s, at most 6 times
+        fail_on_dialog(page, shots / f"{saved.name}-dialog.png")
+        page.keyboard.press("Escape")  # close any menu left open
+        page.locator("li.lm-MenuBar-item", has_text="File").first.click()
+        page.locator("li.lm-Menu-item[data-command='docmanager:save']").click()
+        for _ in range(10):
+            time.sleep(0.5)
+            try:
+                cells = [c for c in json.loads(saved.read_text())["cells"] if c["cell_type"] == "code"]
+            except json.JSONDecodeError:  # caught mid-write
+                continue
+            if any(c.get("execution_count") for c in cells):
+                return cells
+    page.screenshot(path=str(shots / f"{saved.name}-unsaved.png"))
+    pytest.fail(f"{saved.name}: the notebook was not saved after 6 attempts (screenshot in {shots})")
 
 
 def fail_on_dialog(page, shot):
