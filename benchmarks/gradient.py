@@ -53,7 +53,7 @@ def torch_gradient(filters, x, y, tau, sigma, theta, L, radius):
     return w.grad.numpy()
 
 
-def main(L=100, size=64, noise_level=0.1, repeat=5):
+def main(L=100, size=64, noise_level=0.1, repeat=10):
     y = images.load_image("camera")[64:64 + size, 64:64 + size]
     x = images.add_noise(y, noise_level, seed=0)
     filters = images.dct_filters(7)

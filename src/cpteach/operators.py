@@ -13,6 +13,7 @@ leading axes are a batch (several images at once). Every operator offers
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 __all__ = ["LinearOperator", "Matrix", "FiniteDifference", "FilterBank"]
 
@@ -230,7 +231,7 @@ class FilterBank(LinearOperator):
         h = np.zeros((c,) + shape)
         h[:, :k1, :k2] = self.filters
         h = np.roll(h, (-(k1 // 2), -(k2 // 2)), axis=(-2, -1))
-        self._H = np.fft.rfft2(h)  # correlation: K u = irfft(conj(H) * U)
+        self._H = self._fft(h)  # correlation: K u = irfft(conj(H) * U)
         self._H_conj = np.conj(self._H)  # kept: np.conj of a large complex array is slow
         self._norm = float(np.sqrt(np.max(np.sum(np.abs(self._H) ** 2, axis=0))))
 
@@ -238,10 +239,10 @@ class FilterBank(LinearOperator):
         return f"FilterBank({self.filters.shape[0]} filters of {self.filters.shape[1]}x{self.filters.shape[2]}, shape={self.shape_in})"
 
     def _fft(self, u):
-        return np.fft.rfft2(u, axes=(-2, -1))
+        return scipy.fft.rfft2(u, axes=(-2, -1))  # scipy's rfft2 is several times faster than numpy's
 
     def _ifft(self, U):
-        return np.fft.irfft2(U, s=self.shape_in, axes=(-2, -1))
+        return scipy.fft.irfft2(U, s=self.shape_in, axes=(-2, -1))
 
     def apply(self, u):
         return self._ifft(self._H_conj * self._fft(u)[..., None, :, :])
