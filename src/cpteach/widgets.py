@@ -119,7 +119,13 @@ def tv_denoising_1d(n=100, weight=0.2, noise_level=0.15, seed=0, dense=False):
 # ---------------------------------------------------------------------------------------
 
 def _step_sliders(K, L, tau, sigma, theta, L_max):
-    """Sliders for L (int), tau and sigma (log scale, up to 4/||K||) and theta in [0, 1]."""
+    """Sliders for L (int), tau and sigma (log scale, up to 4/||K||) and theta in [0, 1].
+
+    ``tau`` or ``sigma`` None starts that slider at :func:`cpteach.default_steps`.
+    """
+    default_tau, default_sigma = default_steps(K)
+    tau = default_tau if tau is None else tau
+    sigma = default_sigma if sigma is None else sigma
     step_max = math.log10(4.0 / K.norm())
     # continuous_update=False: redraw when the slider is released, so a drag never queues
     # dozens of renders and freezes the kernel
@@ -290,9 +296,6 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     ['L', 'sigma', 'tau', 'theta']
     """
     problem = tv_denoising_1d(dense=True) if problem is None else problem
-    default_tau, default_sigma = default_steps(problem.K)
-    tau = default_tau if tau is None else tau
-    sigma = default_sigma if sigma is None else sigma
     sliders = _step_sliders(problem.K, L, tau, sigma, theta, L_max)
     fig, (ax_signal, ax_conv) = new_figure(2, width=4.6, height=3.2)
     first = cp_run(problem, 1, *default_steps(problem.K), 1.0)
@@ -390,8 +393,6 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     """
     problem = tv_denoising_1d(n=40, dense=True) if problem is None else problem
     default_tau, default_sigma = default_steps(problem.K)
-    tau = default_tau if tau is None else tau
-    sigma = default_sigma if sigma is None else sigma
     sliders = _step_sliders(problem.K, L, tau, sigma, theta, L_max)
     fig, axes = new_figure(2, nrows=2, width=4.4, height=3.0)
     first = backprop_run(problem, 1, default_tau, default_sigma, 1.0)
@@ -568,8 +569,6 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     """
     problem = tv_l1_denoising_1d() if problem is None else problem
     default_tau, default_sigma = default_steps(problem.K)
-    tau = default_tau if tau is None else tau
-    sigma = default_sigma if sigma is None else sigma
     sliders = _step_sliders(problem.K, L, tau, sigma, theta, L_max)
     fig, (ax_masks, ax_res, ax_grad) = new_figure(3, width=4.4, height=3.4)
     first = asymptotics_run(problem, 2, default_tau, default_sigma, 1.0)
@@ -765,8 +764,6 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     """
     problem = ball_problem() if problem is None else problem
     default_tau, default_sigma = default_steps(problem.K)
-    tau = default_tau if tau is None else tau
-    sigma = default_sigma if sigma is None else sigma
     sliders = _step_sliders(problem.K, L, tau, sigma, theta, L_max)
     fig, axes = new_figure(3, nrows=2, width=4.2, height=3.1)
     cache = {"steps": (default_tau, default_sigma, 1.0),    # the last FixedPointReference: a change
