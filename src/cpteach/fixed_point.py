@@ -13,7 +13,7 @@ import scipy.sparse.linalg
 from .backprop import backprop
 from .chambolle_pock import chambolle_pock, check_problem, check_steps, solve
 
-__all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients",
+__all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients", "cosine_and_error",
            "FixedPointGradient", "ClosedFormTerms", "ImplicitGradient", "GradientComparison"]
 
 
@@ -323,9 +323,11 @@ def _measure(fn):
     return out, seconds, int(peak)
 
 
-def _compare(g, ref):
-    ref_norm, g_norm = np.linalg.norm(ref), np.linalg.norm(g)
-    return float(np.linalg.norm(g - ref) / ref_norm), float(np.sum(g * ref) / (g_norm * ref_norm))
+def cosine_and_error(g, ref):
+    """(cosine, relative error) of a gradient ``g`` against a reference ``ref`` (zero-safe)."""
+    ref_norm = max(float(np.linalg.norm(ref)), 1e-300)
+    g_norm = max(float(np.linalg.norm(g)), 1e-300)
+    return float(np.sum(g * ref) / (g_norm * ref_norm)), float(np.linalg.norm(g - ref) / ref_norm)
 
 
 def compare_gradients(K, F, G, x, y, Ls, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000,
@@ -358,9 +360,9 @@ def compare_gradients(K, F, G, x, y, Ls, *, tau, sigma, theta=1.0, tol=1e-8, max
     for L in Ls:
         res, t, m = _measure(lambda: backprop(chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=int(L),
                                                              max_trace_bytes=max_trace_bytes), y))
-        e, c = _compare(res.grad_K, ref)
+        c, e = cosine_and_error(res.grad_K, ref)
         rel.append(e), cos.append(c), times.append(t), peaks.append(m)
-    e_one, c_one = _compare(one.grad_K, ref)
+    c_one, e_one = cosine_and_error(one.grad_K, ref)
     return GradientComparison(Ls, np.array(rel), np.array(cos), np.array(times), np.array(peaks),
                               e_one, c_one, t_one, m_one, t_imp, m_imp, implicit.gmres_iterations,
                               implicit.iterations)

@@ -35,7 +35,7 @@ from . import operators, prox
 from .backprop import backprop
 from .chambolle_pock import chambolle_pock, check_steps, default_steps, solve
 from .asymptotics import _prefix, masks, projection_limit
-from .fixed_point import fixed_point_gradient, implicit_gradient
+from .fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient
 from .plotting import (figure_png, new_figure, plot_convergence, plot_heatmap, plot_signals,
                        update_heatmap, update_lines)
 
@@ -652,12 +652,6 @@ class FixedPointRun:
     warning: str = ""
 
 
-def _cosine_and_error(g, ref):
-    ref_norm = max(float(np.linalg.norm(ref)), 1e-300)
-    g_norm = max(float(np.linalg.norm(g)), 1e-300)
-    return float(np.sum(g * ref) / (g_norm * ref_norm)), float(np.linalg.norm(g - ref) / ref_norm)
-
-
 @dataclass(frozen=True)
 class FixedPointReference:
     """The L-independent part of :class:`FixedPointRun`: the one-step gradient (5.3), the implicit
@@ -708,8 +702,8 @@ def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
     reference = fixed_point_reference(problem, tau, sigma, theta) if reference is None else reference
     Ls = np.unique(np.geomspace(1, L, min(points, L)).round().astype(int))
     grads = [backprop(_prefix(trace, int(l)), y).grad_K for l in Ls]                                   # (3.4)
-    pairs = np.array([_cosine_and_error(g, reference.implicit) for g in grads])
-    one_cos, one_err = _cosine_and_error(reference.one_step, reference.implicit)
+    pairs = np.array([cosine_and_error(g, reference.implicit) for g in grads])
+    one_cos, one_err = cosine_and_error(reference.one_step, reference.implicit)
     return FixedPointRun(True, "", Ls, pairs[:, 0], pairs[:, 1], one_cos, one_err, grads[-1], reference.one_step,
                          reference.implicit, reference.warning)
 
