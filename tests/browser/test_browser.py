@@ -16,19 +16,30 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-ALL_DONE = """() => {
+ALL_DONE = r"""() => {
     const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent);
     const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-    return prompts.length > 0 && !prompts.some(t => t.includes('*'))
+    return prompts.some(t => /\d/.test(t)) && !prompts.some(t => t.includes('*'))
         && indicator !== null && indicator.dataset.status === 'idle';
 }"""
+STARTED = r"""() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+    .some(p => /\d|\*/.test(p.textContent))"""
+KERNEL_IDLE = r"() => /\| Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')"
 
 
 def run_all_and_save(page, saved, shots, timeout=300):
     """Run all cells, wait until no cell is queued or running, save once; return the saved code cells."""
-    page.locator("li.lm-MenuBar-item", has_text="Run").first.click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-    time.sleep(1.0)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000, polling=250)  # kernel connected, not just started
+    for attempt in range(3):  # a run-all sent while the kernel is still connecting is lost: send it again
+        page.locator("li.lm-MenuBar-item", has_text="Run").first.click()
+        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+        try:
+            page.wait_for_function(STARTED, timeout=20_000, polling=250)
+            break
+        except PlaywrightTimeout:
+            continue
     page.wait_for_function(ALL_DONE, timeout=timeout * 1000, polling=500)
     for attempt in range(6):  # a menu click can get lost: save again every 5 s, at most 6 times
         fail_on_dialog(page, shots / f"{saved.name}-dialog.png")
@@ -44,7 +55,8 @@ def run_all_and_save(page, saved, shots, timeout=300):
             if any(c.get("execution_count") for c in cells):
                 return cells
     page.screenshot(path=str(shots / f"{saved.name}-unsaved.png"))
-    pytest.fail(f"{saved.name}: the notebook was not saved after 6 attempts (screenshot in {shots})")
+    pytest.fail(f"{saved.name}: the saved notebook shows no executed cell after 6 save attempts "
+                f"(screenshot in {shots})")
 
 
 def fail_on_dialog(page, shot):
