@@ -24,7 +24,10 @@ def test_training_patches_are_crops_of_training_images_only():
 def test_held_out_images_are_central_crops():
     crops = images.held_out_images(32)
     camera = images.load_image("camera")
-    np.testing.assert_array_equal(crops[0], camera[112:144, 112:144])
+    assert camera.shape == (512, 512)
+    np.testing.assert_array_equal(crops[0], camera[240:272, 240:272])
+    half = images.held_out_images(32, scale=2)[0]
+    np.testing.assert_allclose(half, camera[224:288, 224:288].reshape(32, 2, 32, 2).mean(axis=(1, 3)))
 
 
 def test_noise_is_seeded_with_the_requested_standard_deviation():

@@ -1,8 +1,8 @@
 """Test images, patches, noise, PSNR and the DCT filter bank for the denoising example.
 
 Every image comes from scikit-image's bundled data (``skimage.data``, nothing is
-downloaded), converted to grayscale floats in [0, 1] and downscaled by 2 with a block
-mean. The images are split once and for all into
+downloaded), converted to grayscale floats in [0, 1] at their full resolution (a
+block-mean downscaling is available for comparisons). The images are split once and for all into
 
 - ``TRAINING_IMAGES``: training patches are cut from these only,
 - ``TEST_IMAGES``: held-out images; no crop of them is ever used in training.
@@ -21,7 +21,6 @@ __all__ = ["TRAINING_IMAGES", "TEST_IMAGES", "load_image", "held_out_images", "e
 TRAINING_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry")
 TEST_IMAGES = ("camera", "coins", "moon", "clock", "cell")
 _ALL_IMAGES = TRAINING_IMAGES + TEST_IMAGES
-_SCALE = 2  # block-mean downscaling factor applied to every image
 
 
 def _check_seed(seed):
@@ -56,12 +55,13 @@ def check_images(x, name="x"):
     return x.astype(np.float64)
 
 
-def load_image(name):
-    """The bundled scikit-image ``name`` as a grayscale float64 image in [0, 1], downscaled by 2.
+def load_image(name, scale=1):
+    """The bundled scikit-image ``name`` as a grayscale float64 image in [0, 1].
 
     Parameters
     ----------
     name : str, one of ``TRAINING_IMAGES + TEST_IMAGES``
+    scale : int >= 1, block-mean downscaling factor (1: full resolution)
 
     Returns
     -------
@@ -70,10 +70,13 @@ def load_image(name):
     Examples
     --------
     >>> load_image("camera").shape
+    (512, 512)
+    >>> load_image("camera", scale=2).shape
     (256, 256)
     """
     if name not in _ALL_IMAGES:
         raise ValueError(f"unknown image {name!r}; choose one of {_ALL_IMAGES}")
+    scale = _check_size("scale", scale)
     import skimage.data
     from skimage.color import rgb2gray
     from skimage.transform import downscale_local_mean
@@ -82,11 +85,15 @@ def load_image(name):
     image = img_as_float(getattr(skimage.data, name)())
     if image.ndim == 3:
         image = rgb2gray(image[..., :3])
-    return np.clip(downscale_local_mean(image, (_SCALE, _SCALE)), 0.0, 1.0)
+    if scale > 1:
+        image = downscale_local_mean(image, (scale, scale))
+    return np.clip(image, 0.0, 1.0)
 
 
-def held_out_images(size=128):
+def held_out_images(size=128, scale=1):
     """The held-out images ``TEST_IMAGES``: central ``size`` x ``size`` crops, shape (m, size, size).
+
+    ``scale`` > 1 crops the images downscaled by that factor (see :func:`load_image`).
 
     Examples
     --------
@@ -96,7 +103,7 @@ def held_out_images(size=128):
     size = _check_size("size", size, 8)
     out = []
     for name in TEST_IMAGES:
-        image = load_image(name)
+        image = load_image(name, scale)
         n1, n2 = image.shape
         if min(n1, n2) < size:
             raise ValueError(f"size = {size} exceeds the test image {name!r} of shape {image.shape}")
