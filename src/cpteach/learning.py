@@ -207,8 +207,8 @@ def _gradient(method, K, F, G, x, y, tau, sigma, L, x0, xi0, tol, map_=map):
     """Loss, gradient and the new warm start (x^L, xi^L) for one outer step, summed over the patches.
 
     The patches are independent problems (one ball each), so they are processed one at a time:
-    the same sums as one batched call, about twice as fast because the arrays of one patch
-    (48 channels) stay in the cache. ``map_`` may be a process pool's map; the sum runs in
+    the same sums as one batched call, faster because the arrays of one patch (48 channels) stay
+    in the cache (unrolled, 12 patches of 40x40, L = 60: 3.6 s per step instead of 5.6 s). ``map_`` may be a process pool's map; the sum runs in
     patch order either way, so the result does not depend on the number of workers.
     """
     m = x.shape[0]
@@ -468,7 +468,7 @@ def best_noise_level(y, x, filters_or_operator, grid=S_GRID, L=150):
     >>> s in (0.05, 0.09), psnrs.shape
     (True, (2,))
     """
-    # one patch at a time: the arrays of one patch stay in the cache (about twice as fast as the batch)
+    # one patch at a time, as in _gradient: the arrays of one patch stay in the cache
     psnrs = np.array([np.mean([images.psnr(y_i, denoise(x_i, filters_or_operator, s, L=L).y_hat)
                                for y_i, x_i in zip(y, x)]) for s in grid])
     return float(grid[int(np.argmax(psnrs))]), psnrs
