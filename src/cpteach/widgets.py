@@ -34,84 +34,19 @@ import numpy as np
 from . import operators, prox
 from .backprop import backprop
 from .chambolle_pock import chambolle_pock, check_steps, default_steps, solve
-from .asymptotics import _prefix, masks, projection_limit
+from .asymptotics import masks, projection_limit
 from .fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient
+from .problems import PRESENTER_PROBLEMS, Problem, ball_problem, tv_denoising_1d, tv_l1_denoising_1d
 from .plotting import (figure_png, new_figure, plot_convergence, plot_heatmap, plot_signals,
                        update_heatmap, update_lines)
 
-__all__ = ["DenoisingProblem", "tv_denoising_1d", "CPRun", "cp_run", "cp_dashboard",
+__all__ = ["Problem", "tv_denoising_1d", "CPRun", "cp_run", "cp_dashboard",
            "BackpropRun", "backprop_run", "backprop_dashboard", "Dashboard",
            "tv_l1_denoising_1d", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
            "ball_problem", "FixedPointReference", "fixed_point_reference", "FixedPointRun",
            "fixed_point_run", "fixed_point_dashboard",
            "DenoisingRun", "denoising_run", "denoising_dashboard",
            "PRESENTER_PROBLEMS", "presenter"]
-
-
-# ---------------------------------------------------------------------------------------
-# teaching problems
-# ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DenoisingProblem:
-    """A problem min_u F(Ku) + G(u - x) of (1.1) with ground truth y and its solution x*.
-
-    ``x`` is the noisy data, ``y`` the clean signal, ``x_star`` the minimiser of (1.1)
-    (computed once by :func:`cpteach.chambolle_pock.solve`, used as the reference of
-    ||x^l - x*||).
-    """
-
-    K: operators.LinearOperator
-    F: prox.ProxFunction
-    G: prox.ProxFunction
-    x: np.ndarray
-    y: np.ndarray
-    x_star: np.ndarray
-    name: str
-
-
-def tv_denoising_1d(n=100, weight=0.2, noise_level=0.15, seed=0, dense=False):
-    """1-D total-variation denoising: min_u weight*||D u||_1 + 0.5*||u - x||^2.
-
-    The clean signal y is piecewise constant (four plateaus), the data
-    x = y + noise_level * N(0, 1). K = D is the forward difference of
-    :class:`cpteach.operators.FiniteDifference`, F = weight*||.||_1 and
-    G = 0.5*||.||^2, so the solution x* is unique.
-
-    Parameters
-    ----------
-    n : int >= 8, signal length
-    weight : float > 0, the TV weight (lambda)
-    noise_level : float >= 0, standard deviation of the Gaussian noise
-    seed : int, seed of ``np.random.default_rng``
-    dense : bool
-        If True, K is a :class:`cpteach.operators.Matrix` holding D (k = n rows, the last
-        one zero), so that ``backprop(...).grad_K`` is the full k x n gradient (3.4).
-
-    Returns
-    -------
-    DenoisingProblem
-
-    Examples
-    --------
-    >>> p = tv_denoising_1d(n=40)
-    >>> p.x.shape, p.K.norm() < 2
-    ((40,), True)
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8:
-        raise ValueError(f"n must be an integer >= 8, got {n!r}")
-    if not noise_level >= 0:
-        raise ValueError(f"noise_level must be >= 0, got {noise_level!r}")
-    levels = np.array([0.0, 1.0, 0.4, 0.8])
-    y = levels[np.minimum(np.arange(n) * len(levels) // n, len(levels) - 1)]
-    x = y + noise_level * np.random.default_rng(seed).standard_normal(n)
-    K = operators.FiniteDifference(n)
-    if dense:
-        K = operators.Matrix(K.apply(np.eye(n)).reshape(n, -1).T)   # columns K e_i
-    F, G = prox.L1(weight), prox.SquaredL2()
-    tau, sigma = default_steps(K)
-    x_star = solve(K, F, G, x, tau=tau, sigma=sigma, tol=1e-15, max_iter=200000).x_star
-    return DenoisingProblem(K, F, G, x, y, x_star, f"1-D TV denoising (n = {n})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,7 +212,7 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
 
     Parameters
     ----------
-    problem : DenoisingProblem or None (default: ``tv_denoising_1d(dense=True)``, whose
+    problem : Problem or None (default: ``tv_denoising_1d(dense=True)``, whose
         dense K is faster than the FiniteDifference stencil at this size)
     L : int, initial number of iterations (slider 1..L_max)
     tau, sigma : float or None, initial steps (default: ``default_steps(problem.K)``)
@@ -378,7 +313,7 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
 
     Parameters
     ----------
-    problem : DenoisingProblem or None (default: ``tv_denoising_1d(n=40, dense=True)``)
+    problem : Problem or None (default: ``tv_denoising_1d(n=40, dense=True)``)
     L, tau, sigma, theta, L_max : as in :func:`cp_dashboard`
 
     Returns
@@ -421,30 +356,6 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
 # ---------------------------------------------------------------------------------------
 # notebook 03: asymptotics of the backpropagated gradients
 # ---------------------------------------------------------------------------------------
-
-def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_level=0.3, seed=0):
-    """1-D TV-L1 denoising: min_u weight*||D u||_1 + lam*||u - x||_1, with D a learnable matrix.
-
-    The signal y and the data x are those of :func:`tv_denoising_1d` (same n, noise_level,
-    seed); K = D is a :class:`cpteach.operators.Matrix` of the n - 1 forward differences, so
-    ``backprop(...).grad_K`` is its full gradient. Both F = weight*||.||_1 and
-    G = lam*||.||_1 have 0/1 prox derivatives, so the masks (4.1) exist; the linearised
-    backward map has a non-trivial fixed space and the unrolled gradient grows linearly in
-    L (4.6). ``x_star`` is computed by :func:`cpteach.chambolle_pock.solve` to 1e-10.
-
-    Examples
-    --------
-    >>> p = tv_l1_denoising_1d(n=16)
-    >>> p.K.params.shape, p.G.has_mask
-    ((15, 16), True)
-    """
-    base = tv_denoising_1d(n=n, weight=weight, noise_level=noise_level, seed=seed)
-    K = operators.Matrix(np.diff(np.eye(n), axis=0))
-    F, G = prox.L1(weight), prox.L1(lam)
-    tau, sigma = default_steps(K)
-    x_star = solve(K, F, G, base.x, tau=tau, sigma=sigma, tol=1e-10, max_iter=200000).x_star
-    return DenoisingProblem(K, F, G, base.x, base.y, x_star, f"1-D TV-L1 denoising (n = {n})")
-
 
 @dataclass(frozen=True)
 class AsymptoticsRun:
@@ -509,7 +420,7 @@ def asymptotics_run(problem, L, tau, sigma, theta, points=4):
     PKt_dD = _row_norms(m.P * Kt_dD, L) / (norm_K * e_norm)                         # (4.2), masked
     dD_norm = _row_norms(res.delta_D, L) / e_norm                                   # (4.3): -> 0
     Ls = np.unique(np.linspace(1, L, min(points, L)).round().astype(int))
-    grads = [backprop(_prefix(trace, int(l)), y).grad_K for l in Ls[:-1]] + [res.grad_K]
+    grads = [backprop(trace.prefix(int(l)), y).grad_K for l in Ls[:-1]] + [res.grad_K]
     delta_P_limit = projection_limit(K, m.P[-1], m.D[-1], e)                        # (4.3)
     slope = -tau * K.param_grad(trace.xi(L), delta_P_limit)                          # (4.6)
     slope_norm = float(np.linalg.norm(slope))
@@ -553,7 +464,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
 
     Parameters
     ----------
-    problem : DenoisingProblem with 0/1 prox derivatives, or None (default:
+    problem : Problem with 0/1 prox derivatives, or None (default:
         ``tv_l1_denoising_1d(n=48)``)
     L, tau, sigma, theta, L_max : as in :func:`cp_dashboard`
 
@@ -603,30 +514,6 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
 # ---------------------------------------------------------------------------------------
 # notebook 04: the fixed-point gradient
 # ---------------------------------------------------------------------------------------
-
-def ball_problem(k=30, n=20, noise_level=0.3, radius=0.3, seed=3):
-    """A small random problem min_u ||K u||_1 s.t. ||u - x|| <= radius*sqrt(n), K a k x n Matrix.
-
-    K has N(0, 1/n) entries, y ~ N(0, I) and x = y + noise_level * N(0, I) (one seeded
-    generator); F = ||.||_1, G = the indicator of the ball (the structure of (6.1) at
-    teaching size, with a non-elementwise prox derivative). ``x_star`` is computed by
-    :func:`cpteach.chambolle_pock.solve` to 1e-12.
-
-    Examples
-    --------
-    >>> p = ball_problem(k=6, n=4)
-    >>> p.K.params.shape, float(np.linalg.norm(p.x_star - p.x)) <= 0.3 * 2 + 1e-9
-    ((6, 4), True)
-    """
-    rng = np.random.default_rng(seed)
-    K = operators.Matrix(rng.standard_normal((k, n)) / np.sqrt(n))
-    y = rng.standard_normal(n)
-    x = y + noise_level * rng.standard_normal(n)
-    F, G = prox.L1(1.0), prox.L2Ball(radius * np.sqrt(n))
-    tau, sigma = default_steps(K)
-    x_star = solve(K, F, G, x, tau=tau, sigma=sigma, tol=1e-12, max_iter=200000).x_star
-    return DenoisingProblem(K, F, G, x, y, x_star, f"random {k} x {n} problem with a ball constraint")
-
 
 @dataclass(frozen=True)
 class FixedPointRun:
@@ -701,7 +588,7 @@ def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
     y = problem.y
     reference = fixed_point_reference(problem, tau, sigma, theta) if reference is None else reference
     Ls = np.unique(np.geomspace(1, L, min(points, L)).round().astype(int))
-    grads = [backprop(_prefix(trace, int(l)), y).grad_K for l in Ls]                                   # (3.4)
+    grads = [backprop(trace.prefix(int(l)), y).grad_K for l in Ls]                                   # (3.4)
     pairs = np.array([cosine_and_error(g, reference.implicit) for g in grads])
     one_cos, one_err = cosine_and_error(reference.one_step, reference.implicit)
     return FixedPointRun(True, "", Ls, pairs[:, 0], pairs[:, 1], one_cos, one_err, grads[-1], reference.one_step,
@@ -743,7 +630,7 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
 
     Parameters
     ----------
-    problem : DenoisingProblem with a Matrix K, or None (default: ``ball_problem()``)
+    problem : Problem with a Matrix K, or None (default: ``ball_problem()``)
     L, tau, sigma, theta, L_max : as in :func:`cp_dashboard`
 
     Returns
@@ -895,10 +782,6 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
 # the presenter view (notebooks/presenter.ipynb, rendered with Voila)
 # ---------------------------------------------------------------------------------------
 
-PRESENTER_PROBLEMS = {
-    "1-D TV denoising: F = 0.2 ||.||_1, G = 0.5 ||.||^2": lambda: tv_denoising_1d(dense=True),
-    "random 30 x 20 problem: F = ||.||_1, G = ball indicator": ball_problem,
-}  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)
 _PRESENTER_TABS = (("Iteration (§2)", cp_dashboard),
                    ("Backprop (§3)", backprop_dashboard),
                    ("Fixed point (§5)", fixed_point_dashboard))

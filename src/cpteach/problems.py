@@ -1,0 +1,300 @@
+"""Teaching problems min_u F(K u) + G(u - x) of docs/theory.md (1.1), with a lazily computed solution.
+
+A :class:`Problem` holds the operator K, the functions F and G, the data x, the ground truth
+y, a name and the step sizes tau, sigma, theta it is shown with. Its primal-dual solution
+(x*, xi*) is computed by :func:`cpteach.chambolle_pock.solve` the first time
+``problem.solution`` (or ``problem.x_star``) is read, and then kept: building a problem is
+cheap, and a problem that only feeds a forward run never solves.
+
+Builders (every notebook, widget, test and benchmark takes its problems from here):
+
+- :func:`tv_denoising_1d`: 1-D TV denoising (F = weight*||.||_1, G = 0.5||.||^2), unique x*;
+- :func:`tv_l1_denoising_1d`: 1-D TV-L1 (0/1 prox derivatives, masks (4.1), non-summable);
+- :func:`ball_problem`: a random k x n problem with G the indicator of a ball (section 5);
+- :func:`poster_example`: the poster's example (6.1), 48 DCT filters of 7x7 on a 64x64 crop;
+- ``PRESENTER_PROBLEMS``: name -> builder, the problems of the presenter view.
+
+Naming: ``noise_std`` is the standard deviation of the Gaussian noise; ``noise_level`` means
+only the radius factor s of (6.1) (the poster's sigma; cpteach keeps sigma for the dual step).
+
+Examples
+--------
+>>> p = tv_denoising_1d(n=20)
+>>> p.name, p.x.shape
+('1-D TV denoising (n = 20)', (20,))
+>>> bool(p.solution.converged)
+True
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import images, operators, prox
+from .chambolle_pock import Solution, check_problem, check_steps, default_steps, solve
+
+__all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "poster_example",
+           "PRESENTER_PROBLEMS"]
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A problem min_u F(K u) + G(u - x) (1.1) with ground truth y, shown with steps tau, sigma, theta.
+
+    Attributes
+    ----------
+    K : cpteach.operators.LinearOperator
+    F, G : cpteach.prox functions (G is centred at 0; the problem applies it to u - x)
+    x : array (K.shape_in), the noisy data
+    y : array (K.shape_in), the ground truth (the target of the loss 0.5||y - x^L||^2)
+    name : str, shown in titles and the presenter's chooser
+    tau, sigma : float, the step sizes the problem is shown with (tau*sigma*||K||^2 < 1)
+    theta : float in [0, 1], the extrapolation (default 1)
+    tol : float, relative residual at which :attr:`solution` stops (see :func:`cpteach.solve`)
+    max_iter : int, the iteration budget of :attr:`solution`
+
+    ``solution`` (a :class:`cpteach.chambolle_pock.Solution`) is computed on first access
+    and cached; ``x_star`` and ``xi_star`` are its primal and dual parts. Problems compare
+    by identity (they hold arrays).
+    """
+
+    K: operators.LinearOperator
+    F: prox.ProxFunction
+    G: prox.ProxFunction
+    x: np.ndarray
+    y: np.ndarray
+    name: str
+    tau: float
+    sigma: float
+    theta: float = 1.0
+    tol: float = 1e-12
+    max_iter: int = 200000
+
+    def __post_init__(self):
+        check_problem(self.K, self.F, self.G, self.x, "x")
+        check_problem(self.K, self.F, self.G, self.y, "y")
+        check_steps(self.K, self.tau, self.sigma, self.theta)
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__}")
+
+    @cached_property
+    def solution(self):
+        """(x*, xi*) by :func:`cpteach.chambolle_pock.solve` with this problem's steps, computed once.
+
+        Warns (RuntimeWarning) if ``max_iter`` iterations do not reach ``tol``.
+        """
+        return solve(self.K, self.F, self.G, self.x, tau=self.tau, sigma=self.sigma, theta=self.theta,
+                     tol=self.tol, max_iter=self.max_iter)
+
+    @property
+    def x_star(self):
+        """The primal solution x* of (1.1) (computed on first access)."""
+        return self.solution.x_star
+
+    @property
+    def xi_star(self):
+        """The dual solution xi* (computed on first access)."""
+        return self.solution.xi_star
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value}; use {name}={low} or more")
+    return int(value)
+
+
+def _check_real(name, value, positive):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def _noise_std(noise_std, noise_level, default):
+    """The renamed keyword: ``noise_level`` (old name of the standard deviation) still works, with a warning."""
+    if noise_level is None:
+        return default if noise_std is None else noise_std
+    if noise_std is not None:
+        raise TypeError("give noise_std only (noise_level is its old name)")
+    warnings.warn("noise_level was renamed noise_std (the standard deviation of the noise); "
+                  "noise_level now means only the radius factor s of (6.1)", DeprecationWarning, stacklevel=3)
+    return noise_level
+
+
+def _piecewise_constant(n):
+    """The clean 1-D signal: four plateaus 0, 1, 0.4, 0.8 of (almost) equal length."""
+    levels = np.array([0.0, 1.0, 0.4, 0.8])
+    return levels[np.minimum(np.arange(n) * len(levels) // n, len(levels) - 1)]
+
+
+def tv_denoising_1d(n=100, weight=0.2, noise_std=None, seed=0, dense=False, *, noise_level=None):
+    """1-D total-variation denoising: min_u weight*||D u||_1 + 0.5*||u - x||^2.
+
+    The clean signal y is piecewise constant (four plateaus), the data
+    x = y + noise_std * N(0, 1). K = D is the forward difference of
+    :class:`cpteach.operators.FiniteDifference`, F = weight*||.||_1 and
+    G = 0.5*||.||^2, so the solution x* is unique.
+
+    Parameters
+    ----------
+    n : int >= 8, signal length
+    weight : float > 0, the TV weight (lambda)
+    noise_std : float >= 0, standard deviation of the Gaussian noise (default 0.15)
+    seed : int, seed of ``np.random.default_rng``
+    dense : bool
+        If True, K is a :class:`cpteach.operators.Matrix` holding D (k = n rows, the last
+        one zero), so that ``backprop(...).grad_K`` is the full k x n gradient (3.4).
+    noise_level : deprecated name of ``noise_std``
+
+    Returns
+    -------
+    Problem
+        with tau = sigma = 0.99/||K|| and a solution to relative residual 1e-15.
+
+    Examples
+    --------
+    >>> p = tv_denoising_1d(n=40)
+    >>> p.x.shape, p.K.norm() < 2
+    ((40,), True)
+    """
+    n = _check_int("n", n, 8)
+    weight = _check_real("weight", weight, positive=True)
+    noise_std = _check_real("noise_std", _noise_std(noise_std, noise_level, 0.15), positive=False)
+    seed = _check_int("seed", seed, 0)
+    y = _piecewise_constant(n)
+    x = y + noise_std * np.random.default_rng(seed).standard_normal(n)
+    K = operators.FiniteDifference(n)
+    if dense:
+        K = operators.Matrix(K.apply(np.eye(n)).reshape(n, -1).T)   # columns K e_i
+    tau, sigma = default_steps(K)
+    return Problem(K, prox.L1(weight), prox.SquaredL2(), x, y, f"1-D TV denoising (n = {n})", tau, sigma,
+                   tol=1e-15)
+
+
+def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_std=None, seed=0, *, noise_level=None):
+    """1-D TV-L1 denoising: min_u weight*||D u||_1 + lam*||u - x||_1, with D a learnable matrix.
+
+    The signal y and the data x are those of :func:`tv_denoising_1d` (same n, noise_std,
+    seed); K = D is a :class:`cpteach.operators.Matrix` of the n - 1 forward differences, so
+    ``backprop(...).grad_K`` is its full gradient. Both F = weight*||.||_1 and
+    G = lam*||.||_1 have 0/1 prox derivatives, so the masks (4.1) exist; the linearised
+    backward map has a non-trivial fixed space and the unrolled gradient grows linearly in
+    L (4.6). The solution is computed to relative residual 1e-10.
+
+    Parameters
+    ----------
+    n : int >= 8; weight, lam : float > 0; noise_std : float >= 0 (default 0.3); seed : int
+    noise_level : deprecated name of ``noise_std``
+
+    Examples
+    --------
+    >>> p = tv_l1_denoising_1d(n=16)
+    >>> p.K.params.shape, p.G.has_mask
+    ((15, 16), True)
+    """
+    base = tv_denoising_1d(n=n, weight=weight, noise_std=_noise_std(noise_std, noise_level, 0.3), seed=seed)
+    lam = _check_real("lam", lam, positive=True)
+    K = operators.Matrix(np.diff(np.eye(n), axis=0))
+    tau, sigma = default_steps(K)
+    return Problem(K, prox.L1(weight), prox.L1(lam), base.x, base.y, f"1-D TV-L1 denoising (n = {n})",
+                   tau, sigma, tol=1e-10)
+
+
+def ball_problem(k=30, n=20, noise_std=None, radius=0.3, seed=3, *, noise_level=None):
+    """A small random problem min_u ||K u||_1 s.t. ||u - x|| <= radius*sqrt(n), K a k x n Matrix.
+
+    K has N(0, 1/n) entries, y ~ N(0, I) and x = y + noise_std * N(0, I) (one seeded
+    generator); F = ||.||_1, G = the indicator of the ball (the structure of (6.1) at
+    teaching size, with a non-elementwise prox derivative). The solution is computed to
+    relative residual 1e-12.
+
+    Parameters
+    ----------
+    k, n : int >= 1, the shape of K; noise_std : float >= 0 (default 0.3);
+    radius : float > 0, the radius factor (the ball has radius radius*sqrt(n)); seed : int
+    noise_level : deprecated name of ``noise_std``
+
+    Examples
+    --------
+    >>> p = ball_problem(k=6, n=4)
+    >>> p.K.params.shape, float(np.linalg.norm(p.x_star - p.x)) <= 0.3 * 2 + 1e-9
+    ((6, 4), True)
+    """
+    k, n = _check_int("k", k, 1), _check_int("n", n, 1)
+    noise_std = _check_real("noise_std", _noise_std(noise_std, noise_level, 0.3), positive=False)
+    radius = _check_real("radius", radius, positive=True)
+    rng = np.random.default_rng(_check_int("seed", seed, 0))
+    K = operators.Matrix(rng.standard_normal((k, n)) / np.sqrt(n))
+    y = rng.standard_normal(n)
+    x = y + noise_std * rng.standard_normal(n)
+    tau, sigma = default_steps(K)
+    return Problem(K, prox.L1(1.0), prox.L2Ball(radius * np.sqrt(n)), x, y,
+                   f"random {k} x {n} problem with a ball constraint", tau, sigma)
+
+
+def poster_example(size=64, seed=0, noise_std=0.1, noise_level=0.085, filter_size=7, offset=64, tol=1e-5):
+    """The poster's numerical example (6.1): 48 DCT filters of 7x7 on a crop of the camera image.
+
+    min_u ||K u||_1  s.t.  ||u - x||_2 <= noise_level * sqrt(size^2), with K the
+    :class:`cpteach.operators.FilterBank` of the ``filter_size**2 - 1`` non-constant DCT atoms
+    (:func:`cpteach.images.dct_filters`) scaled to ||K|| = 1, y the crop
+    ``camera[offset:offset + size, offset:offset + size]`` of scikit-image's camera (full
+    resolution, values in [0, 1]) and x = y + noise_std * N(0, I) (:func:`cpteach.images.add_noise`).
+    Step sizes as in the denoising model: tau = 0.99/(10 ||K||), sigma = 0.99*10/||K||
+    (``step_sizes`` of the denoising module, tau*sigma*||K||^2 = 0.98).
+
+    Parameters
+    ----------
+    size : int >= 8, the side of the crop
+    seed : int, the seed of the noise
+    noise_std : float >= 0, the standard deviation of the noise
+    noise_level : float > 0, the radius factor s of (6.1) (the poster's sigma)
+    filter_size : int >= 2, the side of the DCT filters
+    offset : int >= 0, the top-left corner of the crop
+    tol : float > 0, the relative residual of the lazily computed solution
+
+    Returns
+    -------
+    Problem
+
+    Examples
+    --------
+    >>> p = poster_example(size=16)
+    >>> p.K.params.shape, p.x.shape, round(p.G.radius, 3)
+    ((48, 7, 7), (16, 16), 1.36)
+    """
+    from .learning import constrained_model, step_sizes   # the denoising model (6.1)
+
+    size = _check_int("size", size, 8)
+    filter_size = _check_int("filter_size", filter_size, 2)
+    offset = _check_int("offset", offset, 0)
+    noise_std = _check_real("noise_std", noise_std, positive=False)
+    noise_level = _check_real("noise_level", noise_level, positive=True)
+    tol = _check_real("tol", tol, positive=True)
+    camera = images.load_image("camera")
+    if offset + size > min(camera.shape):
+        raise ValueError(f"offset + size = {offset + size} exceeds the camera image {camera.shape}; "
+                         f"lower offset or size")
+    y = camera[offset:offset + size, offset:offset + size]
+    x = images.add_noise(y, noise_std, seed=_check_int("seed", seed, 0))
+    filters = images.dct_filters(filter_size)
+    filters = filters / operators.FilterBank(filters, y.shape).norm()
+    K = operators.FilterBank(filters, y.shape)
+    F, G = constrained_model(noise_level, y.shape)
+    tau, sigma = step_sizes(K)
+    return Problem(K, F, G, x, y, f"poster example: {filters.shape[0]} DCT filters "
+                   f"{filter_size}x{filter_size}, {size}x{size} camera crop", tau, sigma, tol=tol, max_iter=20000)
+
+
+PRESENTER_PROBLEMS = {
+    "1-D TV denoising: F = 0.2 ||.||_1, G = 0.5 ||.||^2": lambda: tv_denoising_1d(dense=True),
+    "random 30 x 20 problem: F = ||.||_1, G = ball indicator": ball_problem,
+}  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)
