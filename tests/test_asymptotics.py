@@ -37,7 +37,7 @@ def test_kink_entries_are_ignored():
     """An entry that sits on the kink of the clipping flips between 0 and 1; it must not delay l_o."""
     K = operators.Matrix(np.eye(2))
     trace = chambolle_pock(K, prox.L1(1.0), prox.Zero(), np.array([0.0, 3.0]), tau=0.5, sigma=0.5, L=5)
-    z_D = trace._z_D.copy()
+    z_D = trace.z_D_all.copy()
     z_D[:, 0] = 1.0 + np.array([1e-12, -1e-12, 1e-12, -1e-12, 1e-12])   # on the kink |z| = 1
     flipped = asymptotics.masks(type(trace)(**{**trace.__dict__, "_z_D": z_D}))
     assert flipped.D_kink[:, 0].all() and flipped.l_o == 1

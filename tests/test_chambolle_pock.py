@@ -105,9 +105,17 @@ def test_bad_input_messages(kind):
         chambolle_pock(K, F, G, x, tau=2 * tau, sigma=sigma, L=3)
     with pytest.raises(ValueError, match="theta must lie in"):
         chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=1.5, L=3)
-    for L in (-1, 2.5, True):
-        with pytest.raises(ValueError, match="non-negative integer"):
+    with pytest.raises(ValueError, match=r"L \(the number of iterations\) must be an integer >= 0, got -1"):
+        chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=-1)
+    for L in (2.5, True):
+        with pytest.raises(TypeError, match=r"L \(the number of iterations\) must be an integer"):
             chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=L)
+    with pytest.raises(TypeError, match="tau must be a real number"):
+        chambolle_pock(K, F, G, x, tau="0.1", sigma=sigma, L=3)
+    with pytest.raises(ValueError, match=r"x0 has shape \(2,\) but must have shape"):
+        chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=3, x0=np.zeros(2))
+    with pytest.raises(ValueError, match=r"xi0 has shape \(1,\) but must have shape"):
+        solve(K, F, G, x, tau=tau, sigma=sigma, xi0=np.zeros(1))
     bad = x.copy()
     bad.flat[0] = np.nan
     with pytest.raises(ValueError, match="NaN or inf"):

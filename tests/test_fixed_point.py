@@ -31,7 +31,7 @@ def test_closed_form_equals_one_step_backprop(case, theta):
     F, G = CASES[case](x.size)
     tau, sigma = default_steps(K)
     fp = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, tol=1e-14, max_iter=200000)
-    assert fp.converged and fp.residual < 1e-14
+    assert fp.solution.converged and fp.solution.residual < 1e-14
     cf = fixed_point_closed_form(K, F, G, x, y, fp.x_star, fp.xi_star, tau=tau, sigma=sigma)
     assert np.linalg.norm(fp.grad_K) > 1e-3
     np.testing.assert_allclose(cf.grad_K, fp.grad_K, rtol=0, atol=1e-10 * np.abs(fp.grad_K).max())
@@ -50,7 +50,7 @@ def test_implicit_gradient_against_finite_differences_at_the_solution(case, thet
     F, G = CASES[case](x.size)
     tau, sigma = default_steps(K)
     ig = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, tol=1e-13, max_iter=200000)
-    assert ig.converged and ig.gmres_converged and ig.gmres_residual <= 1e-13
+    assert ig.solution.converged and ig.gmres_converged and ig.gmres_residual <= 1e-13
     assert ig.gmres_iterations > 0
     eps = 1e-6
     d = rng.standard_normal(K.params.shape)
@@ -94,7 +94,7 @@ def test_inexact_solves_warn_with_the_residual():
     tau, sigma = default_steps(K)
     with pytest.warns(RuntimeWarning, match=r"residual \d"):
         fp = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, tol=1e-12, max_iter=5)
-    assert not fp.converged and fp.iterations == 5 and fp.residual > 1e-12
+    assert not fp.solution.converged and fp.solution.iterations == 5 and fp.solution.residual > 1e-12
     with pytest.warns(RuntimeWarning, match=r"GMRES did not reach .* residual \d"):
         ig = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, tol=1e-12, max_iter=200000,
                                gmres_maxiter=1, restart=2)

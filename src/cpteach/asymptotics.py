@@ -11,13 +11,15 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
-from .backprop import BackpropResult, backprop
-from .chambolle_pock import CPTrace, chambolle_pock, check_problem, check_steps, solve
+from . import _validate
+from .backprop import BackpropResult, _gradient_at_solution, backprop
+from .chambolle_pock import CPTrace, _z_D, _z_P, chambolle_pock, check_problem, check_steps, solve
+
 
 __all__ = ["Masks", "masks", "KernelResiduals", "kernel_residuals", "projection_limit", "partial_sums",
            "limit_gradient", "Summability", "summability", "solution_masks"]
@@ -26,7 +28,12 @@ __all__ = ["Masks", "masks", "KernelResiduals", "kernel_residuals", "projection_
 def _check_trace(trace):
     if not isinstance(trace, CPTrace):
         raise TypeError(f"expected the CPTrace returned by cpteach.chambolle_pock, got {type(trace).__name__}")
-    for name, f in (("F*", trace.F_conj), ("G", trace.G)):
+    _check_masked(trace.F_conj, trace.G)
+
+
+def _check_masked(F_conj, G):
+    """Assumption (4.1) needs 0/1 prox derivatives of F* and G."""
+    for name, f in (("F*", F_conj), ("G", G)):
         if not f.has_mask:
             raise TypeError(
                 f"the prox derivative of {name} = {f!r} is not a 0/1 mask, so assumption (4.1) does not apply; "
@@ -38,11 +45,6 @@ def _kink(f, v, step, kink_tol):
     e = kink_tol * np.maximum(1.0, np.abs(v))
     m = f.mask(v, step)
     return (f.mask(v + e, step) != m) | (f.mask(v - e, step) != m)
-
-
-def _prefix(trace, L):
-    """The trace of the first L iterations (views, no copy): the same iterates as a run with L steps."""
-    return replace(trace, L=L, _z_D=trace._z_D[:L], _z_P=trace._z_P[:L], _x=trace._x[:L + 1])
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,11 @@ def masks(trace, kink_tol=1e-9):
     if trace.L < 1:
         raise ValueError("masks need a trace with L >= 1 iterations")
     G, F_conj, tau, sigma = trace.G, trace.F_conj, trace.tau, trace.sigma
-    v_P = trace._z_P - trace.data
+    v_P = trace.z_P_all - trace.data
     P = G.mask(v_P, tau)                                          # (4.1)
-    D = F_conj.mask(trace._z_D, sigma)                            # (4.1)
+    D = F_conj.mask(trace.z_D_all, sigma)                            # (4.1)
     P_kink = _kink(G, v_P, tau, kink_tol)
-    D_kink = _kink(F_conj, trace._z_D, sigma, kink_tol)
+    D_kink = _kink(F_conj, trace.z_D_all, sigma, kink_tol)
 
     def differ(mask, kink, a, b):
         return np.sum((mask[a] != mask[b]) & ~kink[a] & ~kink[b], axis=tuple(range(1, mask.ndim)))
@@ -106,7 +108,7 @@ def masks(trace, kink_tol=1e-9):
     off_final = differ(P, P_kink, slice(0, L), last) + differ(D, D_kink, slice(0, L), last)
     bad = np.flatnonzero(off_final)
     l_o = int(bad[-1]) + 2 if bad.size else 1
-    return Masks(P, D, P_kink, D_kink, changes, l_o)
+    return Masks(P=P, D=D, P_kink=P_kink, D_kink=D_kink, changes=changes, l_o=l_o)
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ def kernel_residuals(trace, y, l, Ls):
     D = trace.F_conj.mask(trace.z_D(l), trace.sigma)              # (4.1) at iteration l
     rows = {name: [] for name in ("K_dP", "DK_dP", "Kt_dD", "PKt_dD", "dP", "dD", "delta_P", "delta_D")}
     for L in Ls:
-        prefix = _prefix(trace, int(L))
+        prefix = trace.prefix(int(L))
         res = backprop(prefix, y)
         delta_P, delta_D = res.delta_P[l - 1], res.delta_D[l - 1]
         e = _norm(prefix.x_L - y)                                 # ||delta_P^{L+1}||, (3.0)
@@ -198,8 +200,9 @@ def kernel_residuals(trace, y, l, Ls):
         rows["delta_P"].append(delta_P)
         rows["delta_D"].append(delta_D)
     a = {name: np.array(v) for name, v in rows.items()}
-    return KernelResiduals(int(l), Ls, a["K_dP"], a["DK_dP"], a["Kt_dD"], a["PKt_dD"], a["dP"], a["dD"],
-                           a["delta_P"], a["delta_D"], P, D)
+    return KernelResiduals(l=int(l), Ls=Ls, K_delta_P=a["K_dP"], DK_delta_P=a["DK_dP"], Kt_delta_D=a["Kt_dD"],
+                           PKt_delta_D=a["PKt_dD"], delta_P_norm=a["dP"], delta_D_norm=a["dD"],
+                           delta_P=a["delta_P"], delta_D=a["delta_D"], P=P, D=D)
 
 
 def _dense(K):
@@ -266,13 +269,24 @@ def limit_gradient(K, Delta_P, Delta_D, x_star, xi_star, *, tau, sigma):
     array([[-0.5,  0. ],
            [ 1. ,  1. ]])
     """
-    return sigma * K.param_grad(Delta_D, x_star) - tau * K.param_grad(xi_star, Delta_P)   # (4.5)
+    _validate.operator(K)
+    tau, sigma = _validate.positive("tau", tau), _validate.positive("sigma", sigma)
+    x_star = _validate.finite_array("x_star", x_star)
+    x_star = K.check_input(x_star, "x_star")
+    Delta_P = _validate.primal(K, x_star, Delta_P, "Delta_P")
+    Delta_D = _validate.dual(K, x_star, Delta_D, "Delta_D")
+    xi_star = _validate.dual(K, x_star, xi_star, "xi_star")
+    return _gradient_at_solution(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma)   # (4.5)
 
 
 def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):
     """The masks (4.1) at the fixed point: P = prox'_{tau G}(x* - tau K^T xi* - x), D = prox'_{sigma F*}(xi* + sigma K x*)."""
-    P = G.mask(x_star - tau * K.adjoint(xi_star) - x, tau)
-    D = F.conjugate().mask(xi_star + sigma * K.apply(x_star), sigma)
+    x = check_problem(K, F, G, x)
+    tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
+    x_star = _validate.primal(K, x, x_star, "x_star")
+    xi_star = _validate.dual(K, x, xi_star, "xi_star")
+    P = G.mask(_z_P(K, x_star, xi_star, tau) - x, tau)              # (4.1) at (2.3), x^l = x*
+    D = F.conjugate().mask(_z_D(K, xi_star, x_star, sigma), sigma)   # (4.1) at (2.1), x_bar^l = x*
     return P, D
 
 
@@ -324,9 +338,11 @@ def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol
     """
     x = check_problem(K, F, G, x)
     tau, sigma, theta = check_steps(K, tau, sigma, theta)
+    y = _validate.ground_truth(y, x)
     Ls = np.asarray(Ls, dtype=int)
     if Ls.ndim != 1 or Ls.size < 2 or np.any(np.diff(Ls) <= 0) or Ls[0] < 1:
         raise ValueError(f"Ls must hold at least two increasing positive iteration counts, got {Ls!r}")
+    _check_masked(F.conjugate(), G)
     sol = solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter)
     P, D = solution_masks(K, F, G, x, sol.x_star, sol.xi_star, tau=tau, sigma=sigma)
     e = sol.x_star - np.asarray(y, float)
@@ -334,8 +350,9 @@ def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol
     summable = _norm(delta_P_limit) <= rtol * _norm(e)
     predicted = -tau * K.param_grad(sol.xi_star, delta_P_limit)                   # (4.6)
     trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=int(Ls[-1]))
-    grads = [backprop(_prefix(trace, int(L)), y).grad_K for L in Ls]
+    grads = [backprop(trace.prefix(int(L)), y).grad_K for L in Ls]
     observed = (grads[-1] - grads[-2]) / (Ls[-1] - Ls[-2])
     slope_error = _norm(observed - predicted) / _norm(predicted) if _norm(predicted) > 0 else np.nan
-    return Summability(bool(summable), delta_P_limit, predicted, observed, float(slope_error), Ls,
-                       np.array([_norm(g) for g in grads]), sol.x_star, sol.xi_star)
+    return Summability(summable=bool(summable), delta_P_limit=delta_P_limit, predicted_slope=predicted,
+                       observed_slope=observed, slope_rel_error=float(slope_error), Ls=Ls,
+                       grad_norms=np.array([_norm(g) for g in grads]), x_star=sol.x_star, xi_star=sol.xi_star)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _validate
 from .chambolle_pock import CPTrace
 
 __all__ = ["backprop", "BackpropResult"]
@@ -64,16 +65,52 @@ def backprop(trace, y):
     """
     if not isinstance(trace, CPTrace):
         raise TypeError(f"backprop expects the CPTrace returned by chambolle_pock, got {type(trace).__name__}")
-    y = np.asarray(y, dtype=float)
-    if y.shape != trace.data.shape:
-        raise ValueError(f"y has shape {y.shape} but the data x has shape {trace.data.shape}; they must match")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or inf; clean the ground truth before computing gradients")
-    return _backprop(trace, y)
+    return _backprop(trace, _validate.ground_truth(y, trace.data))
+
+
+# ---- the backward step and the gradient term, written once: backprop, the fixed-point and the
+# ---- implicit gradients (cpteach.fixed_point) all call these ----
+
+def _backward_step(K, F_conj, G, v_P, z_D, tau, sigma, a_x, a_xi):
+    """delta_P^l, delta_D^l from v_P = z_P^l - x, z_D^l and the adjoints a_x of x^l, a_xi of xi^l's later use.
+
+    In the recursion a_x = delta_P^{l+1} + sigma K^T delta_D_bar^{l+1} and a_xi = delta_D^{l+1}.
+    """
+    delta_P = G.prox_vjp(v_P, tau, a_x)                                       # (3.2)
+    delta_D = F_conj.prox_vjp(z_D, sigma, a_xi - tau * K.apply(delta_P))      # (3.3)
+    return delta_P, delta_D
+
+
+def _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta):
+    """The adjoints of x^{l-1} (a_x) and of its copy in the extrapolation of the next step (a_x_prev).
+
+    x^{l-1} enters z_P^l and x_bar^{l-1} = x^{l-1} + theta (x^{l-1} - x^{l-2}) with weight 1 + theta,
+    x_bar^l with weight -theta; summed, a_x = delta_P^l + sigma K^T delta_D_bar^l of (3.1)-(3.2).
+    """
+    a_x = delta_P + a_x_prev + (1 + theta) * sigma * Kt_delta_D              # (3.1)
+    return a_x, -theta * sigma * Kt_delta_D
+
+
+def _gradient_term(grad, delta_D, x_bar_prev, xi, delta_P, tau, sigma):
+    """Add sigma delta_D^l x_bar^{l-1 T} - tau xi^l delta_P^{l T} to the sum ``grad``; return K^T delta_D^l.
+
+    ``grad`` is ``K.param_grad_sum()``; for a filter bank the FFT of delta_D^l is shared
+    between the parameter gradient and K^T delta_D^l.
+    """
+    Kt_delta_D = grad.add_and_adjoint(delta_D, x_bar_prev, sigma)             # (3.4) sigma delta_D x_bar^T
+    grad.add(xi, delta_P, -tau)                                               # (3.4) -tau xi delta_P^T
+    return Kt_delta_D
+
+
+def _gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma):
+    """sigma delta_D x*^T - tau xi* delta_P^T: the sum (3.4) with every iterate at the solution, (4.5), (5.3)."""
+    grad = K.param_grad_sum()
+    _gradient_term(grad, delta_D, x_star, xi_star, delta_P, tau, sigma)
+    return grad.value()
 
 
 def _backprop(trace, y):
-    """Pure kernel of :func:`backprop`."""
+    """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1."""
     K, L, x = trace.K, trace.L, trace.data
     tau, sigma, theta = trace.tau, trace.sigma, trace.theta
     F_conj = trace.F_conj
@@ -82,17 +119,12 @@ def _backprop(trace, y):
     delta_P_all = np.empty((L,) + x.shape)
     delta_D_all = np.empty((L,) + trace.xi0.shape)
     grad = K.param_grad_sum()
-    delta_P = residual                                   # (3.0) delta_P^{L+1} = x^L - y
-    delta_D = np.zeros_like(trace.xi0)                   # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
-    Kt_delta_D = Kt_delta_D_next = np.zeros_like(x)      # K^T delta_D^{l+1}, K^T delta_D^{l+2}
+    a_x, a_x_prev = residual, np.zeros_like(x)         # (3.0) delta_P^{L+1} = x^L - y
+    delta_D = np.zeros_like(trace.xi0)                 # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
     for l in range(L, 0, -1):
-        # (3.1) applied through K^T: K^T delta_D_bar^{l+1} = K^T delta_D^{l+1} + theta (K^T delta_D^{l+1} - K^T delta_D^{l+2})
-        Kt_delta_D_bar = Kt_delta_D + theta * (Kt_delta_D - Kt_delta_D_next)
-        delta_P = trace.G.prox_vjp(trace.z_P(l) - x, tau, delta_P + sigma * Kt_delta_D_bar)      # (3.2)
         z_D = trace.z_D(l)
-        delta_D = F_conj.prox_vjp(z_D, sigma, delta_D - tau * K.apply(delta_P))                 # (3.3)
-        # (3.4), term sigma delta_D^l x_bar^{l-1 T}; also returns K^T delta_D^l for the next step
-        Kt_delta_D, Kt_delta_D_next = grad.add_and_adjoint(delta_D, trace.x_bar(l - 1), sigma), Kt_delta_D
-        grad.add(F_conj.prox(z_D, sigma), delta_P, -tau)                                       # (3.4), term -tau xi^l delta_P^{l T}
+        delta_P, delta_D = _backward_step(K, F_conj, trace.G, trace.z_P(l) - x, z_D, tau, sigma, a_x, delta_D)
+        Kt_delta_D = _gradient_term(grad, delta_D, trace.x_bar(l - 1), trace.xi(l), delta_P, tau, sigma)
+        a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
         delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
     return BackpropResult(grad.value(), loss, delta_P_all, delta_D_all)

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import _validate
 from .operators import LinearOperator
 from .prox import ProxFunction
 
-__all__ = ["chambolle_pock", "CPTrace", "default_steps", "check_problem", "check_steps", "solve"]
+__all__ = ["chambolle_pock", "CPTrace", "Solution", "default_steps", "check_problem", "check_steps", "solve"]
 
 DEFAULT_MAX_TRACE_BYTES = 10**9
 
@@ -25,40 +26,12 @@ def default_steps(K, safety=0.99):
 
 def check_steps(K, tau, sigma, theta):
     """Validate tau, sigma > 0, tau*sigma*||K||^2 < 1 and theta in [0, 1]; return floats."""
-    for name, value in (("tau", tau), ("sigma", sigma), ("theta", theta)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-        if not np.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value}")
-    if tau <= 0 or sigma <= 0:
-        raise ValueError(f"step sizes must be positive, got tau={tau}, sigma={sigma}")
-    product = tau * sigma * K.norm() ** 2
-    if product >= 1:
-        good = 0.99 / K.norm()
-        raise ValueError(
-            f"tau*sigma*||K||^2 = {product:.3g} >= 1 (||K|| = {K.norm():.4g}), so the iteration may diverge; "
-            f"lower tau or sigma (e.g. tau = sigma = 0.99/||K|| = {good:.4g})")
-    if not 0 <= theta <= 1:
-        raise ValueError(f"theta must lie in [0, 1] (theta = 1 is the classical choice), got {theta}")
-    return float(tau), float(sigma), float(theta)
+    return _validate.steps(K, tau, sigma, theta)
 
 
 def check_problem(K, F, G, x, name="x"):
-    """Validate types of K, F, G and the shape and finiteness of the data x."""
-    if not isinstance(K, LinearOperator):
-        raise TypeError(
-            f"K must be a cpteach.operators operator, got {type(K).__name__}; "
-            "wrap a matrix M as operators.Matrix(M)")
-    for fname, f in (("F", F), ("G", G)):
-        if not isinstance(f, ProxFunction):
-            raise TypeError(f"{fname} must be a cpteach.prox function (e.g. prox.L1()), got {type(f).__name__}")
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
-    x = K.check_input(x, name).astype(float)
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or inf; clean the data (e.g. np.nan_to_num) before solving")
-    return x
+    """Validate types of K, F, G and the shape and finiteness of the data x; return x as floats."""
+    return _validate.problem(K, F, G, x, name)
 
 
 @dataclass(frozen=True)
@@ -106,7 +79,7 @@ class CPTrace:
         self._check(l, 0)
         if l == 0:
             return self._x[0]
-        return self._x[l] + self.theta * (self._x[l] - self._x[l - 1])  # (2.5)
+        return _x_bar(self._x[l], self._x[l - 1], self.theta)
 
     def z_D(self, l):
         self._check(l, 1)
@@ -120,7 +93,7 @@ class CPTrace:
         self._check(l, 0)
         if l == 0:
             return self.xi0
-        return self.F_conj.prox(self._z_D[l - 1], self.sigma)  # (2.2)
+        return _xi(self.F_conj, self._z_D[l - 1], self.sigma)
 
     def objective(self):
         """Primal objective P(x^l) = F(K x^l) + G(x^l - x) for l = 0..L (2.7)."""
@@ -137,20 +110,35 @@ class CPTrace:
             out.append(self.F(self.K.apply(self._x[l])) + self.G(self._x[l] - self.data) - dual)
         return np.array(out)
 
-    def step_norms(self):
-        """||x^l - x^{l-1}|| for l = 1..L (a fixed-point residual of the iteration)."""
-        d = np.diff(self._x, axis=0)
-        return np.sqrt(np.sum(d.reshape(self.L, -1) ** 2, axis=1))
+    @property
+    def x_all(self):
+        """x^0, ..., x^L stacked, shape (L + 1, ...); a read-only view."""
+        return _read_only(self._x)
+
+    @property
+    def z_P_all(self):
+        """z_P^1, ..., z_P^L stacked, shape (L, ...); a read-only view."""
+        return _read_only(self._z_P)
+
+    @property
+    def z_D_all(self):
+        """z_D^1, ..., z_D^L stacked, shape (L, ...); a read-only view."""
+        return _read_only(self._z_D)
+
+    def prefix(self, L):
+        """The trace of the first L iterations (views, no copy): the same iterates as a run with L steps."""
+        self._check(L, 0)
+        return replace(self, L=int(L), _z_D=self._z_D[:L], _z_P=self._z_P[:L], _x=self._x[:L + 1])
 
     @property
     def nbytes(self):
         return self._z_D.nbytes + self._z_P.nbytes + self._x.nbytes
 
 
-def _check_L(L):
-    if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 0:
-        raise ValueError(f"L (the number of iterations) must be a non-negative integer, got {L!r}")
-    return int(L)
+def _read_only(a):
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def chambolle_pock(K, F, G, x, *, tau, sigma, theta=1.0, L=100, x0=None, xi0=None,
@@ -197,7 +185,7 @@ def chambolle_pock(K, F, G, x, *, tau, sigma, theta=1.0, L=100, x0=None, xi0=Non
     """
     x = check_problem(K, F, G, x)
     tau, sigma, theta = check_steps(K, tau, sigma, theta)
-    L = _check_L(L)
+    L = _validate.integer("L", L, 0, "the number of iterations")
     batch = x.shape[: x.ndim - len(K.shape_in)]
     k, n = int(np.prod(batch)) * K.size_out, x.size
     need = 8 * (L * (k + n) + (L + 1) * n)
@@ -206,13 +194,51 @@ def chambolle_pock(K, F, G, x, *, tau, sigma, theta=1.0, L=100, x0=None, xi0=Non
             f"the trace of L = {L} iterations would need {need / 1e9:.2f} GB (> max_trace_bytes = "
             f"{max_trace_bytes / 1e9:.2f} GB); lower L, raise max_trace_bytes, or use "
             "cpteach.fixed_point_gradient, whose memory does not grow with L")
-    x0 = x if x0 is None else K.check_input(np.asarray(x0, float), "x0")
-    xi0 = np.zeros(batch + tuple(K.shape_out)) if xi0 is None else np.asarray(xi0, float)
+    x0, xi0 = _start(K, x, x0, xi0)
     return _chambolle_pock(K, F, G, x, tau, sigma, theta, L, x0, xi0)
 
 
+def _start(K, x, x0, xi0):
+    """The start (2.0), x^0 = x and xi^0 = 0, or a warm start of the right shapes."""
+    x0 = x if x0 is None else _validate.primal(K, x, x0, "x0")
+    batch = x.shape[: x.ndim - len(K.shape_in)]
+    xi0 = np.zeros(batch + tuple(K.shape_out)) if xi0 is None else _validate.dual(K, x, xi0, "xi0")
+    return x0, xi0
+
+
+# ---- the Chambolle-Pock step, written once: every module that needs (2.1)-(2.5) calls these ----
+
+def _z_D(K, xi, x_bar, sigma):
+    return xi + sigma * K.apply(x_bar)                      # (2.1)
+
+
+def _xi(F_conj, z_D, sigma):
+    return F_conj.prox(z_D, sigma)                          # (2.2)
+
+
+def _z_P(K, x_l, xi, tau):
+    return x_l - tau * K.adjoint(xi)                        # (2.3)
+
+
+def _x(G, z_P, x, tau):
+    return G.prox(z_P - x, tau) + x                         # (2.4)
+
+
+def _x_bar(x_new, x_l, theta):
+    return x_new + theta * (x_new - x_l)                    # (2.5)
+
+
+def _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta):
+    """One step (2.1)-(2.5) from (x^l, x_bar^l, xi^l); returns z_D^{l+1}, xi^{l+1}, z_P^{l+1}, x^{l+1}, x_bar^{l+1}."""
+    z_D = _z_D(K, xi, x_bar, sigma)
+    xi = _xi(F_conj, z_D, sigma)
+    z_P = _z_P(K, x_l, xi, tau)
+    x_new = _x(G, z_P, x, tau)
+    return z_D, xi, z_P, x_new, _x_bar(x_new, x_l, theta)
+
+
 def _chambolle_pock(K, F, G, x, tau, sigma, theta, L, x0, xi0):
-    """Pure kernel of :func:`chambolle_pock` (no validation)."""
+    """Pure kernel of :func:`chambolle_pock` (no validation): L steps, every iterate stored."""
     F_conj = F.conjugate()
     z_D_all = np.empty((L,) + xi0.shape)
     z_P_all = np.empty((L,) + x.shape)
@@ -220,18 +246,19 @@ def _chambolle_pock(K, F, G, x, tau, sigma, theta, L, x0, xi0):
     x_all[0] = x0
     x_l, x_bar, xi = x0, x0, xi0
     for l in range(L):
-        z_D = z_D_all[l] = xi + sigma * K.apply(x_bar)          # (2.1)
-        xi = F_conj.prox(z_D, sigma)                            # (2.2)
-        z_P = z_P_all[l] = x_l - tau * K.adjoint(xi)            # (2.3)
-        x_new = x_all[l + 1] = G.prox(z_P - x, tau) + x         # (2.4)
-        x_bar = x_new + theta * (x_new - x_l)                   # (2.5)
-        x_l = x_new
-    return CPTrace(K, F, G, x, tau, sigma, theta, L, xi0, z_D_all, z_P_all, x_all)
+        z_D_all[l], xi, z_P_all[l], x_new, x_bar = _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta)
+        x_all[l + 1] = x_l = x_new
+    return CPTrace(K=K, F=F, G=G, data=x, tau=tau, sigma=sigma, theta=theta, L=L, xi0=xi0,
+                   _z_D=z_D_all, _z_P=z_P_all, _x=x_all)
 
 
 @dataclass(frozen=True)
 class Solution:
-    """An (approximate) primal-dual solution (x*, xi*) of (1.1) and how it was reached."""
+    """An (approximate) primal-dual solution (x*, xi*) of (1.1) and how it was reached.
+
+    ``residual`` is the relative fixed-point residual of the last step (see :func:`solve`),
+    ``converged`` whether it fell below the tolerance within the budget.
+    """
 
     x_star: np.ndarray
     xi_star: np.ndarray
@@ -246,20 +273,29 @@ def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=Non
     The residual is ||(x^{l+1}, xi^{l+1}) - (x^l, xi^l)|| / max(1, ||(x^l, xi^l)||), checked
     every step; nothing is stored, so memory does not depend on the number of iterations.
     Warns (RuntimeWarning, with the residual reached) if ``max_iter`` is not enough.
+
+    Returns
+    -------
+    Solution
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> sol = solve(operators.FiniteDifference(4), prox.L1(0.5), prox.SquaredL2(), np.array([0., 0., 1., 1.]),
+    ...             tau=0.49, sigma=0.49, tol=1e-12)
+    >>> sol.converged, sol.x_star.round(2)
+    (True, array([0.25, 0.25, 0.75, 0.75]))
     """
     x = check_problem(K, F, G, x)
     tau, sigma, theta = check_steps(K, tau, sigma, theta)
-    max_iter = _check_L(max_iter)
+    max_iter = _validate.integer("max_iter", max_iter, 0, "the iteration budget")
+    tol = _validate.real("tol", tol)
+    x_l, xi = _start(K, x, x0, xi0)
     F_conj = F.conjugate()
-    x_l = x if x0 is None else K.check_input(np.asarray(x0, float), "x0")
-    batch = x.shape[: x.ndim - len(K.shape_in)]
-    xi = np.zeros(batch + tuple(K.shape_out)) if xi0 is None else np.asarray(xi0, float)
     x_bar = x_l
     residual = np.inf
     for it in range(1, max_iter + 1):
-        xi_new = F_conj.prox(xi + sigma * K.apply(x_bar), sigma)           # (2.1)-(2.2)
-        x_new = G.prox(x_l - tau * K.adjoint(xi_new) - x, tau) + x         # (2.3)-(2.4)
-        x_bar = x_new + theta * (x_new - x_l)                              # (2.5)
+        _, xi_new, _, x_new, x_bar = _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta)
         change = np.sqrt(np.sum((x_new - x_l) ** 2) + np.sum((xi_new - xi) ** 2))
         scale = max(1.0, np.sqrt(np.sum(x_new ** 2) + np.sum(xi_new ** 2)))
         residual = change / scale

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse.linalg
 
-from .backprop import backprop
-from .chambolle_pock import chambolle_pock, check_problem, check_steps, solve
+from . import _validate
+from .backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, backprop
+from .chambolle_pock import Solution, _z_D, _z_P, chambolle_pock, check_problem, check_steps, solve
 
 __all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients", "cosine_and_error",
            "FixedPointGradient", "ClosedFormTerms", "ImplicitGradient", "GradientComparison"]
@@ -19,22 +20,26 @@ __all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient
 
 @dataclass(frozen=True)
 class FixedPointGradient:
-    """The one-step gradient (5.3) at the solution, and how the solution was reached.
+    """The one-step gradient (5.3) at the solution, and the solution it was taken at.
 
     ``delta_P``, ``delta_D`` are delta_P^*, delta_D^* of (5.1)-(5.2); ``loss`` is
-    0.5 ||x* - y||^2; ``iterations``, ``residual``, ``converged`` come from
-    :func:`cpteach.solve`.
+    0.5 ||x* - y||^2; ``solution`` is the :class:`cpteach.Solution` of :func:`cpteach.solve`
+    (``x_star``, ``xi_star`` are its primal and dual parts).
     """
 
     grad_K: np.ndarray
     loss: float
-    x_star: np.ndarray
-    xi_star: np.ndarray
     delta_P: np.ndarray
     delta_D: np.ndarray
-    iterations: int
-    residual: float
-    converged: bool
+    solution: Solution
+
+    @property
+    def x_star(self):
+        return self.solution.x_star
+
+    @property
+    def xi_star(self):
+        return self.solution.xi_star
 
 
 @dataclass(frozen=True)
@@ -52,42 +57,39 @@ class ImplicitGradient:
 
     ``Delta_P``, ``Delta_D`` are the limits (4.4) of the partial sums of the adjoints;
     ``adjoint`` is lambda = (lambda_x, lambda_x_prev, lambda_xi) of (5.5).
-    ``iterations``, ``residual``, ``converged`` describe the forward solve,
-    ``gmres_iterations`` (inner GMRES steps, one application of J^T each),
-    ``gmres_residual`` (||(I - J^T) lambda - g|| / ||g||) and ``gmres_converged`` the adjoint solve.
+    ``solution`` is the forward solve (a :class:`cpteach.Solution`; ``x_star``, ``xi_star``
+    are its parts); ``gmres_iterations`` (inner GMRES steps, one application of J^T each),
+    ``gmres_residual`` (||(I - J^T) lambda - g|| / ||g||) and ``gmres_converged`` describe the
+    adjoint solve.
     """
 
     grad_K: np.ndarray
     loss: float
-    x_star: np.ndarray
-    xi_star: np.ndarray
     Delta_P: np.ndarray
     Delta_D: np.ndarray
     adjoint: tuple
-    iterations: int
-    residual: float
-    converged: bool
+    solution: Solution
     gmres_iterations: int
     gmres_residual: float
     gmres_converged: bool
 
+    @property
+    def x_star(self):
+        return self.solution.x_star
 
-def _check_y(y, x):
-    y = np.asarray(y, dtype=float)
-    if y.shape != x.shape:
-        raise ValueError(f"y has shape {y.shape} but the data x has shape {x.shape}; they must match")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or inf; clean the ground truth before computing gradients")
-    return y
+    @property
+    def xi_star(self):
+        return self.solution.xi_star
 
 
 def _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution):
     """Reuse a given :class:`cpteach.chambolle_pock.Solution` or compute one with ``solve``."""
     if solution is None:
         return solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter)  # warns if inexact
-    for name in ("x_star", "xi_star", "iterations", "residual", "converged"):
-        if not hasattr(solution, name):
-            raise TypeError(f"solution must be the Solution returned by cpteach.solve, got {type(solution).__name__}")
+    if not isinstance(solution, Solution):
+        raise TypeError(f"solution must be the Solution returned by cpteach.solve, got {type(solution).__name__}")
+    _validate.primal(K, x, solution.x_star, "solution.x_star")
+    _validate.dual(K, x, solution.xi_star, "solution.xi_star")
     return solution
 
 
@@ -111,8 +113,8 @@ def fixed_point_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_
     Returns
     -------
     FixedPointGradient
-        ``grad_K`` (shape of K.params), ``x_star``, ``xi_star``, ``delta_P``, ``delta_D``
-        and the solver information ``iterations``, ``residual``, ``converged``.
+        ``grad_K`` (shape of K.params), ``delta_P``, ``delta_D``, ``loss`` and the
+        ``solution`` (with ``x_star``, ``xi_star``, ``iterations``, ``residual``, ``converged``).
 
     Notes
     -----
@@ -134,19 +136,18 @@ def fixed_point_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_
     >>> K = operators.Matrix(np.diff(np.eye(4), axis=0))   # 1-D differences as a learnable matrix
     >>> fp = fixed_point_gradient(K, prox.L1(0.5), prox.SquaredL2(), np.array([0., 0., 1., 1.]),
     ...                           np.array([0., 0., 1., 1.]), tau=0.5, sigma=0.5, tol=1e-10)
-    >>> fp.converged, fp.grad_K.shape
+    >>> fp.solution.converged, fp.grad_K.shape
     (True, (3, 4))
     """
     x = check_problem(K, F, G, x)
-    y = _check_y(y, x)
+    y = _validate.ground_truth(y, x)
     tau, sigma, theta = check_steps(K, tau, sigma, theta)
     sol = _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution)
     trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=1,
                            x0=sol.x_star, xi0=sol.xi_star)                          # (5.4)
     res = backprop(trace, y)                                                        # (5.1)-(5.3)
-    loss = 0.5 * float(np.sum((sol.x_star - y) ** 2))
-    return FixedPointGradient(res.grad_K, loss, sol.x_star, sol.xi_star, res.delta_P[0], res.delta_D[0],
-                              sol.iterations, sol.residual, sol.converged)
+    return FixedPointGradient(grad_K=res.grad_K, loss=res.loss, delta_P=res.delta_P[0], delta_D=res.delta_D[0],
+                              solution=sol)
 
 
 def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):
@@ -162,28 +163,27 @@ def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):
     array([1., 0.])
     """
     x = check_problem(K, F, G, x)
-    y = _check_y(y, x)
+    y = _validate.ground_truth(y, x)
     tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
-    x_star = K.check_input(np.asarray(x_star, float), "x_star")
-    xi_star = np.asarray(xi_star, float)
-    F_conj = F.conjugate()
-    delta_P = G.prox_vjp(x_star - tau * K.adjoint(xi_star) - x, tau, x_star - y)               # (5.1)
-    delta_D = F_conj.prox_vjp(xi_star + sigma * K.apply(x_star), sigma, -tau * K.apply(delta_P))  # (5.2)
-    grad = sigma * K.param_grad(delta_D, x_star) - tau * K.param_grad(xi_star, delta_P)       # (5.3)
-    return ClosedFormTerms(grad, delta_P, delta_D)
+    x_star = _validate.primal(K, x, x_star, "x_star")
+    xi_star = _validate.dual(K, x, xi_star, "xi_star")
+    v_P, z_D = _z_P(K, x_star, xi_star, tau) - x, _z_D(K, xi_star, x_star, sigma)   # (2.1), (2.3) at the fixed point
+    delta_P, delta_D = _backward_step(K, F.conjugate(), G, v_P, z_D, tau, sigma,
+                                      x_star - y, np.zeros_like(xi_star))            # (5.1)-(5.2)
+    return ClosedFormTerms(grad_K=_gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma),
+                           delta_P=delta_P, delta_D=delta_D)
 
 
-def _adjoint_step(K, F_conj, G, z_P, z_D, tau, sigma, theta, b_x, b_x_prev, b_xi):
-    """J_T^T b for one CP step T(x, x_prev, xi) at a fixed point; also returns delta_P, delta_D.
 
-    z_P is the (shifted) argument of prox_{tau G}, z_D that of prox_{sigma F*}; b is the
-    adjoint of the output state (x^{l+1}, x^l, xi^{l+1}).
+def _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, b_x, b_x_prev, b_xi):
+    """J^T b for one CP step T(x, x_prev, xi) at a fixed point (5.5); also returns delta_P, delta_D.
+
+    v_P = z_P - x is the argument of prox_{tau G}, z_D that of prox_{sigma F*}; b is the
+    adjoint of the output state (x^{l+1}, x^l, xi^{l+1}). The same two functions as the
+    backward recursion (3.1)-(3.3) of :func:`cpteach.backprop`.
     """
-    delta_P = G.prox_vjp(z_P, tau, b_x)                                       # (3.2)
-    delta_D = F_conj.prox_vjp(z_D, sigma, b_xi - tau * K.apply(delta_P))      # (3.3)
-    Kt_delta_D = K.adjoint(delta_D)
-    a_x = delta_P + b_x_prev + (1 + theta) * sigma * Kt_delta_D              # x enters z_P, x_bar, the x_prev slot
-    a_x_prev = -theta * sigma * Kt_delta_D                                     # x_prev enters x_bar = x + theta (x - x_prev)
+    delta_P, delta_D = _backward_step(K, F_conj, G, v_P, z_D, tau, sigma, b_x, b_xi)      # (3.2)-(3.3)
+    a_x, a_x_prev = _adjoint_of_x(delta_P, K.adjoint(delta_D), b_x_prev, sigma, theta)    # (3.1)
     return (a_x, a_x_prev, delta_D), delta_P, delta_D
 
 
@@ -236,14 +236,14 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
     (True, (3, 4))
     """
     x = check_problem(K, F, G, x)
-    y = _check_y(y, x)
+    y = _validate.ground_truth(y, x)
     tau, sigma, theta = check_steps(K, tau, sigma, theta)
     sol = _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution)
     gmres_tol = tol if gmres_tol is None else float(gmres_tol)
     x_star, xi_star = sol.x_star, sol.xi_star
     F_conj = F.conjugate()
-    z_D = xi_star + sigma * K.apply(x_star)               # (2.1) at the fixed point, x_bar = x*
-    z_P = x_star - tau * K.adjoint(xi_star) - x           # (2.3) shifted by the data, as in (2.4)
+    z_D = _z_D(K, xi_star, x_star, sigma)                 # (2.1) at the fixed point, x_bar = x*
+    v_P = _z_P(K, x_star, xi_star, tau) - x               # (2.3) shifted by the data, as in (2.4)
     n, k = x_star.size, xi_star.size
 
     def split(v):
@@ -251,7 +251,7 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
 
     def matvec(v):
         v = np.ravel(v)
-        a, _, _ = _adjoint_step(K, F_conj, G, z_P, z_D, tau, sigma, theta, *split(v))
+        a, _, _ = _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, *split(v))
         return v - np.concatenate([np.ravel(part) for part in a])            # (I - J^T) lambda
 
     g = np.concatenate([np.ravel(x_star - y), np.zeros(n + k)])             # (5.5)
@@ -275,11 +275,11 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
             "whether the unrolled series converges (cpteach.asymptotics.summability)",
             RuntimeWarning, stacklevel=2)
     adjoint = split(lam)
-    _, Delta_P, Delta_D = _adjoint_step(K, F_conj, G, z_P, z_D, tau, sigma, theta, *adjoint)
-    grad = sigma * K.param_grad(Delta_D, x_star) - tau * K.param_grad(xi_star, Delta_P)      # (4.5)
-    loss = 0.5 * float(np.sum((x_star - y) ** 2))
-    return ImplicitGradient(grad, loss, x_star, xi_star, Delta_P, Delta_D, adjoint, sol.iterations, sol.residual,
-                            sol.converged, len(inner), gmres_residual, bool(gmres_converged))
+    _, Delta_P, Delta_D = _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, *adjoint)
+    return ImplicitGradient(grad_K=_gradient_at_solution(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma),   # (4.5)
+                            loss=0.5 * float(np.sum((x_star - y) ** 2)), Delta_P=Delta_P, Delta_D=Delta_D,
+                            adjoint=adjoint, solution=sol, gmres_iterations=len(inner),
+                            gmres_residual=gmres_residual, gmres_converged=bool(gmres_converged))
 
 
 @dataclass(frozen=True)
@@ -363,6 +363,9 @@ def compare_gradients(K, F, G, x, y, Ls, *, tau, sigma, theta=1.0, tol=1e-8, max
         c, e = cosine_and_error(res.grad_K, ref)
         rel.append(e), cos.append(c), times.append(t), peaks.append(m)
     c_one, e_one = cosine_and_error(one.grad_K, ref)
-    return GradientComparison(Ls, np.array(rel), np.array(cos), np.array(times), np.array(peaks),
-                              e_one, c_one, t_one, m_one, t_imp, m_imp, implicit.gmres_iterations,
-                              implicit.iterations)
+    return GradientComparison(Ls=Ls, unrolled_rel_error=np.array(rel), unrolled_cosine=np.array(cos),
+                              unrolled_time=np.array(times), unrolled_peak_bytes=np.array(peaks),
+                              one_step_rel_error=e_one, one_step_cosine=c_one, one_step_time=t_one,
+                              one_step_peak_bytes=m_one, implicit_time=t_imp, implicit_peak_bytes=m_imp,
+                              implicit_gmres_iterations=implicit.gmres_iterations,
+                              solve_iterations=implicit.solution.iterations)

@@ -1,0 +1,112 @@
+"""Argument checks shared by every public function (docs/theory.md, section 2: the step-size condition).
+
+Each check raises at the public boundary: ``TypeError`` for a wrong type, ``ValueError``
+for a wrong value, with a message that names the argument, what was expected, what
+arrived and how to fix it. Checks return the converted value (a float, an int, a float
+array), so a caller writes ``tau = positive("tau", tau)``.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .operators import LinearOperator
+from .prox import ProxFunction
+
+
+def real(name, value):
+    """A finite real number (bool is refused), as float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def positive(name, value):
+    """A positive finite real number, as float."""
+    value = real(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}; pass e.g. {name}=1.0")
+    return value
+
+
+def integer(name, value, low=0, meaning=""):
+    """An integer >= low (bool is refused), as int."""
+    what = f" ({meaning})" if meaning else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}{what} must be an integer, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name}{what} must be an integer >= {low}, got {value}")
+    return int(value)
+
+
+def steps(K, tau, sigma, theta):
+    """tau, sigma > 0 with tau*sigma*||K||^2 < 1 (2.0) and theta in [0, 1]; returns floats."""
+    tau, sigma, theta = real("tau", tau), real("sigma", sigma), real("theta", theta)
+    if tau <= 0 or sigma <= 0:
+        raise ValueError(f"step sizes must be positive, got tau={tau}, sigma={sigma}")
+    product = tau * sigma * K.norm() ** 2
+    if product >= 1:
+        good = 0.99 / K.norm()
+        raise ValueError(
+            f"tau*sigma*||K||^2 = {product:.3g} >= 1 (||K|| = {K.norm():.4g}), so the iteration may diverge; "
+            f"lower tau or sigma (e.g. tau = sigma = 0.99/||K|| = {good:.4g})")
+    if not 0 <= theta <= 1:
+        raise ValueError(f"theta must lie in [0, 1] (theta = 1 is the classical choice), got {theta}")
+    return tau, sigma, theta
+
+
+def operator(K):
+    """K must be one of cpteach.operators."""
+    if not isinstance(K, LinearOperator):
+        raise TypeError(
+            f"K must be a cpteach.operators operator, got {type(K).__name__}; "
+            "wrap a matrix M as operators.Matrix(M)")
+    return K
+
+
+def prox_function(name, f):
+    """f must be one of cpteach.prox."""
+    if not isinstance(f, ProxFunction):
+        raise TypeError(f"{name} must be a cpteach.prox function (e.g. prox.L1()), got {type(f).__name__}")
+    return f
+
+
+def finite_array(name, value, shape=None):
+    """A real, finite float array; with ``shape``, of exactly that shape."""
+    a = np.asarray(value)
+    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
+    if shape is not None and a.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {a.shape} but must have shape {tuple(shape)}; they must match")
+    a = a.astype(float)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf; clean it (e.g. np.nan_to_num) before passing it")
+    return a
+
+
+def problem(K, F, G, x, name="x"):
+    """Types of K, F, G; x a finite real array whose last axes are K.shape_in."""
+    operator(K)
+    prox_function("F", F)
+    prox_function("G", G)
+    x = finite_array(name, x)
+    return K.check_input(x, name)
+
+
+def primal(K, x, value, name):
+    """A primal point (x0, x_star, ...) of exactly the data's shape, as float array."""
+    return finite_array(name, value, x.shape)
+
+
+def dual(K, x, value, name):
+    """A dual point (xi0, xi_star, ...) of shape batch + K.shape_out, as float array."""
+    batch = x.shape[: x.ndim - len(K.shape_in)]
+    return finite_array(name, value, batch + tuple(K.shape_out))
+
+
+def ground_truth(y, x):
+    """The ground truth y: finite, with the shape of the data x."""
+    return finite_array("y", y, x.shape)
