@@ -18,7 +18,3 @@ def small_operator(kind, rng):
         return operators.Matrix(rng.standard_normal((4, 5)))
     return operators.FilterBank(rng.standard_normal((2, 3, 3)) / 3, (5, 4))
 
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(12345)

@@ -1,4 +1,4 @@
-"""The conda/Binder environments list the same packages as pyproject.toml."""
+"""The conda environment lists pyproject.toml's packages with the test extras; Binder's only the runtime ones."""
 import re
 import shutil
 import subprocess
@@ -18,9 +18,11 @@ def requirement(spec):
     return m.group(1).lower().replace("_", "-"), m.group(2)
 
 
-def pyproject_requirements():
+def pyproject_requirements(extras=True):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + [s for extra in project["optional-dependencies"].values() for s in extra]
+    specs = project["dependencies"]
+    if extras:
+        specs = specs + [s for extra in project["optional-dependencies"].values() for s in extra]
     return dict(requirement(s) for s in specs)
 
 
@@ -37,9 +39,14 @@ def conda_requirements(path):
     return reqs
 
 
-@pytest.mark.parametrize("path", ["environment.yml", "binder/environment.yml"])
-def test_environment_lists_the_same_packages_as_pyproject(path):
-    assert conda_requirements(ROOT / path) == pyproject_requirements()
+def test_developer_environment_lists_pyproject_with_the_test_extras():
+    assert conda_requirements(ROOT / "environment.yml") == pyproject_requirements(extras=True)
+
+
+def test_binder_installs_only_what_the_notebooks_run():
+    binder = conda_requirements(ROOT / "binder" / "environment.yml")
+    assert binder == pyproject_requirements(extras=False)
+    assert not {"pytest", "nbval", "hypothesis", "playwright"} & set(binder)
 
 
 def test_binder_postbuild_installs_the_package():

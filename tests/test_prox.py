@@ -90,3 +90,7 @@ def test_bad_parameters():
         prox.L2Ball(radius="1")
     with pytest.raises(ValueError, match="lower < upper"):
         prox.Box(1, 0)
+    with pytest.raises(TypeError, match="lower must be a real number"):
+        prox.Box("0", 1)
+    with pytest.raises(ValueError, match="weight must be positive"):
+        prox.SquaredL2(weight=0.0)

@@ -11,9 +11,6 @@ import numbers
 
 import numpy as np
 
-from .operators import LinearOperator
-from .prox import ProxFunction
-
 
 def real(name, value):
     """A finite real number (bool is refused), as float."""
@@ -60,6 +57,7 @@ def steps(K, tau, sigma, theta):
 
 def operator(K):
     """K must be one of cpteach.operators."""
+    from .operators import LinearOperator   # here, not at the top: operators and prox use this module
     if not isinstance(K, LinearOperator):
         raise TypeError(
             f"K must be a cpteach.operators operator, got {type(K).__name__}; "
@@ -69,6 +67,7 @@ def operator(K):
 
 def prox_function(name, f):
     """f must be one of cpteach.prox."""
+    from .prox import ProxFunction
     if not isinstance(f, ProxFunction):
         raise TypeError(f"{name} must be a cpteach.prox function (e.g. prox.L1()), got {type(f).__name__}")
     return f

@@ -20,17 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate
+
 __all__ = ["ProxFunction", "L1", "SquaredL2", "L2Ball", "Box", "Zero", "Conjugate"]
-
-
-def _positive(name, value):
-    """Validate a positive finite scalar parameter at the public boundary."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a positive number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value}; pass e.g. {name}=1.0")
-    return value
 
 
 class ProxFunction:
@@ -74,7 +66,7 @@ class L1(ProxFunction):
     has_mask = True
 
     def __init__(self, weight=1.0):
-        self.weight = _positive("weight", weight)
+        self.weight = _validate.positive("weight", weight)
 
     def __repr__(self):
         return f"L1(weight={self.weight})"
@@ -100,7 +92,7 @@ class SquaredL2(ProxFunction):
     """f(v) = 0.5 * weight * ||v||^2; its prox is the shrinkage v / (1 + step*weight)."""
 
     def __init__(self, weight=1.0):
-        self.weight = _positive("weight", weight)
+        self.weight = _validate.positive("weight", weight)
 
     def __repr__(self):
         return f"SquaredL2(weight={self.weight})"
@@ -132,7 +124,7 @@ class L2Ball(ProxFunction):
     """
 
     def __init__(self, radius, axis=None):
-        self.radius = _positive("radius", radius)
+        self.radius = _validate.positive("radius", radius)
         self.axis = axis
 
     def __repr__(self):
@@ -166,7 +158,7 @@ class Box(ProxFunction):
     has_mask = True
 
     def __init__(self, lower=-1.0, upper=1.0):
-        lower, upper = float(lower), float(upper)
+        lower, upper = _validate.real("lower", lower), _validate.real("upper", upper)
         if not lower < upper:
             raise ValueError(f"Box needs lower < upper, got lower={lower}, upper={upper}")
         self.lower, self.upper = lower, upper
