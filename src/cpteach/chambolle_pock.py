@@ -11,7 +11,7 @@ from . import _validate
 from .operators import LinearOperator
 from .prox import ProxFunction
 
-__all__ = ["chambolle_pock", "CPTrace", "Solution", "default_steps", "check_problem", "check_steps", "solve"]
+__all__ = ["chambolle_pock", "CPTrace", "Solution", "SolutionParts", "default_steps", "check_problem", "check_steps", "solve"]
 
 DEFAULT_MAX_TRACE_BYTES = 10**9
 
@@ -265,6 +265,18 @@ class Solution:
     iterations: int
     residual: float
     converged: bool
+
+
+class SolutionParts:
+    """Mixin for results that hold a ``solution``: its primal and dual parts as ``x_star``, ``xi_star``."""
+
+    @property
+    def x_star(self):
+        return self.solution.x_star
+
+    @property
+    def xi_star(self):
+        return self.solution.xi_star
 
 
 def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=None, xi0=None):

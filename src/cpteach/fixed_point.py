@@ -12,14 +12,14 @@ import scipy.sparse.linalg
 
 from . import _validate
 from .backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, backprop
-from .chambolle_pock import Solution, _z_D, _z_P, chambolle_pock, check_problem, check_steps, solve
+from .chambolle_pock import Solution, SolutionParts, _z_D, _z_P, chambolle_pock, check_problem, check_steps, solve
 
 __all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients", "cosine_and_error",
            "FixedPointGradient", "ClosedFormTerms", "ImplicitGradient", "GradientComparison"]
 
 
 @dataclass(frozen=True)
-class FixedPointGradient:
+class FixedPointGradient(SolutionParts):
     """The one-step gradient (5.3) at the solution, and the solution it was taken at.
 
     ``delta_P``, ``delta_D`` are delta_P^*, delta_D^* of (5.1)-(5.2); ``loss`` is
@@ -33,14 +33,6 @@ class FixedPointGradient:
     delta_D: np.ndarray
     solution: Solution
 
-    @property
-    def x_star(self):
-        return self.solution.x_star
-
-    @property
-    def xi_star(self):
-        return self.solution.xi_star
-
 
 @dataclass(frozen=True)
 class ClosedFormTerms:
@@ -52,7 +44,7 @@ class ClosedFormTerms:
 
 
 @dataclass(frozen=True)
-class ImplicitGradient:
+class ImplicitGradient(SolutionParts):
     """The exact limit of the unrolled gradient, from the adjoint equation (5.5).
 
     ``Delta_P``, ``Delta_D`` are the limits (4.4) of the partial sums of the adjoints;
@@ -72,14 +64,6 @@ class ImplicitGradient:
     gmres_iterations: int
     gmres_residual: float
     gmres_converged: bool
-
-    @property
-    def x_star(self):
-        return self.solution.x_star
-
-    @property
-    def xi_star(self):
-        return self.solution.xi_star
 
 
 def _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution):
