@@ -1,6 +1,18 @@
 """cpteach: learning the operator K of min_u F(Ku) + G(u - x) by unrolling Chambolle-Pock.
 
-See docs/theory.md for the numbered equations that the code cites.
+Data flows one way through the stages below; each module's first docstring line names the
+section of docs/theory.md it implements, and the code cites that file's equation numbers.
+
+1. ``problems``: teaching problems (K, F, G, x, y) with a lazily computed solution   (section 1)
+   on top of ``operators`` (K) and ``prox`` (F, G, their conjugates and derivatives)
+2. ``chambolle_pock``: the CP step (2.1)-(2.5), written once; the forward trace; ``solve`` (section 2)
+3. ``backprop``: the backward step (3.1)-(3.3) and the gradient sum (3.4), written once  (section 3)
+4. ``asymptotics`` / ``fixed_point``: masks, kernel residuals, partial sums and the limit;
+   one-step and implicit gradients as truncations of one series                 (sections 4, 5)
+5. ``denoising`` / ``learning`` / ``reproduce`` (with ``images``): the numerical example (section 6)
+6. ``plotting``: figures shared by the notebooks and the dashboards
+7. ``widgets``: the dashboards of the notebooks and the presenter view
+8. ``exercises``: checkers for the notebooks' exercises
 """
 from . import operators, prox
 from .backprop import BackpropResult, backprop

@@ -1,4 +1,4 @@
-"""Argument checks shared by every public function (docs/theory.md, section 2: the step-size condition).
+"""Argument checks shared by every public function (docs/theory.md, section 2 for the step-size condition).
 
 Each check raises at the public boundary: ``TypeError`` for a wrong type, ``ValueError``
 for a wrong value, with a message that names the argument, what was expected, what

@@ -1,4 +1,4 @@
-"""The Chambolle-Pock iteration as in docs/theory.md, section 2, with its trace."""
+"""The Chambolle-Pock iteration (docs/theory.md, section 2): the step written once, the forward trace, solve."""
 from __future__ import annotations
 
 import numbers

@@ -1,4 +1,4 @@
-"""Proximal maps with their derivatives (vector-Jacobian products) and conjugates.
+"""Proximal maps with their derivatives and conjugates (docs/theory.md, sections 2-3: (2.2), (2.4), (2.6), (3.2)-(3.3)).
 
 Every function ``f`` below offers
 
