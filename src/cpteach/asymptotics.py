@@ -356,3 +356,110 @@ def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol
     return Summability(summable=bool(summable), delta_P_limit=delta_P_limit, predicted_slope=predicted,
                        observed_slope=observed, slope_rel_error=float(slope_error), Ls=Ls,
                        grad_norms=np.array([_norm(g) for g in grads]), x_star=sol.x_star, xi_star=sol.xi_star)
+
+
+# --- per-iteration analysis of one run (used by the notebook 03 dashboard) -----------------
+
+@dataclass(frozen=True)
+class IterationResiduals:
+    """The residuals (4.2) of delta_P^l, delta_D^l for every l = 1..L of ONE run of length L.
+
+    Arrays of length L, entry l - 1 for iteration l, scaled as in :class:`KernelResiduals`:
+    ``K_delta_P`` = ||K delta_P^l|| / (||K|| ||delta_P^l||), ``DK_delta_P`` the same with
+    the mask D^l (4.2); ``Kt_delta_D`` = ||K^T delta_D^l|| / (||K|| ||e||), ``PKt_delta_D``
+    with the mask P^l (4.2); ``delta_P_norm``, ``delta_D_norm`` = ||delta^l|| / ||e||, with
+    e = x^L - y = delta_P^{L+1} (3.0). ``masks`` are the :class:`Masks` of the run.
+    """
+
+    K_delta_P: np.ndarray
+    DK_delta_P: np.ndarray
+    Kt_delta_D: np.ndarray
+    PKt_delta_D: np.ndarray
+    delta_P_norm: np.ndarray
+    delta_D_norm: np.ndarray
+    masks: Masks
+
+
+def _row_norms(a, rows):
+    return np.sqrt(np.sum(np.reshape(a, (rows, -1)) ** 2, axis=1))
+
+
+def iteration_residuals(trace, y, result=None):
+    """The kernel residuals (4.2) at every iteration l = 1..L of one run, masks of iteration l.
+
+    Once the masks are fixed (l >= l_o) the backward map does not depend on l, so reading
+    l from L down to 1 in one run of length L shows what :func:`kernel_residuals` shows by
+    fixing l and letting L grow: far from the end the masked residuals vanish.
+
+    Parameters
+    ----------
+    trace : CPTrace (unbatched) with L >= 1 and 0/1 prox derivatives (4.1)
+    y : array, the ground truth
+    result : BackpropResult of ``backprop(trace, y)`` or None (then it is computed)
+
+    Returns
+    -------
+    IterationResiduals
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox, chambolle_pock
+    >>> x = np.array([0., 0.1, 1., 0.9, 1.])
+    >>> trace = chambolle_pock(operators.FiniteDifference(5), prox.L1(0.5), prox.L1(0.3), x,
+    ...                        tau=0.49, sigma=0.49, L=300)
+    >>> r = iteration_residuals(trace, np.array([0., 0., 1., 1., 1.]))
+    >>> r.DK_delta_P.shape, r.masks.l_o
+    ((300,), 7)
+    """
+    _check_trace(trace)
+    y = _validate.ground_truth(y, trace.data)
+    m = masks(trace)
+    res = backprop(trace, y) if result is None else result
+    if not isinstance(res, BackpropResult):
+        raise TypeError(f"result must be the BackpropResult of cpteach.backprop, got {type(res).__name__}")
+    L, K = trace.L, trace.K
+    e = max(_norm(trace.x_L - y), 1e-300)                             # ||delta_P^{L+1}||, (3.0)
+    norm_K = K.norm()
+    K_dP, Kt_dD = K.apply(res.delta_P), K.adjoint(res.delta_D)
+    dP = np.maximum(_row_norms(res.delta_P, L), 1e-300)
+    return IterationResiduals(
+        K_delta_P=_row_norms(K_dP, L) / (norm_K * dP),
+        DK_delta_P=_row_norms(m.D * K_dP, L) / (norm_K * dP),           # (4.2), mask D^l
+        Kt_delta_D=_row_norms(Kt_dD, L) / (norm_K * e),
+        PKt_delta_D=_row_norms(m.P * Kt_dD, L) / (norm_K * e),          # (4.2), mask P^l
+        delta_P_norm=_row_norms(res.delta_P, L) / e,
+        delta_D_norm=_row_norms(res.delta_D, L) / e,                    # (4.3): -> 0
+        masks=m)
+
+
+def predicted_slope(trace, y):
+    """The slope (4.6) of grad_K in L, predicted from the last iteration of one run.
+
+    With P = P^L, D = D^L (the masks of the last iteration, :func:`masks`) and e = x^L - y,
+    the limit (4.3) delta_P_lim = :func:`projection_limit` (K, P, D, e) gives the growth per
+    iteration -tau * param_grad(xi^L, delta_P_lim) (4.6): zero when the sums (4.4) converge.
+    :func:`summability` makes the same prediction from the solution instead of iteration L.
+
+    Returns
+    -------
+    array of the shape of K.params
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox, chambolle_pock
+    >>> x = np.array([0., 0.1, 1., 0.9, 1.])
+    >>> trace = chambolle_pock(operators.Matrix(np.diff(np.eye(5), axis=0)), prox.L1(1.0), prox.L1(0.5), x,
+    ...                        tau=0.49, sigma=0.49, L=300)
+    >>> predicted_slope(trace, np.array([0., 0., 1., 1., 1.])).shape
+    (4, 5)
+    """
+    _check_trace(trace)
+    if trace.L < 1:
+        raise ValueError("predicted_slope needs a trace with L >= 1 iterations")
+    y = _validate.ground_truth(y, trace.data)
+    m = masks(trace)
+    delta_P_limit = projection_limit(trace.K, m.P[-1], m.D[-1], trace.x_L - y)      # (4.3)
+    return -trace.tau * trace.K.param_grad(trace.xi(trace.L), delta_P_limit)         # (4.6)
+
+
+__all__ += ["IterationResiduals", "iteration_residuals", "predicted_slope"]
