@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,7 +176,8 @@ def kernel_residuals(trace, y, l, Ls):
     Ls = np.asarray(Ls, dtype=int)
     if Ls.ndim != 1 or Ls.size == 0 or np.any(np.diff(Ls) <= 0) or Ls[-1] > trace.L:
         raise ValueError(f"Ls must be increasing iteration counts <= trace.L = {trace.L}, got {Ls!r}")
-    if isinstance(l, bool) or not isinstance(l, numbers.Integral) or not 1 <= l <= Ls[0]:
+    l = _validate.integer("l", l, 1, "the iteration index")
+    if l > Ls[0]:
         raise ValueError(f"l must be an integer in [1, min(Ls) = {Ls[0]}], got {l!r}")
     K = trace.K
     norm_K = K.norm()
