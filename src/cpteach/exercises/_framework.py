@@ -1,0 +1,262 @@
+"""The checker framework shared by all exercises (no section of docs/theory.md of its own).
+
+An exercise is a small object in the style of Kaggle's learntools:
+
+- ``check(answer)`` returns a :class:`CheckResult` whose ``outcome`` is an
+  :class:`Outcome`: ``NOT_ATTEMPTED`` (``None``, ``NotImplemented``, or a function that
+  still raises ``NotImplementedError`` or returns ``None``), ``INCORRECT`` (with a message
+  that points at the mistake without printing the answer) or ``CORRECT``;
+- ``hint()`` and ``solution()`` return a :class:`Message`, shown as Markdown.
+
+Only the student's own call is guarded: an exception raised by the student's function is
+reported as "your function raised ...", while an exception anywhere else in a checker
+(the reference, the diagnosis) is a bug in cpteach and is raised as :class:`CheckerError`.
+Arrays are compared with float tolerances (:func:`compare`, :func:`matches`).
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+RTOL, ATOL = 1e-7, 1e-9
+
+
+class Outcome(str, Enum):
+    """The outcome of a check; compares equal to its text (``Outcome.CORRECT == "correct"``)."""
+
+    NOT_ATTEMPTED = "not attempted"
+    INCORRECT = "incorrect"
+    CORRECT = "correct"
+
+    def __str__(self):
+        return self.value
+
+
+_COLOURS = {Outcome.CORRECT: "#1a7f37", Outcome.INCORRECT: "#c00000", Outcome.NOT_ATTEMPTED: "#9a6700"}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text shown in the notebook as Markdown (questions, hints and solutions)."""
+
+    title: str
+    text: str
+
+    def __str__(self):
+        return f"{self.title}: {self.text}"
+
+    def _repr_markdown_(self):
+        return f"**{self.title}.** {self.text}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``Exercise.check`` found: an :class:`Outcome` and a message; truthy only when correct."""
+
+    outcome: Outcome
+    message: str
+
+    @property
+    def status(self):
+        """The outcome (the name used before outcomes became an Enum)."""
+        return self.outcome
+
+    def __bool__(self):
+        return self.outcome is Outcome.CORRECT
+
+    def __str__(self):
+        return f"{self.outcome.value.upper()}: {self.message}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        return (f"<b style='color:{_COLOURS[self.outcome]}'>{self.outcome.value.capitalize()}</b>: "
+                f"{html.escape(self.message)}")
+
+
+class CheckerError(RuntimeError):
+    """A checker failed for a reason that is not the student's answer (a bug in cpteach)."""
+
+
+class _NotAttempted(Exception):
+    """The student's function is still a stub (raises NotImplementedError or returns None)."""
+
+
+class _StudentError(Exception):
+    """The student's function raised; ``error`` is its exception."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+def call_student(function, *args):
+    """Call the student's ``function`` on copies of the array arguments; the only guarded call.
+
+    Raises ``_NotAttempted`` for a stub (NotImplementedError, or ``None`` returned) and
+    ``_StudentError`` for any other exception of the student's code.
+    """
+    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    try:
+        out = function(*args)
+    except NotImplementedError as err:
+        raise _NotAttempted("your function still raises NotImplementedError; fill in its body.") from err
+    except Exception as err:  # the student's code failed: reported, not raised
+        raise _StudentError(err) from err
+    if out is None:
+        raise _NotAttempted("your function returns None; fill in its body and return the result "
+                            "(is a `return` missing?).")
+    return out
+
+
+def as_array(got):
+    """``got`` as a float array, or None if it is not an array of numbers."""
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
+def compare(name, got, expected, rtol=RTOL, atol=ATOL):
+    """None if ``got`` matches ``expected`` (shape and values), else what is wrong (no values shown)."""
+    got = as_array(got)
+    if got is None:
+        return f"{name} is not an array of numbers."
+    if got.shape != np.shape(expected):
+        return f"{name} has shape {got.shape}, expected {np.shape(expected)}."
+    if np.allclose(got, expected, rtol=rtol, atol=atol):
+        return None
+    return f"{name} differs from the expected value."
+
+
+def matches(got, candidate, rtol=RTOL, atol=ATOL):
+    """Whether ``got`` equals ``candidate`` in shape and, within the tolerances, in value."""
+    got = as_array(got)
+    return got is not None and got.shape == np.shape(candidate) and np.allclose(got, candidate, rtol=rtol, atol=atol)
+
+
+def first_match(got, candidates, rtol=RTOL, atol=ATOL):
+    """The message of the first ``(wrong_value, message)`` pair that ``got`` matches, else None."""
+    for wrong, message in candidates:
+        if matches(got, wrong, rtol, atol):
+            return message
+    return None
+
+
+class Exercise:
+    """Base class of the exercises whose answer is a function.
+
+    Subclasses set ``name``, ``hint_text``, ``solution_code`` and implement
+    ``_diagnose(answer)``: it calls the student's function only through
+    :func:`call_student` and returns None for a right answer, else the message that
+    explains the mistake.
+    """
+
+    name = "exercise"
+    hint_text = ""
+    solution_code = ""
+
+    def check(self, answer):
+        """Check ``answer``; return a :class:`CheckResult` (truthy when correct).
+
+        Raises :class:`CheckerError` when the checker itself fails (not the answer).
+        """
+        if answer is None or answer is NotImplemented:
+            return CheckResult(Outcome.NOT_ATTEMPTED,
+                               f"{self.name}: replace the placeholder with your answer, then run check again.")
+        problem = self._type_problem(answer)
+        if problem is not None:
+            return CheckResult(Outcome.INCORRECT, f"{self.name}: {problem}")
+        try:
+            problem = self._diagnose(answer)
+        except _NotAttempted as why:
+            return CheckResult(Outcome.NOT_ATTEMPTED, f"{self.name}: {why}")
+        except _StudentError as raised:
+            err = raised.error
+            return CheckResult(Outcome.INCORRECT, f"{self.name}: your function raised {type(err).__name__}: {err}"
+                                                  + self._explain_error(err))
+        except Exception as err:
+            raise CheckerError(f"the checker of '{self.name}' failed ({type(err).__name__}: {err}); this is a "
+                               "bug in cpteach, not in your answer: please report it") from err
+        if problem is None:
+            return CheckResult(Outcome.CORRECT, f"{self.name}: well done." + self._on_correct())
+        return CheckResult(Outcome.INCORRECT, f"{self.name}: {problem}")
+
+    def hint(self):
+        """A hint that does not give the answer away."""
+        return Message(f"Hint ({self.name})", self.hint_text)
+
+    def solution(self):
+        """A reference solution (as code in Markdown)."""
+        return Message(f"Solution ({self.name})", f"\n\n```python\n{self.solution_code.strip()}\n```")
+
+    def _type_problem(self, answer):
+        """None if ``answer`` has the expected type, else what is wrong with it."""
+        if callable(answer):
+            return None
+        return f"expected a function, got {type(answer).__name__}."
+
+    def _explain_error(self, err):
+        """Extra words after "your function raised ..." (subclasses recognise typical errors)."""
+        return ""
+
+    def _on_correct(self):
+        """Extra words after "well done." (subclasses show what the right answer means)."""
+        return ""
+
+    def _diagnose(self, answer):
+        raise NotImplementedError
+
+
+class MultipleChoice(Exercise):
+    """A predict-then-verify question: the student answers with the letter of one choice.
+
+    Subclasses set ``name``, ``question``, ``choices`` (letter -> text), ``answer`` (a
+    letter), ``feedback`` (letter -> why that choice is wrong; never names the right one),
+    ``hint_text`` and ``explanation``. Displaying the object shows the question;
+    ``check`` never prints the right choice, ``solution()`` does.
+    """
+
+    question = ""
+    choices: dict = {}
+    answer = ""
+    feedback: dict = {}
+    explanation = ""
+
+    def prompt(self):
+        """The question and its choices, as a :class:`Message`."""
+        lines = "\n".join(f"- **({letter})** {text}" for letter, text in self.choices.items())
+        letters = ", ".join(f"'{letter}'" for letter in self.choices)
+        return Message(f"Question ({self.name})", f"{self.question}\n\n{lines}\n\nAnswer with one of {letters}.")
+
+    def _repr_markdown_(self):
+        return self.prompt()._repr_markdown_()
+
+    def __repr__(self):
+        return str(self.prompt())
+
+    def check(self, answer):
+        """Check the chosen letter (case and surrounding spaces do not matter)."""
+        if isinstance(answer, str) and not answer.strip():
+            answer = None
+        return super().check(answer)
+
+    def solution(self):
+        """The right choice and why."""
+        return Message(f"Solution ({self.name})",
+                       f"({self.answer}) {self.choices[self.answer]}\n\n{self.explanation}")
+
+    def _type_problem(self, answer):
+        letters = ", ".join(f"'{letter}'" for letter in self.choices)
+        if not isinstance(answer, str):
+            return f"answer with a letter as a string (one of {letters}), got {type(answer).__name__}."
+        if answer.strip().lower() not in self.choices:
+            return f"{answer.strip()!r} is not one of the choices {letters}."
+        return None
+
+    def _diagnose(self, answer):
+        letter = answer.strip().lower()
+        return None if letter == self.answer else self.feedback[letter]

@@ -1,0 +1,178 @@
+"""Exercises of notebook 03, docs/theory.md section 4 (asymptotics of the adjoints): the limit (4.3) of
+delta_P and two predict-then-verify questions (l_o as tau -> 0; why Delta_P = 0 for a unique solution).
+
+Examples
+--------
+>>> q = PredictLo()
+>>> q.check(None).outcome
+<Outcome.NOT_ATTEMPTED: 'not attempted'>
+>>> q.check("b").outcome
+<Outcome.INCORRECT: 'incorrect'>
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from .. import operators
+from ..asymptotics import projection_limit
+from ._framework import ATOL, Exercise, MultipleChoice, as_array, call_student, compare, first_match
+
+__all__ = ["DeltaPLimit", "PredictLo", "WhyDeltaPZero", "delta_P_limit"]
+
+
+def _null_space_projection(A, e):
+    """Orthogonal projection of e onto ker(A) (dense SVD)."""
+    N = scipy.linalg.null_space(A)
+    return N @ (N.T @ e)
+
+
+class DeltaPLimit(Exercise):
+    """Implement the limit (4.3) of delta_P^l: ``delta_P_limit(K, P, D, e)``, the orthogonal
+    projection of P e onto range(P) ∩ ker(D K).
+
+    ``K`` is a NumPy matrix (k x n), ``P`` a bool array of length n (primal mask),
+    ``D`` a bool array of length k (dual mask), ``e`` an array of length n.
+    """
+
+    name = "the limit (4.3) of delta_P"
+    hint_text = ("A vector in range(P) is zero where P is False, so only the columns K[:, P] matter; "
+                 "ker(D K) only constrains the rows where D is True. Restrict K to those rows and "
+                 "columns, find an orthonormal basis N of its null space (scipy.linalg.null_space), "
+                 "project e restricted to P onto it (N N^T e_P) and put the result back into a "
+                 "length-n vector.")
+    solution_code = """
+def delta_P_limit(K, P, D, e):
+    import scipy.linalg
+    A = K[np.ix_(D, P)]                       # D K P on the active rows and columns
+    N = scipy.linalg.null_space(A)            # orthonormal basis of its kernel
+    out = np.zeros(K.shape[1])
+    out[P] = N @ (N.T @ e[P])                 # (4.3): projection of P e
+    return out
+"""
+
+    def _diagnose(self, answer):
+        rng = np.random.default_rng(6)
+        K = rng.standard_normal((4, 7))
+        P = np.array([True, True, False, True, True, False, True])     # |P| = 5
+        D = np.array([True, False, True, True])                         # |D| = 3: kernel of dimension 2
+        e = rng.standard_normal(7)
+        right = projection_limit(operators.Matrix(K), P, D, e)
+        got = call_student(answer, K, P, D, e)
+        problem = compare("delta_P_limit(K, P, D, e)", got, right)
+        if problem is None:
+            return None
+        unmasked = np.zeros(7)
+        unmasked[P] = _null_space_projection(K[:, P], e[P])
+        candidates = [
+            (np.zeros(7), "your result is 0, but here range(P) ∩ ker(D K) is not {0} (D K P has more "
+                          "columns than rows): the limit is 0 only when that intersection is trivial."),
+            (P * e, "you returned P e itself; (4.3) projects it onto range(P) ∩ ker(D K)."),
+            (unmasked, "you used ker(K): (4.2)-(4.3) only need D K delta_P = 0, the rows where D is False "
+                       "do not constrain the limit (this is the erratum to the poster's 'in ker K')."),
+            (_null_space_projection(K[D], e), "your projection onto ker(D K) ignores the primal mask: the "
+                                              "limit also lies in range(P) (zero where P is False)."),
+        ]
+        message = first_match(got, candidates)
+        if message is not None:
+            return message
+        got = as_array(got)
+        if got is None or got.shape != right.shape:
+            return problem
+        if np.any(np.abs(got[~P]) > ATOL):
+            return "your result is non-zero where P is False; the limit lies in range(P)."
+        if np.linalg.norm(K[D] @ got) > 1e-7 * max(1.0, np.linalg.norm(got)):
+            return "D K (your result) is not 0, so your result is not in ker(D K)."
+        return ("your result lies in range(P) ∩ ker(D K) but is not the orthogonal projection: "
+                "e - result must be orthogonal to that subspace.")
+
+
+class PredictLo(MultipleChoice):
+    """Predict, then verify: how does l_o (the iteration after which the masks (4.1) settle) behave as tau -> 0?
+
+    Use in a notebook::
+
+        q = exercises.PredictLo()
+        q                     # shows the question and the choices
+        answer = None         # your choice: "a", "b", "c" or "d"
+        q.check(answer)
+
+    then verify with :func:`cpteach.asymptotics.masks` on runs with tau, tau/2, tau/4, ...
+    (``q.solution()`` shows the answer and why).
+    """
+
+    name = "predict l_o as tau -> 0"
+    question = ("Keep the problem (an L1-type problem with 0/1 masks and a unique, nondegenerate solution) and "
+                "sigma fixed, and make the primal step tau smaller and smaller. What happens to l_o, the "
+                "iteration after which the masks P^l, D^l of (4.1) no longer change?")
+    choices = {
+        "a": "l_o tends to 0: with small steps the masks are right from the first iteration.",
+        "b": "l_o stays about the same: the masks are a property of the solution, not of the steps.",
+        "c": "l_o grows without bound, roughly like 1/tau.",
+        "d": "Below some tau the masks never settle: l_o no longer exists.",
+    }
+    answer = "c"
+    feedback = {
+        "a": "the iteration starts at x^0 = x, far from x*: what decides when the masks are right is how fast "
+             "the iterates travel to the solution. How far does one step move x when tau is small?",
+        "b": "the final masks indeed hardly depend on tau, but l_o counts iterations until they are reached. "
+             "How far does one step move x when tau is small?",
+        "d": "for every tau > 0 with tau*sigma*||K||^2 < 1 the iteration converges, and with a nondegenerate "
+             "solution the masks are identified after finitely many steps (finite identification).",
+    }
+    hint_text = ("z_P^{l+1} = x^l - tau K^T xi^{l+1}: how far can x move in one step? The masks are final once "
+                 "every entry of z_P - x and z_D is on the same side of its kink as at the solution.")
+    explanation = ("Each primal step moves x by tau K^T xi, so the distance from x^0 = x to x* takes about "
+                   "1/tau times more steps to cover; the masks are final only once the iterates are close enough "
+                   "to x* that every entry sits on the same side of its kink as at the solution (finite "
+                   "identification under nondegeneracy; Liang, Fadili & Peyre 2018 bound l_o and the local "
+                   "rate). The final masks themselves hardly change with tau. Verify it: run "
+                   "cpteach.asymptotics.masks on runs with tau, tau/2, tau/4, ... (sigma fixed) and compare "
+                   "l_o * tau.")
+
+
+class WhyDeltaPZero(MultipleChoice):
+    """Why is Delta_P = 0 for notebook 03's summable L1-L1 problem, although delta_P^L = P e* is not 0?
+
+    Use in a notebook (after computing Delta_P, e.g. ``implicit_gradient(...).Delta_P``)::
+
+        q = exercises.WhyDeltaPZero()
+        q                     # shows the question and the choices
+        answer = None         # your choice: "a", "b", "c" or "d"
+        q.check(answer)
+
+    and verify with the masks: ``P.sum()`` entries are free, D K P restricted to them has
+    full column rank (``np.linalg.matrix_rank(K[np.ix_(D, P)])``), and ``res.delta_P[-1]``
+    is not zero. ``q.solution()`` shows the answer and why.
+    """
+
+    name = "why is Delta_P = 0 here?"
+    question = ("For the summable L1-L1 problem (F = 0.2||.||_1, G = 0.3||.||_1, K a random 20 x 10 matrix) "
+                "the sum Delta_P of (4.4) is 0 up to rounding, while Delta_D is not, and the first adjoint "
+                "behind the output, delta_P^L = P (x^L - y), is clearly non-zero. Why is Delta_P = 0?")
+    choices = {
+        "a": "Every delta_P^l is 0, so their sum is 0.",
+        "b": "The primal solution equals the data in every entry (x* = x), so the primal mask P is 0.",
+        "c": "Summing (3.2)-(3.3) with the final 0/1 masks puts Delta_P in range(P) ∩ ker(D K), and that "
+             "subspace is {0} because the primal solution is unique.",
+        "d": "The solution fits the ground truth (x* = y), so every adjoint vanishes.",
+    }
+    answer = "c"
+    feedback = {
+        "a": "the question says delta_P^L is clearly non-zero; the terms are not 0, only their sum.",
+        "b": "look at x* - x: several entries are non-zero, so P is not 0 there.",
+        "d": "then Delta_D would vanish too, and it does not (nor does x^L - y).",
+    }
+    hint_text = ("Sum (3.2) and (3.3) over l with the masks fixed (l >= l_o) and let L -> infinity. Which two "
+                 "conditions does Delta_P then satisfy? Compare with the subspace in (4.3).")
+    explanation = ("With fixed 0/1 masks the summed recursions read Delta_P = P (Delta_P + e* + sigma K^T Delta_D) "
+                   "and Delta_D = D (Delta_D - tau K Delta_P). The second says D K Delta_P = 0, the first that "
+                   "Delta_P is zero where P is 0: Delta_P lies in range(P) ∩ ker(D K), the subspace of (4.3). For "
+                   "a polyhedral problem with a unique primal solution (nondegenerate) that subspace is {0}: "
+                   "D K restricted to the free entries is injective (check: the rank of K[np.ix_(D, P)] equals "
+                   "P.sum()). The terms delta_P^l are not 0; they cancel in the sum. The first equation then fixes "
+                   "Delta_D instead (P (e* + sigma K^T Delta_D) = 0), so only the term sigma Delta_D x*^T of (4.5) "
+                   "remains.")
+
+
+delta_P_limit = DeltaPLimit()

@@ -1,0 +1,256 @@
+"""Exercises of notebook 04, docs/theory.md section 5 (gradients from the solution): the one-step gradient
+(5.1)-(5.3) and the implicit adjoint (5.5) as the sum of the unrolled series.
+
+Examples
+--------
+>>> ex = ImplicitAdjoint()
+>>> J, g = ex.data()
+>>> J.shape, g.shape
+((14, 14), (14,))
+>>> ex.check(lambda J, g: g).outcome
+<Outcome.INCORRECT: 'incorrect'>
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from .. import operators, prox
+from ..fixed_point import fixed_point_closed_form
+from ..problems import Problem
+from ._framework import Exercise, as_array, call_student, compare, first_match, matches
+from .chambolle_pock import library_step
+
+__all__ = ["OneStepGradient", "ImplicitAdjoint", "one_step_gradient"]
+
+
+def _one_step_variant(K, x, y, x_star, xi_star, tau, sigma, variant):
+    """(5.1)-(5.3) for F = ||.||_1, G = 0.5||.||^2 and a matrix K with one known mistake."""
+    prime_G = {"no_prime_G": 1.0, "prime_G_sigma": 1 / (1 + sigma)}.get(variant, 1 / (1 + tau))
+    residual = y - x_star if variant == "poster_sign" else x_star - y
+    delta_P = prime_G * residual                                                  # (5.1)
+    z_D = xi_star if variant == "mask_at_xi" else xi_star + sigma * K @ x_star
+    D = np.ones_like(z_D) if variant == "no_D" else (np.abs(z_D) < 1).astype(float)
+    sign = 1 if variant == "sign_5_2" else -1
+    delta_D = D * (sign * tau * K @ delta_P)                                      # (5.2)
+    a, b = (tau, sigma) if variant == "swap_steps" else (sigma, tau)
+    point = x if variant == "x_data" else x_star
+    return a * np.outer(delta_D, point) - b * np.outer(xi_star, delta_P)         # (5.3)
+
+
+class OneStepGradient(Exercise):
+    """Implement the fixed-point gradient (5.1)-(5.3) for F = ||.||_1, G = 0.5||.||^2 and a matrix K:
+    ``one_step_gradient(K, x, y, x_star, xi_star, tau, sigma)`` -> grad_K (k x n).
+
+    prox_{tau G}(v) = v / (1 + tau) has derivative 1 / (1 + tau); prox_{sigma F*} is clipping
+    to [-1, 1], with derivative 1 where |z| < 1 and 0 elsewhere.
+    """
+
+    name = "the fixed-point gradient (5.1)-(5.3)"
+    hint_text = ("Three lines. (5.1): the prox derivative of G times the loss gradient x* - y. "
+                 "(5.2): the clipping derivative, evaluated at z_D = xi* + sigma K x*, times "
+                 "-tau K delta_P*. (5.3): sigma outer(delta_D*, x*) - tau outer(xi*, delta_P*), "
+                 "which has the shape of K.")
+    solution_code = """
+def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
+    delta_P = (x_star - y) / (1 + tau)                                      # (5.1)
+    D = np.abs(xi_star + sigma * K @ x_star) < 1                            # prox'_{sigma F*}
+    delta_D = D * (-tau * K @ delta_P)                                      # (5.2)
+    return sigma * np.outer(delta_D, x_star) - tau * np.outer(xi_star, delta_P)   # (5.3)
+"""
+
+    _messages = {
+        "poster_sign": "sign: (5.1) starts from x* - y, the derivative of 0.5||y - x||^2; with y - x* you "
+                       "get the poster's negative gradient.",
+        "no_prime_G": "(5.1) is missing the derivative of prox_{tau G}, 1 / (1 + tau) for this G.",
+        "prime_G_sigma": "(5.1): the primal prox uses the step tau, so its derivative is 1 / (1 + tau).",
+        "no_D": "(5.2) is missing the mask: the clipping derivative is 0 where |z_D| >= 1.",
+        "mask_at_xi": "(5.2): evaluate the clipping derivative at z_D = xi* + sigma K x*, not at xi*.",
+        "sign_5_2": "sign in (5.2): xi enters z_P = x - tau K^T xi, so the term is -tau K delta_P*.",
+        "swap_steps": "step sizes in (5.3): sigma goes with delta_D* x*^T and tau with xi* delta_P*^T.",
+        "x_data": "(5.3) pairs delta_D* with x*^T (the point K acts on in the step), not with the data x.",
+    }
+
+    def _diagnose(self, answer):
+        rng = np.random.default_rng(7)
+        K = rng.standard_normal((6, 5)) / 3                # tau*sigma*||K||^2 < 1 for the steps below
+        x, y, x_star = rng.standard_normal((3, 5))
+        xi_star = np.array([1.0, -1.0, 0.3, -0.6, 1.0, 0.1])
+        tau, sigma = 0.3, 0.45
+        got = call_student(answer, K, x, y, x_star, xi_star, tau, sigma)
+        right = fixed_point_closed_form(operators.Matrix(K), prox.L1(), prox.SquaredL2(), x, y, x_star, xi_star,
+                                        tau=tau, sigma=sigma).grad_K
+        problem = compare("grad_K", got, right)
+        if problem is None:
+            return None
+        arr = as_array(got)
+        if arr is not None and arr.shape == right.T.shape:
+            return "your gradient is transposed: grad_K has the shape of K (k x n)."
+        message = first_match(got, [(_one_step_variant(K, x, y, x_star, xi_star, tau, sigma, variant), message)
+                                    for variant, message in self._messages.items()])
+        return message or problem + " Write (5.1), (5.2) and (5.3) one line each."
+
+
+def _tiny_problem():
+    """1-D TV-L2 denoising with n = 5 (min_u 0.3||D u||_1 + 0.5||u - x||^2), theta = 1.
+
+    At its solution one dual entry is clipped and three are not (strictly: |z_D| differs
+    from 0.3 by more than 0.1), so one CP step is affine near s* and its Jacobian J is
+    exact by central differences.
+    """
+    K = operators.Matrix(np.diff(np.eye(5), axis=0))              # forward differences, 4 x 5
+    x = np.array([0.1, -0.05, 1.0, 0.85, 1.1])
+    y = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
+    return Problem(K, prox.L1(0.3), prox.SquaredL2(), x, y, "tiny 1-D TV-L2 (n = 5)", tau=0.45, sigma=0.45,
+                   theta=1.0, tol=1e-14)
+
+
+def _step_jacobian(p, h=1e-6):
+    """J = dT/ds at s* = (x*, x*, xi*) for one CP step T(x, x_prev, xi) of ``p``, by central differences."""
+    n = p.x.size
+
+    def T(s):
+        x_l, x_prev, xi = s[:n], s[n:2 * n], s[2 * n:]
+        x_bar = x_l + p.theta * (x_l - x_prev)                      # (2.5) of the previous step
+        x_next, _, xi_next = library_step(p.K, p.F, p.G, p.x, x_l, x_bar, xi, p.tau, p.sigma, p.theta)
+        return np.concatenate([x_next, x_l, xi_next])               # the new state (x^{l+1}, x^l, xi^{l+1})
+
+    s_star = np.concatenate([p.x_star, p.x_star, p.xi_star])
+    return np.column_stack([(T(s_star + h * e) - T(s_star - h * e)) / (2 * h) for e in np.eye(s_star.size)])
+
+
+def _random_instance():
+    """A second (J, g): a random non-symmetric J with ||J|| = 0.8, so answers cannot be hard-coded."""
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((7, 7))
+    return 0.8 * A / np.linalg.norm(A, 2), rng.standard_normal(7)
+
+
+def _partial_sums(J, g, L):
+    """S_1, ..., S_L stacked, S_L = sum_{j<L} (J^T)^j g (the unrolled series of section 5)."""
+    sums = np.empty((L, g.size))
+    term, total = g.copy(), np.zeros_like(g)
+    for j in range(L):
+        total = sums[j] = total + term
+        term = J.T @ term
+    return sums
+
+
+class ImplicitAdjoint(Exercise):
+    """Solve the adjoint equation (5.5), (I - J^T) lambda = g, by a dense solve: ``implicit_adjoint(J, g)`` -> lambda.
+
+    The data is a tiny problem (:attr:`problem`, 1-D TV-L2 with n = 5, F = 0.3||.||_1 on
+    the differences, G = 0.5||.||^2, tau = sigma = 0.45, theta = 1): J is the Jacobian of
+    one CP step T(s) on the state s = (x, x_prev, xi) (sizes 5, 5, 4) at its fixed point
+    s* = (x*, x*, xi*), computed by central differences of one step of
+    :func:`cpteach.chambolle_pock`; g = (x* - y, 0, 0). The unrolled series
+    sum_{j<L} (J^T)^j g (:meth:`partial_sums`) approaches lambda as L grows; its first term
+    g belongs to the one-step gradient.
+
+    Use in a notebook::
+
+        ex = exercises.ImplicitAdjoint()
+        J, g = ex.data()                  # J: 14 x 14, g: 14
+        def implicit_adjoint(J, g):
+            raise NotImplementedError     # your dense solve
+        ex.check(implicit_adjoint)
+        S = ex.partial_sums(60)           # S[L - 1] = sum_{j<L} (J^T)^j g, to plot against L
+
+    ``check`` also tries a second, random (J, g); when correct it reports how far the
+    partial sums are from lambda for a few L.
+    """
+
+    name = "the implicit adjoint (5.5)"
+    hint_text = ("lambda = J^T lambda + g is a linear system: move J^T lambda to the left. Which matrix "
+                 "multiplies lambda then? np.eye(len(g)) and np.linalg.solve do the rest. (Backprop applies "
+                 "transposed Jacobians: mind the transpose.)")
+    solution_code = """
+def implicit_adjoint(J, g):
+    return np.linalg.solve(np.eye(len(g)) - J.T, g)   # (5.5): (I - J^T) lambda = g
+"""
+    _SHOWN_L = (1, 10, 30, 100)
+
+    @cached_property
+    def problem(self):
+        """The tiny :class:`cpteach.problems.Problem` whose CP step J differentiates."""
+        return _tiny_problem()
+
+    @cached_property
+    def _data(self):
+        p = self.problem
+        g = np.concatenate([p.x_star - p.y, np.zeros(p.x.size + p.xi_star.size)])    # (5.5)
+        return _step_jacobian(p), g
+
+    def data(self):
+        """``(J, g)``: the Jacobian of one CP step at s* (14 x 14) and g = (x* - y, 0, 0) (copies)."""
+        J, g = self._data
+        return J.copy(), g.copy()
+
+    def partial_sums(self, L):
+        """The partial sums S_1, ..., S_L of the unrolled series, shape (L, 14): S_L = sum_{j<L} (J^T)^j g."""
+        if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
+            raise TypeError(f"L must be an integer, got {type(L).__name__} {L!r}")
+        if L < 1:
+            raise ValueError(f"L must be >= 1, got {L}; use e.g. L=60")
+        return _partial_sums(*self._data, int(L))
+
+    def _diagnose(self, answer):
+        for J, g in (self._data, _random_instance()):
+            problem = self._diagnose_instance(answer, J, g)
+            if problem is not None:
+                return problem
+        return None
+
+    @staticmethod
+    def _diagnose_instance(answer, J, g):
+        I = np.eye(g.size)
+        truth = np.linalg.solve(I - J.T, g)
+        got = call_student(answer, J, g)
+        problem = compare("lambda", got, truth)
+        if problem is None:
+            return None
+        sums = _partial_sums(J, g, 500)
+        candidates = [
+            (np.linalg.solve(I - J, g), "you solved (I - J) lambda = g: the adjoint equation has the transpose, "
+                                        "(I - J^T) lambda = g (the reverse pass applies transposed Jacobians)."),
+            (-truth, "your lambda has the wrong sign: g = (x* - y, 0, 0) is the gradient of 0.5||x - y||^2 (not "
+                     "y - x*), and the system is (I - J^T) lambda = g, not (J^T - I) lambda = g."),
+            (np.linalg.solve(I + J.T, g), "sign of J^T: lambda = J^T lambda + g means (I - J^T) lambda = g."),
+            (np.linalg.lstsq(J.T, g, rcond=None)[0], "the identity is missing: lambda = J^T lambda + g gives "
+                                                     "(I - J^T) lambda = g, not J^T lambda = g."),
+            (np.linalg.lstsq(-J.T, g, rcond=None)[0], "the identity is missing: lambda = J^T lambda + g gives "
+                                                      "(I - J^T) lambda = g, not -J^T lambda = g."),
+            (g, "you returned g, the first term of the series (what the one-step gradient uses); lambda is the "
+                "sum of all terms (J^T)^j g."),
+        ]
+        message = first_match(got, candidates)
+        if message is not None:
+            return message
+        for L in range(2, len(sums) + 1):
+            if matches(got, sums[L - 1]):
+                return (f"you summed the first {L} terms of the series (unrolling through {L} steps): they "
+                        "approach lambda but have not reached it; solve the linear system for the limit.")
+        got = as_array(got)
+        if got is None or got.shape != g.shape:
+            return problem
+        residual = np.linalg.norm((I - J.T) @ got - g) / np.linalg.norm(g)
+        return f"{problem} It does not solve (I - J^T) lambda = g: the relative residual is {residual:.2g}."
+
+    def _explain_error(self, err):
+        if isinstance(err, np.linalg.LinAlgError):
+            return (" (This J has zero rows, from clipped dual entries, so J and J^T alone are singular; the "
+                    "matrix of the adjoint equation is I - J^T.)")
+        return ""
+
+    def _on_correct(self):
+        J, g = self._data
+        sums = _partial_sums(J, g, max(self._SHOWN_L))
+        lam = np.linalg.solve(np.eye(g.size) - J.T, g)
+        errors = ", ".join(f"{np.linalg.norm(sums[L - 1] - lam) / np.linalg.norm(lam):.2g} (L = {L})"
+                           for L in self._SHOWN_L)
+        return (" The unrolled series approaches your lambda: ||sum_{j<L} (J^T)^j g - lambda|| / ||lambda|| = "
+                f"{errors}; L = 1 is g alone, the one-step gradient's adjoint.")
+
+
+one_step_gradient = OneStepGradient()

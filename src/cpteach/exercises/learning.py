@@ -1,0 +1,161 @@
+"""Exercises of notebook 05, docs/theory.md section 6 (the numerical example): the projection onto the noise
+ball (6.2) and its vector-Jacobian product.
+
+Examples
+--------
+>>> ex = BallProjectionVJP()
+>>> ex.check(lambda v, x, radius, w: w).outcome
+<Outcome.INCORRECT: 'incorrect'>
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import prox
+from ._framework import Exercise, call_student, compare, first_match
+
+__all__ = ["BallProjection", "BallProjectionVJP", "ball_projection"]
+
+
+def _project(v, x, radius):
+    """The projection onto {u : ||u - x|| <= radius} by :class:`cpteach.prox.L2Ball` (6.2), centred at x."""
+    return prox.L2Ball(radius).prox(v - x, 1.0) + x
+
+
+def _ball_variant(v, x, radius, variant):
+    """The projection with one known mistake (the checker's wrong answers)."""
+    d = v if variant == "no shift" else v - x
+    norm = np.linalg.norm(d)
+    if variant == "always scale":
+        return x + d * radius / norm
+    if variant == "squared norm":
+        return x + d * min(1.0, radius / norm ** 2)
+    return d * min(1.0, radius / norm)                      # "no shift": centred at 0
+
+
+class BallProjection(Exercise):
+    """Implement the prox of G(u - x) in (6.1): the projection onto ||u - x|| <= radius,
+    ``project(v, x, radius)``."""
+
+    name = "projection onto the noise ball"
+    hint_text = ("Shift to the centre first: d = v - x. If d already lies in the ball, v is its own "
+                 "projection; otherwise scale d along the ray from x until it touches the sphere (6.2).")
+    solution_code = """
+def project(v, x, radius):
+    d = v - x
+    return x + d * min(1.0, radius / np.linalg.norm(d))   # (6.2), shifted to the centre x
+"""
+
+    def _diagnose(self, answer):
+        rng = np.random.default_rng(5)
+        x = rng.uniform(0, 1, (6, 6))
+        radius = 1.5
+        for scale in (3.0, 0.2):       # v outside, then inside the ball
+            v = x + scale * rng.standard_normal((6, 6))
+            got = call_student(answer, v, x, radius)
+            problem = compare(f"project(v, x, radius) with ||v - x|| = {np.linalg.norm(v - x):.2f}",
+                              got, _project(v, x, radius))
+            if problem is None:
+                continue
+            mistakes = [
+                (_ball_variant(v, x, radius, "always scale"), "points inside the ball must stay where they are "
+                                                              "(min(1, ...))."),
+                (_ball_variant(v, x, radius, "squared norm"), "the scaling factor uses ||v - x||, not its square."),
+                (_ball_variant(v, x, radius, "no shift"), "the ball is centred at the data x, not at 0: project "
+                                                          "v - x and add x back."),
+            ]
+            message = first_match(got, mistakes)
+            if message is not None:
+                return message
+            if problem.endswith("differs from the expected value.") and \
+                    np.linalg.norm(np.asarray(got, float) - x) > radius * (1 + 1e-9):
+                return problem + " Your result lies outside the ball."
+            return problem + " Your result is not the nearest point of the ball: move along v - x only."
+        return None
+
+
+def _vjp_variant(v, x, radius, w, variant):
+    """The vector-Jacobian product (6.2) with one known mistake (the checker's wrong answers)."""
+    d = v if variant == "wrong centre" else v - x
+    norm = np.linalg.norm(d)
+    if norm <= radius and variant != "no inside case":
+        return w
+    tangential = w - d * np.sum(d * w) / norm ** 2          # (I - d d^T / ||d||^2) w
+    if variant == "no damping":
+        return tangential
+    if variant == "radial kept":
+        return radius / norm * w
+    if variant == "plus sign":
+        return radius / norm * (w + d * np.sum(d * w) / norm ** 2)
+    return radius / norm * tangential                        # "no inside case", "wrong centre"
+
+
+class BallProjectionVJP(Exercise):
+    """Implement the vector-Jacobian product of the projection onto {u : ||u - x|| <= radius} (6.2):
+    ``ball_vjp(v, x, radius, w)`` -> J(v)^T w, an array of the shape of v.
+
+    With d = v - x: inside the ball (||d|| <= radius) the projection is the identity near v,
+    so J^T w = w; outside it is x + radius d / ||d||, whose Jacobian
+    (radius / ||d||)(I - d d^T / ||d||^2) is symmetric, so J^T w = J w. Norms and inner
+    products run over all entries (v, x, w may be images). The checker's reference is
+    independent of the formula: central finite differences of the projection
+    (:class:`cpteach.prox.L2Ball`) along w.
+
+    Use in a notebook::
+
+        ex = exercises.BallProjectionVJP()
+        def ball_vjp(v, x, radius, w):
+            raise NotImplementedError     # your J(v)^T w
+        ex.check(ball_vjp)
+    """
+
+    name = "the derivative of the ball projection (6.2)"
+    hint_text = ("Two cases. Inside the ball the projection does not move v: what is its Jacobian? Outside it "
+                 "maps v to x + radius d / ||d|| with d = v - x: differentiate d / ||d|| (the quotient rule "
+                 "gives a factor 1/||d|| and removes the component of w along d). The Jacobian is symmetric.")
+    solution_code = """
+def ball_vjp(v, x, radius, w):
+    d = v - x
+    norm = np.linalg.norm(d)
+    if norm <= radius:
+        return w                                                     # inside: the identity
+    return radius / norm * (w - d * np.sum(d * w) / norm**2)         # (6.2), J symmetric
+"""
+    _MESSAGES = {
+        "no damping": "outside the ball the factor radius / ||v - x|| is missing: the projection shrinks "
+                      "d = v - x onto the sphere, so its derivative shrinks by the same factor.",
+        "no inside case": "inside the ball the projection is the identity (J^T w = w); your function applies "
+                          "the outside formula there too.",
+        "wrong centre": "the ball is centred at the data x: use d = v - x (for the inside test and the "
+                        "formula), not v.",
+        "radial kept": "outside the ball the component of w along d = v - x must be removed: moving v along d "
+                       "does not move its projection.",
+        "plus sign": "sign: the projector I - d d^T / ||d||^2 SUBTRACTS the component of w along d.",
+    }
+
+    def _diagnose(self, answer):
+        rng = np.random.default_rng(8)
+        x = rng.uniform(0, 1, (5, 5))
+        radius = 1.2
+        for scale in (2.0, 0.1):                 # v outside (||v - x|| about 10), then inside (about 0.5)
+            v = x + scale * rng.standard_normal((5, 5))
+            w = rng.standard_normal((5, 5))
+            where = "outside" if np.linalg.norm(v - x) > radius else "inside"
+            got = call_student(answer, v, x, radius, w)
+            h = 1e-6
+            reference = (_project(v + h * w, x, radius) - _project(v - h * w, x, radius)) / (2 * h)
+            problem = compare(f"ball_vjp for v {where} the ball", got, reference, rtol=1e-6, atol=1e-8)
+            if problem is None:
+                continue
+            mistakes = [(_vjp_variant(v, x, radius, w, variant), message)
+                        for variant, message in self._MESSAGES.items()]
+            message = first_match(got, mistakes, rtol=1e-6, atol=1e-8)
+            if message is not None:
+                return message
+            if not problem.endswith("differs from the expected value."):
+                return problem
+            return problem + " Differentiate x + radius d / ||d|| once more, entry by entry."
+        return None
+
+
+ball_projection = BallProjection()
