@@ -64,8 +64,10 @@ def test_bad_images_are_rejected(bad, error):
 
 
 def test_bad_arguments_are_rejected():
-    with pytest.raises(ValueError, match="noise_level"):
+    with pytest.raises(ValueError, match="noise_std"):
         images.add_noise(np.zeros((4, 4)), -0.1)
+    with pytest.raises(TypeError, match="noise_std"):
+        images.add_noise(np.zeros((4, 4)), "0.1")
     with pytest.raises(ValueError, match="unknown image"):
         images.load_image("lena")
     with pytest.raises(ValueError, match="exceeds"):

@@ -1,46 +1,93 @@
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from cpteach import images, learning, operators
+from cpteach import images, learning, operators, reproduce
+from cpteach.chambolle_pock import chambolle_pock
+from cpteach.denoising import constrained_model, denoise, step_sizes
+from cpteach.fixed_point import fixed_point_closed_form
 
+
+# --- Adam ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("learning_rate", [1e-3, 0.5])
+def test_adam_with_a_constant_gradient_steps_by_the_learning_rate(learning_rate):
+    # closed form: for a constant g the bias corrections are exact, m_hat = g and v_hat = g^2 at
+    # every step, so every update is -learning_rate * g / (|g| + eps)
+    g = np.array([[3.0, -0.25], [1e-3, -40.0]])
+    state = learning.adam_init(np.zeros_like(g))
+    for t in range(1, 6):
+        update, state = learning.adam_update(g, state, learning_rate)
+        np.testing.assert_allclose(update, -learning_rate * g / (np.abs(g) + 1e-8), rtol=1e-12)
+        assert state.step == t
+    with pytest.raises(AttributeError):
+        state.step = 0                                    # a frozen state
+
+
+def test_adam_second_step_from_hand_computed_moments():
+    g1, g2 = np.array([2.0]), np.array([-0.5])
+    _, state = learning.adam_update(g1, learning.adam_init(g1), 0.1, beta1=0.5, beta2=0.75, eps=0.0)
+    update, state = learning.adam_update(g2, state, 0.1, beta1=0.5, beta2=0.75, eps=0.0)
+    # m1 = 0.5 * 2 = 1, v1 = 0.25 * 4 = 1; m2 = 0.5 * 1 + 0.5 * (-0.5), v2 = 0.75 * 1 + 0.25 * 0.25
+    assert state.m[0] == pytest.approx(0.25) and state.v[0] == pytest.approx(0.8125)
+    m_hat, v_hat = 0.25 / (1 - 0.5 ** 2), 0.8125 / (1 - 0.75 ** 2)
+    assert update[0] == pytest.approx(-0.1 * m_hat / np.sqrt(v_hat))
+
+
+# --- the gradient registry ---------------------------------------------------------------
 
 @pytest.fixture
-def noisy_pair():
-    y = images.held_out_images(32)[:2, 4:28, 4:28]   # two 24x24 images
-    return y, images.add_noise(y, 0.1, seed=5)
+def tiny_patch():
+    y = images.training_patches(1, 10, seed=3)[0]
+    x = images.add_noise(y, 0.1, seed=4)
+    w = learning.normalize_filters(images.dct_filters(3), (10, 10))
+    K = operators.FilterBank(w, (10, 10))
+    F, G = constrained_model(0.09, x.shape)
+    tau, sigma = step_sizes(K)
+    return y, x, w, K, F, G, tau, sigma
 
 
-@pytest.mark.parametrize("kind", ["TV", "filters"])
-def test_denoise_is_feasible_and_optimal(noisy_pair, kind):
-    y, x = noisy_pair
-    K = operators.FiniteDifference((24, 24)) if kind == "TV" else images.dct_filters(3)
-    s = 0.09
-    res = learning.denoise(x, K, s, L=3000, tol=1e-9)
-    norms = np.linalg.norm((res.y_hat - x).reshape(2, -1), axis=1)
-    assert np.all(norms <= s * 24 * (1 + 1e-9))                  # the constraint of (6.1), per image
-    assert np.allclose(norms, s * 24, rtol=1e-6)                   # active: the noise exceeds the ball
-    assert 0 <= res.relative_gap < 1e-4                            # primal-dual gap (2.7); 1 at the start
-    assert np.all(np.abs(res.xi) <= 1 + 1e-12)                     # dual feasibility for F = ||.||_1
+def test_registry_names_the_three_methods():
+    assert tuple(learning.GRADIENT_METHODS) == ("fixed_point", "unrolled", "implicit")
+    with pytest.raises(ValueError, match="fixed_point"):
+        learning.train_filters(np.zeros((1, 4, 4)), np.zeros((1, 4, 4)), 0.1, method="newton", progress=False)
 
 
-def test_denoise_batch_solves_each_image_separately(noisy_pair):
-    _, x = noisy_pair
-    w = images.dct_filters(3)
-    batch = learning.denoise(x, w, 0.09, L=3000, tol=1e-10).y_hat
-    single = learning.denoise(x[1], w, 0.09, L=3000, tol=1e-10).y_hat
-    np.testing.assert_allclose(batch[1], single, atol=1e-5)
+def _direction(w):
+    d = np.random.default_rng(0).standard_normal(w.shape)
+    return d / np.linalg.norm(d)
 
 
-def test_denoise_is_invariant_to_scaling_the_filters(noisy_pair):
-    _, x = noisy_pair
-    w = images.dct_filters(3)
-    a = learning.denoise(x, w, 0.09, L=3000, tol=1e-10).y_hat
-    b = learning.denoise(x, 5.0 * w, 0.09, L=3000, tol=1e-10).y_hat
-    np.testing.assert_allclose(a, b, atol=1e-5)
+def test_unrolled_gradient_matches_finite_differences_of_the_unrolled_loss(tiny_patch):
+    y, x, w, K, F, G, tau, sigma = tiny_patch
+    L = 15
+    res = learning.GRADIENT_METHODS["unrolled"](K, F, G, x, y, tau=tau, sigma=sigma, L=L, tol=None, x0=None, xi0=None)
+    d, h = _direction(w), 1e-6
 
+    def loss(filters):
+        x_L = chambolle_pock(K.with_params(filters), F, G, x, tau=tau, sigma=sigma, L=L).x_L
+        return 0.5 * np.sum((x_L - y) ** 2)
+
+    assert res.loss == pytest.approx(loss(w), rel=1e-12)
+    fd = (loss(w + h * d) - loss(w - h * d)) / (2 * h)
+    assert np.sum(res.grad_K * d) == pytest.approx(fd, rel=1e-5)
+
+
+def test_fixed_point_gradient_is_the_closed_form_at_the_solution(tiny_patch):
+    y, x, w, K, F, G, tau, sigma = tiny_patch
+    res = learning.GRADIENT_METHODS["fixed_point"](K, F, G, x, y, tau=tau, sigma=sigma, L=20000, tol=1e-12,
+                                                   x0=None, xi0=None)
+    closed = fixed_point_closed_form(K, F, G, x, y, res.x_L, res.xi_L, tau=tau, sigma=sigma)   # (5.1)-(5.3)
+    np.testing.assert_allclose(res.grad_K, closed.grad_K, rtol=1e-6, atol=1e-9 * np.abs(closed.grad_K).max())
+
+
+# --- training -----------------------------------------------------------------------------
 
 def _true_loss(y, x, filters, s):
-    y_hat = learning.denoise(x, filters, s, L=20000, tol=1e-12).y_hat
+    y_hat = denoise(x, filters, s, L=20000, tol=1e-12).y_hat
     return 0.5 * np.sum((y_hat - y) ** 2) / len(y)
 
 
@@ -71,47 +118,81 @@ def test_training_in_two_processes_gives_the_same_filters(method):
     np.testing.assert_array_equal(runs[0].loss, runs[1].loss)
 
 
-def test_pretrained_filters_load_without_pickle():
-    path = learning._shipped_path()
-    with np.load(path, allow_pickle=False) as data:
-        assert all(data[name].dtype != object for name in data.files)
-    w = learning.pretrained_filters()
-    assert w.shape == (48, 7, 7)
-    np.testing.assert_allclose(w.mean(axis=(1, 2)), 0, atol=1e-12)
-    run = learning.load_shipped_run()
-    assert len(run.psnr_learned) == len(run.test_names) == len(images.TEST_IMAGES)
-    assert {run.s_tv, run.s_dct, run.s_learned, run.noise_level} <= set(learning.S_GRID)   # s from the grid
-
-
-def test_best_noise_level_picks_the_grid_point_with_the_best_psnr(noisy_pair):
-    y, x = noisy_pair
-    tv = operators.FiniteDifference((24, 24))
-    grid = (0.02, 0.09, 0.3)              # far too small, about right, far too large for noise 0.1
-    s, psnrs = learning.best_noise_level(y, x, tv, grid=grid, L=200)
-    expected = [np.mean(images.psnr(y, learning.denoise(x, tv, r, L=200).y_hat)) for r in grid]
-    np.testing.assert_allclose(psnrs, expected)
-    assert s == 0.09 and psnrs[1] == psnrs.max()
-
-
-def test_bad_input_gets_clear_errors(noisy_pair):
-    _, x = noisy_pair
+def test_bad_training_arguments_get_clear_errors():
+    x = images.add_noise(images.training_patches(2, 8), 0.1)
     w = images.dct_filters(3)
-    with pytest.raises(TypeError, match="img_as_float"):
-        learning.denoise((x * 255).astype(np.uint8), w, 0.1)
-    with pytest.raises(ValueError, match="shape"):
-        learning.denoise(x[None, None], w, 0.1)
-    with pytest.raises(ValueError, match="noise_level"):
-        learning.denoise(x, w, -0.1)
-    with pytest.raises(ValueError, match="odd"):
-        learning.denoise(x, np.ones((4, 6, 6)), 0.1)
-    with pytest.raises(ValueError, match="shape"):
-        learning.denoise(x, operators.FiniteDifference((10, 10)), 0.1)
-    with pytest.raises(ValueError, match="method"):
-        learning.train_filters(x, x, 0.1, w, method="newton", progress=False)
     with pytest.raises(ValueError, match="same shape"):
         learning.train_filters(x, x[:1], 0.1, w, progress=False)
     with pytest.raises(ValueError, match="workers"):
         learning.train_filters(x, x, 0.1, w, progress=False, workers=0)
+    with pytest.raises(TypeError, match="steps"):
+        learning.train_filters(x, x, 0.1, w, progress=False, steps=2.5)
+    with pytest.raises(ValueError, match="learning_rate"):
+        learning.train_filters(x, x, 0.1, w, progress=False, learning_rate=-1.0)
+
+
+# --- the shipped files: they load, have the documented shapes, and match what the code recomputes
+
+def test_shipped_files_load_without_pickle():
+    for name in (reproduce.SHIPPED_FILE, reproduce.HELD_OUT_FILE, reproduce.CURVES_FILE):
+        with np.load(reproduce._data_path(name), allow_pickle=False) as data:
+            assert all(data[key].dtype != object for key in data.files)
+
+
+def test_shipped_run_is_consistent():
+    run = reproduce.load_shipped_run()
+    assert run.filters.shape == (48, 7, 7) and np.array_equal(run.filters, reproduce.pretrained_filters())
+    np.testing.assert_allclose(run.filters.mean(axis=(1, 2)), 0, atol=1e-12)
+    assert operators.FilterBank(run.filters, (40, 40)).norm() == pytest.approx(1.0, rel=1e-9)
+    settings = json.loads(run.settings)
+    for key in ("patches", "patch_size", "patch_seed", "noise_seed", "method", "L", "learning_rate", "steps"):
+        assert settings[key] == reproduce.SETTINGS[key]
+    assert run.loss.shape == run.psnr.shape == (reproduce.SETTINGS["steps"],)
+    assert run.train_psnr_grid.shape == (3, len(reproduce.S_GRID))
+    best = [reproduce.S_GRID[i] for i in np.argmax(run.train_psnr_grid, axis=1)]       # each model's s
+    assert best == [run.s_tv, run.s_dct, run.s_learned] and run.noise_level == run.s_dct
+
+
+def test_shipped_held_out_evaluation_is_what_the_code_recomputes():
+    run, ev = reproduce.load_shipped_run(), reproduce.load_held_out()
+    cfg = reproduce.SETTINGS
+    assert ev.models == ("noisy", "TV", "DCT start", "learned") and ev.test_names == images.TEST_IMAGES
+    assert ev.psnr.shape == (len(cfg["test_scales"]), 4, len(cfg["test_seeds"]), len(images.TEST_IMAGES))
+    assert ev.seeds.tolist() == list(cfg["test_seeds"]) and ev.eval_L == cfg["eval_L"]
+    for scale in ev.scales:                                   # the noisy column, everywhere
+        y = images.held_out_images(ev.test_size, scale=int(scale))
+        for k, seed in enumerate(ev.seeds):
+            np.testing.assert_allclose(ev.of("noisy", scale)[k], images.psnr(y, images.add_noise(y, 0.1, int(seed))))
+    y = images.held_out_images(ev.test_size)                  # TV on every image, and one learned solve
+    x = images.add_noise(y, ev.noise_std, seed=int(ev.seeds[-1]))
+    tv = [images.psnr(a, denoise(b, operators.FiniteDifference(b.shape), run.s_tv, L=ev.eval_L).y_hat)
+          for a, b in zip(y, x)]
+    np.testing.assert_allclose(ev.of("TV")[-1], tv, atol=1e-4)
+    learned = denoise(x[3], run.filters, run.s_learned, L=ev.eval_L).y_hat
+    assert ev.of("learned")[-1, 3] == pytest.approx(images.psnr(y[3], learned), abs=1e-4)
+
+
+def test_shipped_gradient_curves_are_what_the_code_recomputes():
+    run, curves = reproduce.load_shipped_run(), reproduce.load_gradient_curves()
+    cfg = reproduce.SETTINGS
+    assert curves.names == cfg["curve_methods"]
+    assert curves.loss.shape == curves.psnr.shape == (len(cfg["curve_methods"]), cfg["curve_steps"])
+    assert cfg["curve_steps"] >= 60                           # long enough to see a method degrade
+    shipped_row = curves.names.index(f"{cfg['method']}:{cfg['L']}")
+    np.testing.assert_array_equal(curves.psnr[shipped_row], run.psnr[:cfg["curve_steps"]])
+    np.testing.assert_array_equal(curves.loss[shipped_row], run.loss[:cfg["curve_steps"]])
+    y, x = reproduce.training_data()                          # the first two steps of the cheapest method
+    row = curves.names.index("unrolled:5")
+    again = learning.train_filters(y, x, run.noise_level, method="unrolled", steps=2, L=5,
+                                   learning_rate=cfg["learning_rate"], progress=False)
+    np.testing.assert_allclose(again.loss, curves.loss[row, :2], rtol=1e-9)
+    np.testing.assert_allclose(again.psnr, curves.psnr[row, :2], atol=1e-6)
+
+
+def test_command_line_of_learning_delegates_to_reproduce():
+    out = subprocess.run([sys.executable, "-m", "cpteach.learning", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "--reproduce" in out and "--evaluate" in out and "--curves" in out
 
 
 def test_ball_projection_checker_distinguishes_answers():

@@ -162,11 +162,12 @@ def training_patches(count, size=64, seed=0):
     return np.stack(patches)
 
 
-def add_noise(y, noise_level, seed=0):
-    """x = y + noise_level * n with n standard Gaussian (seeded); not clipped.
+def add_noise(y, noise_std, seed=0):
+    """x = y + noise_std * n with n standard Gaussian (seeded); not clipped.
 
-    ``noise_level`` is the poster's sigma (the standard deviation of the noise); cpteach
-    keeps the name sigma for the dual step size.
+    ``noise_std`` is the standard deviation of the noise. It is not the radius factor s of
+    (6.1) (``noise_level`` in :mod:`cpteach.denoising`, the poster's sigma), nor the dual step
+    size sigma.
 
     Examples
     --------
@@ -175,11 +176,14 @@ def add_noise(y, noise_level, seed=0):
     0.1
     """
     y = check_images(y, "y")
-    if isinstance(noise_level, bool) or not isinstance(noise_level, numbers.Real) \
-            or not np.isfinite(noise_level) or noise_level < 0:
-        raise ValueError(f"noise_level must be a non-negative number (a standard deviation), got {noise_level!r}")
+    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
+        raise TypeError(f"noise_std must be a real number (a standard deviation), got {type(noise_std).__name__}; "
+                        f"e.g. noise_std=0.1")
+    if not np.isfinite(noise_std) or noise_std < 0:
+        raise ValueError(f"noise_std must be a non-negative number (a standard deviation), got {noise_std!r}; "
+                         f"e.g. noise_std=0.1")
     rng = np.random.default_rng(_check_seed(seed))
-    return y + noise_level * rng.standard_normal(y.shape)
+    return y + noise_std * rng.standard_normal(y.shape)
 
 
 def psnr(y, x_hat):

@@ -1,0 +1,432 @@
+"""The shipped experiment of the numerical example (docs/theory.md, section 6) and its command line.
+
+Three seeded computations, each stored in a small file of ``cpteach/data`` (``np.load`` without
+pickle) that notebook 05 reads and a test checks:
+
+- the training run of the 48 filters of 7x7 (:class:`ShippedRun`, ``filters_48x7x7.npz``),
+- the held-out evaluation of TV, the DCT start and the learned filters over several noise
+  seeds and two resolutions (:class:`HeldOutEvaluation`, ``held_out_48x7x7.npz``),
+- the training curves of every gradient method on the same data (:class:`GradientCurves`,
+  ``gradient_curves_48x7x7.npz``).
+
+Command line (each writes to ``--out``, default ``reproduce_output``)::
+
+    python -m cpteach.reproduce --reproduce     # all three (the training and the curves take minutes)
+    python -m cpteach.reproduce --evaluate      # only the held-out evaluation of the shipped filters
+    python -m cpteach.reproduce --curves        # only the gradient-method curves
+
+``python -m cpteach.learning --reproduce`` is the same as the first line.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from . import images, operators
+from .denoising import best_noise_level, denoise
+from .learning import train_filters
+
+__all__ = ["NOISE_STD", "S_GRID", "SETTINGS", "SHIPPED_FILE", "HELD_OUT_FILE", "CURVES_FILE", "training_data",
+           "ShippedRun", "HeldOutEvaluation", "GradientCurves", "load_shipped_run", "load_held_out",
+           "load_gradient_curves", "pretrained_filters", "evaluate_held_out", "gradient_curves", "psnr_table",
+           "difference_table", "reproduce", "main"]
+
+NOISE_STD = 0.1                 # standard deviation of the Gaussian noise, images in [0, 1]
+S_GRID = (0.08, 0.085, 0.09, 0.095, 0.1, 0.105)   # each model gets its own s: best training PSNR on this grid
+# The training settings were chosen on validation patches cut from the TRAINING images (never the
+# held-out ones): with 12 patches the validation PSNR peaked early and fell while the training loss
+# still fell; 48 patches of 40x40, learning rate 1e-4 and L = 60 rose steadily; L = 30 trained worse;
+# twice the data or larger patches ended at the same validation PSNR.
+SETTINGS = {"patches": 48, "patch_size": 40, "patch_seed": 0, "noise_seed": 1,
+            "method": "unrolled", "L": 60, "learning_rate": 1e-4, "steps": 60,
+            "test_size": 128, "test_seeds": (2, 3, 4, 5, 6), "test_scales": (1, 2), "eval_L": 150,
+            "curve_steps": 60,
+            "curve_methods": ("fixed_point", "unrolled:5", "unrolled:20", "unrolled:60", "implicit")}
+SHIPPED_FILE = "filters_48x7x7.npz"
+HELD_OUT_FILE = "held_out_48x7x7.npz"
+CURVES_FILE = "gradient_curves_48x7x7.npz"
+MODELS = ("TV", "DCT start", "learned")
+
+
+def training_data():
+    """The training pairs (y, x) of the shipped run: 48 patches of 40x40 and their noisy versions.
+
+    Examples
+    --------
+    >>> y, x = training_data()
+    >>> y.shape, round(float(np.std(x - y)), 2)
+    ((48, 40, 40), 0.1)
+    """
+    cfg = SETTINGS
+    y = images.training_patches(cfg["patches"], cfg["patch_size"], seed=cfg["patch_seed"])
+    return y, images.add_noise(y, NOISE_STD, seed=cfg["noise_seed"])
+
+
+@dataclass(frozen=True)
+class ShippedRun:
+    """The training run of the shipped filters (``cpteach/data/filters_48x7x7.npz``).
+
+    ``filters`` (48, 7, 7), zero mean, ||K|| = 1 on 40x40 patches, trained with the radius
+    factor ``noise_level`` (the DCT start's s); ``s_tv``, ``s_dct``, ``s_learned`` are the s of
+    each model (best mean training PSNR on ``S_GRID``); ``train_psnr_grid`` (rows TV, DCT start,
+    learned; one column per s of ``S_GRID``) the PSNRs that chose them; ``loss``/``psnr`` the
+    training history (one entry per outer step); ``settings`` the JSON of ``SETTINGS``;
+    ``seconds`` the wall-clock time of the reproduction that wrote the file.
+    """
+
+    filters: np.ndarray
+    noise_level: float
+    s_tv: float
+    s_dct: float
+    s_learned: float
+    train_psnr_grid: np.ndarray
+    loss: np.ndarray
+    psnr: np.ndarray
+    settings: str
+    seconds: float
+
+    @property
+    def s_of(self):
+        """The radius factor s of each model, a dict over ``("TV", "DCT start", "learned")``."""
+        return dict(zip(MODELS, (self.s_tv, self.s_dct, self.s_learned)))
+
+
+@dataclass(frozen=True)
+class HeldOutEvaluation:
+    """PSNRs (dB) on the held-out images (``cpteach/data/held_out_48x7x7.npz``).
+
+    ``psnr[i, j, k, l]``: resolution ``scales[i]`` (1 full, 2 downscaled by 2), model
+    ``models[j]`` (``"noisy"`` is x itself), noise seed ``seeds[k]``, image ``test_names[l]``
+    (central crops of ``test_size``); each model solved with its own s of the shipped run for
+    ``eval_L`` iterations, noise of standard deviation ``noise_std``.
+    """
+
+    psnr: np.ndarray
+    models: tuple
+    seeds: np.ndarray
+    scales: np.ndarray
+    test_names: tuple
+    test_size: int
+    eval_L: int
+    noise_std: float
+
+    def of(self, model, scale=1):
+        """The PSNRs of ``model`` at ``scale``, shape (seeds, images)."""
+        return self.psnr[list(self.scales).index(scale), self.models.index(model)]
+
+
+@dataclass(frozen=True)
+class GradientCurves:
+    """Training curves of each gradient method (``cpteach/data/gradient_curves_48x7x7.npz``).
+
+    Row i of ``loss`` (mean 0.5 ||x - y||^2 per patch) and ``psnr`` (mean training PSNR, dB)
+    is the method ``names[i]`` (``"unrolled:20"``: unrolled with L = 20; otherwise L =
+    ``SETTINGS["L"]``), one column per outer step, all on the shipped run's training data
+    with its s and learning rate, starting from the DCT atoms. ``seconds`` is each run's
+    wall-clock time (the row of the shipped method is the shipped run's history and time).
+    """
+
+    names: tuple
+    loss: np.ndarray
+    psnr: np.ndarray
+    seconds: np.ndarray
+
+
+def _data_path(name):
+    from importlib.resources import files
+
+    return files("cpteach") / "data" / name
+
+
+def _load(cls, path, tuples=(), floats=(), ints=(), strings=()):
+    with np.load(path, allow_pickle=False) as data:
+        values = {name: data[name] for name in data.files}
+    for name in tuples:
+        values[name] = tuple(str(s) for s in values[name])
+    for name in floats:
+        values[name] = float(values[name])
+    for name in ints:
+        values[name] = int(values[name])
+    for name in strings:
+        values[name] = str(values[name])
+    return cls(**values)
+
+
+def _save(path, result):
+    arrays = {f.name: getattr(result, f.name) for f in fields(result)}
+    for name, value in arrays.items():
+        if isinstance(value, tuple):
+            arrays[name] = np.array(value, dtype=str)
+    np.savez(path, **arrays)
+
+
+def load_shipped_run(path=None):
+    """Load a :class:`ShippedRun` from ``path`` (default: the shipped file) without pickle."""
+    return _load(ShippedRun, _data_path(SHIPPED_FILE) if path is None else path,
+                 floats=("noise_level", "s_tv", "s_dct", "s_learned", "seconds"), strings=("settings",))
+
+
+def load_held_out(path=None):
+    """Load a :class:`HeldOutEvaluation` from ``path`` (default: the shipped file) without pickle."""
+    return _load(HeldOutEvaluation, _data_path(HELD_OUT_FILE) if path is None else path,
+                 tuples=("models", "test_names"), floats=("noise_std",), ints=("test_size", "eval_L"))
+
+
+def load_gradient_curves(path=None):
+    """Load :class:`GradientCurves` from ``path`` (default: the shipped file) without pickle."""
+    return _load(GradientCurves, _data_path(CURVES_FILE) if path is None else path, tuples=("names",))
+
+
+def pretrained_filters():
+    """The 48 learned 7x7 filters of the shipped run (zero mean, ||K|| = 1 on 40x40 patches).
+
+    Loaded with ``np.load(allow_pickle=False)`` from ``cpteach/data/filters_48x7x7.npz``;
+    ``python -m cpteach.reproduce --reproduce`` regenerates them.
+
+    Examples
+    --------
+    >>> pretrained_filters().shape
+    (48, 7, 7)
+    """
+    return load_shipped_run().filters
+
+
+def _models(filters, shape):
+    return {"TV": operators.FiniteDifference(shape), "DCT start": images.dct_filters(7), "learned": filters}
+
+
+def evaluate_held_out(filters, s_of, seeds=SETTINGS["test_seeds"], scales=SETTINGS["test_scales"],
+                      size=SETTINGS["test_size"], L=SETTINGS["eval_L"], progress=True):
+    """PSNRs of TV, the DCT start and ``filters`` on the held-out images for every noise seed and scale.
+
+    Parameters
+    ----------
+    filters : array (48, 7, 7), the learned filters
+    s_of : dict model name -> radius factor s, for ``"TV"``, ``"DCT start"`` and ``"learned"``
+    seeds : noise seeds (noise of standard deviation ``NOISE_STD``)
+    scales : resolutions (1 full, 2 downscaled by 2, see :func:`cpteach.images.held_out_images`)
+    size : side of the central crops
+    L : iterations of each solve
+
+    Returns
+    -------
+    HeldOutEvaluation
+    """
+    from tqdm.auto import tqdm
+
+    psnr = np.zeros((len(scales), 1 + len(MODELS), len(seeds), len(images.TEST_IMAGES)))
+    for i, scale in enumerate(scales):
+        y = images.held_out_images(size, scale=scale)
+        models = _models(filters, y.shape[-2:])
+        for k, seed in enumerate(tqdm(seeds, desc=f"held-out, scale {scale}", disable=not progress)):
+            x = images.add_noise(y, NOISE_STD, seed=seed)
+            psnr[i, 0, k] = images.psnr(y, x)
+            for j, name in enumerate(MODELS, start=1):
+                psnr[i, j, k] = [images.psnr(y_l, denoise(x_l, models[name], s_of[name], L=L).y_hat)
+                                 for y_l, x_l in zip(y, x)]
+    return HeldOutEvaluation(psnr=psnr, models=("noisy",) + MODELS, seeds=np.array(seeds), scales=np.array(scales),
+                             test_names=images.TEST_IMAGES, test_size=int(size), eval_L=int(L),
+                             noise_std=NOISE_STD)
+
+
+def _parse_method(spec):
+    """``"unrolled:20"`` -> ("unrolled", 20); ``"implicit"`` -> ("implicit", SETTINGS["L"])."""
+    method, _, L = spec.partition(":")
+    return method, int(L or SETTINGS["L"])
+
+
+def gradient_curves(run, specs=SETTINGS["curve_methods"], steps=SETTINGS["curve_steps"], workers=1,
+                    progress=True):
+    """Train from the DCT atoms with each gradient method of ``specs`` on the data of the shipped ``run``.
+
+    Every method gets the shipped run's training data, s (``run.noise_level``) and learning
+    rate; the method of the shipped run itself (``SETTINGS["method"]`` with ``SETTINGS["L"]``)
+    is not trained again: its row is the first ``steps`` entries of ``run.loss``/``run.psnr``.
+    """
+    y, x = training_data()
+    loss, psnr, seconds = [], [], []
+    for spec in specs:
+        method, L = _parse_method(spec)
+        if (method, L) == (SETTINGS["method"], SETTINGS["L"]) and len(run.loss) >= steps:
+            loss.append(run.loss[:steps])
+            psnr.append(run.psnr[:steps])
+            seconds.append(run.seconds * steps / len(run.loss))
+            continue
+        curve = train_filters(y, x, run.noise_level, method=method, steps=steps, L=L,
+                              learning_rate=SETTINGS["learning_rate"], progress=progress, workers=workers)
+        loss.append(curve.loss)
+        psnr.append(curve.psnr)
+        seconds.append(curve.seconds)
+    return GradientCurves(names=tuple(specs), loss=np.array(loss), psnr=np.array(psnr), seconds=np.array(seconds))
+
+
+def psnr_table(names, columns):
+    """The PSNR table as text: one row per image, one column per method, and the mean.
+
+    Examples
+    --------
+    >>> print(psnr_table(["a"], {"noisy": np.array([20.0])}))
+    image         noisy
+    a             20.00
+    mean          20.00
+    """
+    lines = ["image  " + "".join(f"{c:>12}" for c in columns)]
+    for i, name in enumerate(names):
+        lines.append(f"{name:7}" + "".join(f"{v[i]:12.2f}" for v in columns.values()))
+    lines.append("mean   " + "".join(f"{np.mean(v):12.2f}" for v in columns.values()))
+    return "\n".join(lines)
+
+
+def difference_table(names, differences):
+    """Paired differences (dB) over noise seeds as text: mean, std and [min, max] per image and of the mean.
+
+    ``differences`` maps a label to an array (seeds, images) of per-image differences on the
+    same noisy images; the last row is the mean over the images, computed per seed.
+
+    Examples
+    --------
+    >>> print(difference_table(["a"], {"b - c": np.array([[0.1], [0.3]])}))
+    image                           b - c
+    a          +0.20 ±0.10 [+0.10, +0.30]
+    mean       +0.20 ±0.10 [+0.10, +0.30]
+    """
+    def cell(d):
+        return f"{np.mean(d):+.2f} ±{np.std(d):.2f} [{np.min(d):+.2f}, {np.max(d):+.2f}]"
+
+    lines = ["image  " + "".join(f"{label:>30}" for label in differences)]
+    for i, name in enumerate(names):
+        lines.append(f"{name:7}" + "".join(f"{cell(d[:, i]):>30}" for d in differences.values()))
+    lines.append("mean   " + "".join(f"{cell(d.mean(axis=1)):>30}" for d in differences.values()))
+    return "\n".join(lines)
+
+
+def _train(workers, progress):
+    """Steps 1-3 of :func:`reproduce`: the s of TV and the DCT start, the training, the learned s."""
+    cfg = SETTINGS
+    y, x = training_data()
+    s_of, grid_psnr = {}, {}
+    for name, model in (("TV", operators.FiniteDifference(x.shape[-2:])), ("DCT start", images.dct_filters(7))):
+        s_of[name], grid_psnr[name] = best_noise_level(y, x, model, S_GRID)
+    run = train_filters(y, x, s_of["DCT start"], method=cfg["method"], steps=cfg["steps"], L=cfg["L"],
+                        learning_rate=cfg["learning_rate"], progress=progress, workers=workers)
+    print(f"training: {run.seconds:.0f} s")
+    s_of["learned"], grid_psnr["learned"] = best_noise_level(y, x, run.filters, S_GRID)
+    for name in MODELS:
+        print(f"{name}: s = {s_of[name]} (training PSNR on {S_GRID}: {np.round(grid_psnr[name], 2).tolist()})")
+    return ShippedRun(filters=run.filters, noise_level=s_of["DCT start"], s_tv=s_of["TV"], s_dct=s_of["DCT start"],
+                      s_learned=s_of["learned"], train_psnr_grid=np.array([grid_psnr[m] for m in MODELS]),
+                      loss=run.loss, psnr=run.psnr, settings=json.dumps(dict(SETTINGS, noise_std=NOISE_STD,
+                                                                              s_grid=S_GRID)),
+                      seconds=run.seconds)   # the training time
+
+
+def _figures(out, run, evaluation):
+    from .plotting import new_figure, plot_filters, plot_images
+
+    y = images.held_out_images(evaluation.test_size)[0]
+    x = images.add_noise(y, NOISE_STD, seed=int(evaluation.seeds[0]))
+    y_hat = denoise(x, run.filters, run.s_learned, L=evaluation.eval_L).y_hat
+    fig, axes = new_figure(3, width=3.6, height=3.6)
+    plot_images(axes, {f"ground truth y ({evaluation.test_names[0]})": y, f"noisy x ({images.psnr(y, x):.2f} dB)": x,
+                       f"learned y_hat ({images.psnr(y, y_hat):.2f} dB)": y_hat})
+    fig.savefig(out / "poster.png", dpi=100)
+    fig, (ax,) = new_figure(1, width=6.0, height=5.0)
+    plot_filters(ax, run.filters, title="48 learned 7x7 filters")
+    fig.savefig(out / "filters.png", dpi=100)
+
+
+def _print_evaluation(evaluation):
+    for scale in evaluation.scales:
+        columns = {m: evaluation.of(m, scale).mean(axis=0) for m in evaluation.models}
+        print(f"held-out images, scale {scale}, mean over the noise seeds {evaluation.seeds.tolist()}:")
+        print(psnr_table(evaluation.test_names, columns))
+        print(difference_table(evaluation.test_names, {
+            "learned - TV": evaluation.of("learned", scale) - evaluation.of("TV", scale),
+            "learned - DCT start": evaluation.of("learned", scale) - evaluation.of("DCT start", scale)}))
+
+
+def reproduce(out="reproduce_output", progress=True, compare=True, workers=None, parts=("train", "evaluate",
+                                                                                         "curves")):
+    """Rerun the documented, seeded experiment of the numerical example and write its files to ``out``.
+
+    ``parts`` (any of them; the others are read from the shipped files):
+
+    - ``"train"``: 48 training patches of 40x40 from ``images.TRAINING_IMAGES`` (seed 0), noise
+      ``NOISE_STD`` (seed 1); TV and the DCT start get their own s (best training PSNR on
+      ``S_GRID``); ``train_filters`` from the DCT atoms with ``SETTINGS`` and the DCT start's s;
+      then the learned filters get their own s the same way (``filters_48x7x7.npz``);
+    - ``"evaluate"``: TV, DCT start and learned filters, each with its s, on the held-out images
+      (central 128x128 crops, full resolution and downscaled by 2) for every noise seed of
+      ``SETTINGS["test_seeds"]`` (``held_out_48x7x7.npz``, plus ``poster.png`` and ``filters.png``);
+    - ``"curves"``: the gradient methods of ``SETTINGS["curve_methods"]`` for
+      ``SETTINGS["curve_steps"]`` steps (``gradient_curves_48x7x7.npz``); skipped when ``compare``
+      is False.
+
+    ``workers`` processes share the training patches (default ``os.cpu_count()``); the result
+    does not depend on it. Prints the tables and, for every part that was rerun, the largest
+    difference to the shipped file (it should be below 0.05 dB). Returns a dict part -> result.
+    """
+    import os
+    from pathlib import Path
+
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    results = {}
+    run = _train(workers, progress) if "train" in parts else load_shipped_run()
+    if "train" in parts:
+        _save(out / SHIPPED_FILE, run)
+        results["train"] = run
+    if "evaluate" in parts:
+        evaluation = evaluate_held_out(run.filters, run.s_of, progress=progress)
+        _save(out / HELD_OUT_FILE, evaluation)
+        _figures(out, run, evaluation)
+        _print_evaluation(evaluation)
+        if _data_path(HELD_OUT_FILE).is_file():
+            difference = np.max(np.abs(evaluation.of("learned") - load_held_out().of("learned")))
+            print(f"largest held-out PSNR difference to the shipped evaluation: {difference:.4f} dB "
+                  f"({'OK' if difference <= 0.05 else 'DIFFERS'})")
+        results["evaluate"] = evaluation
+    if "curves" in parts and compare:
+        curves = gradient_curves(run, workers=workers, progress=progress)
+        _save(out / CURVES_FILE, curves)
+        for name, psnr in zip(curves.names, curves.psnr):
+            print(f"{name:12} training PSNR {psnr[0]:.3f} -> max {psnr.max():.3f} (step {psnr.argmax()}) "
+                  f"-> {psnr[-1]:.3f} dB")
+        if _data_path(CURVES_FILE).is_file():
+            difference = np.max(np.abs(curves.psnr - load_gradient_curves().psnr))
+            print(f"largest curve PSNR difference to the shipped curves: {difference:.4f} dB")
+        results["curves"] = curves
+    print(f"total time {time.perf_counter() - start:.0f} s; written to {out}/")
+    return results
+
+
+def main(argv=None):
+    """Command line: ``python -m cpteach.reproduce --reproduce | --evaluate | --curves [--out DIR] ...``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cpteach.reproduce", description=reproduce.__doc__.split("\n")[0])
+    parser.add_argument("--reproduce", action="store_true", help="rerun the training, evaluation and curves")
+    parser.add_argument("--evaluate", action="store_true", help="only the held-out evaluation of the shipped filters")
+    parser.add_argument("--curves", action="store_true", help="only the gradient-method curves (minutes)")
+    parser.add_argument("--out", default="reproduce_output", help="folder for the .npz and PNG files")
+    parser.add_argument("--no-compare", action="store_true", help="with --reproduce: skip the gradient-method curves")
+    parser.add_argument("--workers", type=int, default=None, help="processes for training (default: all cores)")
+    args = parser.parse_args(argv)
+    if args.reproduce:
+        parts = ("train", "evaluate", "curves")
+    else:
+        parts = tuple(part for part, wanted in (("evaluate", args.evaluate), ("curves", args.curves)) if wanted)
+    if not parts:
+        parser.print_help()
+        return 0
+    reproduce(args.out, compare=not args.no_compare, workers=args.workers, parts=parts)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
