@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from cpteach import asymptotics, backprop, chambolle_pock, default_steps, implicit_gradient, operators, prox
+from cpteach import (asymptotics, backprop, chambolle_pock, default_steps, fixed_point_gradient, implicit_gradient,
+                     operators, problems, prox)
 from cpteach import exercises
 from cpteach.exercises import Outcome
 from cpteach.exercises import backprop as ex_backprop
@@ -29,7 +30,7 @@ def _forgot_return(*args):
 FUNCTION_EXERCISES = [exercises.prox_l1, exercises.prox_conjugate_l1, exercises.cp_step, exercises.backward_step,
                       exercises.gradient_sum, exercises.delta_P_limit, exercises.one_step_gradient,
                       exercises.ball_projection, exercises.ImplicitAdjoint(), exercises.BallProjectionVJP()]
-QUESTIONS = [exercises.PredictLo(), exercises.WhyDeltaPZero()]
+QUESTIONS = [exercises.PredictLo(), exercises.WhyDeltaPZero(), exercises.PredictStepRatio()]
 
 
 def _incorrect(result, expected):
@@ -417,6 +418,21 @@ def test_predict_l_o_claim_holds(l1_l1_problem):
     l_o = [asymptotics.masks(chambolle_pock(K, F, G, x, tau=tau / f, sigma=sigma, L=1500 * f)).l_o for f in (1, 4)]
     assert l_o[1] > 2 * l_o[0]
     assert 1 / 1.5 < (l_o[1] * tau / 4) / (l_o[0] * tau) < 1.5
+
+
+def test_predict_step_ratio_claim_holds():
+    """PredictStepRatio's answer, measured on the ball problem: sigma/tau = 1/4 vs 4 (tau*sigma fixed) moves the
+    one-step gradient by more than 10% and the implicit gradient by less than 1e-6."""
+    p = problems.ball_problem()
+    grads = []
+    for ratio in (0.25, 4.0):
+        tau, sigma = 0.95 / p.K.norm() / np.sqrt(ratio), 0.95 * np.sqrt(ratio) / p.K.norm()
+        kwargs = dict(tau=tau, sigma=sigma, tol=1e-11, max_iter=200000)
+        grads.append((fixed_point_gradient(p.K, p.F, p.G, p.x, p.y, **kwargs).grad_K,
+                      implicit_gradient(p.K, p.F, p.G, p.x, p.y, **kwargs).grad_K))
+    (one_step_a, implicit_a), (one_step_b, implicit_b) = grads
+    assert np.linalg.norm(one_step_a - one_step_b) > 0.1 * np.linalg.norm(one_step_b)
+    assert np.linalg.norm(implicit_a - implicit_b) < 1e-6 * np.linalg.norm(implicit_b)
 
 
 def test_ball_vjp_variants_are_distinguishable():

@@ -104,7 +104,7 @@ class PredictLo(MultipleChoice):
     name = "predict l_o as tau -> 0"
     question = ("Keep the problem (an L1-type problem with 0/1 masks and a unique, nondegenerate solution) and "
                 "sigma fixed, and make the primal step tau smaller and smaller. What happens to l_o, the "
-                "iteration after which the masks P^l, D^l of (4.1) no longer change?")
+                "iteration after which the masks M_P^l, M_D^l of (4.1) (P, D in the code) no longer change?")
     choices = {
         "a": "l_o tends to 0: with small steps the masks are right from the first iteration.",
         "b": "l_o stays about the same: the masks are a property of the solution, not of the steps.",
@@ -126,7 +126,8 @@ class PredictLo(MultipleChoice):
                    "1/tau times more steps to cover; the masks are final only once the iterates are close enough "
                    "to x* that every entry sits on the same side of its kink as at the solution (finite "
                    "identification under nondegeneracy; Liang, Fadili & Peyre 2018 bound l_o and the local "
-                   "rate). The final masks themselves hardly change with tau. Verify it: run "
+                   "rate; docs/theory.md section 4). The final masks themselves hardly change with tau. Verify "
+                   "it: run "
                    "cpteach.asymptotics.masks on runs with tau, tau/2, tau/4, ... (sigma fixed) and compare "
                    "l_o * tau.")
 
@@ -165,9 +166,10 @@ class WhyDeltaPZero(MultipleChoice):
     }
     hint_text = ("Sum (3.2) and (3.3) over l with the masks fixed (l >= l_o) and let L -> infinity. Which two "
                  "conditions does Delta_P then satisfy? Compare with the subspace in (4.3).")
-    explanation = ("With fixed 0/1 masks the summed recursions read Delta_P = P (Delta_P + e* + sigma K^T Delta_D) "
-                   "and Delta_D = D (Delta_D - tau K Delta_P). The second says D K Delta_P = 0, the first that "
-                   "Delta_P is zero where P is 0: Delta_P lies in range(P) ∩ ker(D K), the subspace of (4.3). For "
+    explanation = ("With fixed 0/1 masks P = M_P, D = M_D the summed recursions read "
+                   "Delta_P = P (Delta_P + e* + sigma K^T Delta_D) and Delta_D = D (Delta_D - tau K Delta_P). The "
+                   "second says D K Delta_P = 0, the first that Delta_P is zero where P is 0: Delta_P lies in "
+                   "range(P) ∩ ker(D K), the subspace of (4.3) (docs/theory.md section 4.4, 'Why Delta_P = 0'). For "
                    "a polyhedral problem with a unique primal solution (nondegenerate) that subspace is {0}: "
                    "D K restricted to the free entries is injective (check: the rank of K[np.ix_(D, P)] equals "
                    "P.sum()). The terms delta_P^l are not 0; they cancel in the sum. The first equation then fixes "
