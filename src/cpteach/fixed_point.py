@@ -107,8 +107,9 @@ def fixed_point_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_
         \\delta_D^* = prox'_{\\sigma F^*}(\\xi^* + \\sigma K x^*) \\odot (-\\tau K\\delta_P^*),\\quad
         \\nabla_K \\approx \\sigma\\delta_D^* x^{*T} - \\tau\\xi^*\\delta_P^{*T}.
 
-    It is the first term of the series (4.4); it is *not* the limit (4.5) of the unrolled
-    gradient (see :func:`implicit_gradient`), and need not even be a descent direction.
+    It is the j = 0 term of the series (3.8) (docs/theory.md, section 5); it is *not* the limit
+    (4.5) of the unrolled gradient (see :func:`implicit_gradient`), its error depends on tau and
+    sigma (5.7), and it need not even be a descent direction.
 
     References
     ----------
@@ -160,7 +161,7 @@ def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):
 
 
 def _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, b_x, b_x_prev, b_xi):
-    """J^T b for one CP step T(x, x_prev, xi) at a fixed point (5.5); also returns delta_P, delta_D.
+    """J^T b for one CP step T(x, x_prev, xi) at a fixed point, (3.6)-(3.7); also returns delta_P, delta_D.
 
     v_P = z_P - x is the argument of prox_{tau G}, z_D that of prox_{sigma F*}; b is the
     adjoint of the output state (x^{l+1}, x^l, xi^{l+1}). The same two functions as the
@@ -205,7 +206,7 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
     Notes
     -----
     At the fixed point lambda_x_prev = -theta sigma K^T Delta_D and
-    lambda_x = x* - y + Delta_P + sigma K^T Delta_D, so the limit does not depend on theta
+    lambda_x = x* - y + Delta_P + sigma K^T Delta_D, so the limit does not depend on theta (4.10)
     beyond the solution itself. Where the unrolled series diverges (a non-trivial fixed
     space of J_T, see :func:`cpteach.asymptotics.summability`) I - J_T^T is singular and
     GMRES returns a least-squares-like answer with a warning.
