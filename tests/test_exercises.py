@@ -93,6 +93,11 @@ def test_a_bug_in_the_checker_is_not_blamed_on_the_student(monkeypatch, target, 
     assert isinstance(info.value.__cause__, IndexError)
 
 
+def test_exercise_repr_names_the_exercise_without_an_address():
+    assert repr(exercises.ImplicitAdjoint()) == ("<ImplicitAdjoint: the implicit adjoint (5.5); check(answer), hint(), "
+                                                 "solution()>")
+
+
 def test_outcome_is_an_enum_that_reads_as_text():
     result = exercises.prox_l1.check(_solution(exercises.prox_l1))
     assert result.outcome is Outcome.CORRECT and result.status == "correct" and str(result.outcome) == "correct"
@@ -373,7 +378,7 @@ def test_ball_vjp_against_the_library_vjp():
 @pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
 def test_question_outcomes(question):
     right_text = question.choices[question.answer]
-    assert question.check(f" {question.answer.upper()} ")
+    assert question.check(f" {question.answer.upper()} ") and question.check(f"({question.answer})")
     for answer in (None, "", "  "):
         assert question.check(answer).outcome is Outcome.NOT_ATTEMPTED
     for letter in question.choices:

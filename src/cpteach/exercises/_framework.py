@@ -185,6 +185,9 @@ class Exercise:
             return CheckResult(Outcome.CORRECT, f"{self.name}: well done." + self._on_correct())
         return CheckResult(Outcome.INCORRECT, f"{self.name}: {problem}")
 
+    def __repr__(self):
+        return f"<{type(self).__name__}: {self.name}; check(answer), hint(), solution()>"
+
     def hint(self):
         """A hint that does not give the answer away."""
         return Message(f"Hint ({self.name})", self.hint_text)
@@ -239,9 +242,9 @@ class MultipleChoice(Exercise):
         return str(self.prompt())
 
     def check(self, answer):
-        """Check the chosen letter (case and surrounding spaces do not matter)."""
-        if isinstance(answer, str) and not answer.strip():
-            answer = None
+        """Check the chosen letter; case, spaces and brackets do not matter ("C", " (c) ")."""
+        if isinstance(answer, str):
+            answer = _letter(answer) or None
         return super().check(answer)
 
     def solution(self):
@@ -253,10 +256,14 @@ class MultipleChoice(Exercise):
         letters = ", ".join(f"'{letter}'" for letter in self.choices)
         if not isinstance(answer, str):
             return f"answer with a letter as a string (one of {letters}), got {type(answer).__name__}."
-        if answer.strip().lower() not in self.choices:
-            return f"{answer.strip()!r} is not one of the choices {letters}."
+        if answer not in self.choices:
+            return f"{answer!r} is not one of the choices {letters}."
         return None
 
     def _diagnose(self, answer):
-        letter = answer.strip().lower()
-        return None if letter == self.answer else self.feedback[letter]
+        return None if answer == self.answer else self.feedback[answer]
+
+
+def _letter(text):
+    """The choice letter in ``text``: lower case, without spaces, brackets or a final full stop."""
+    return text.strip().strip("().").strip().lower()
