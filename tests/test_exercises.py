@@ -271,6 +271,8 @@ def test_implicit_adjoint_data_against_the_matrix_free_adjoint():
     lam = np.linalg.solve(np.eye(g.size) - J.T, g)
     assert np.allclose(lam, np.concatenate([np.ravel(a) for a in ig.adjoint]), rtol=1e-7, atol=1e-9)
     assert np.allclose(g[:p.x.size], ig.x_star - p.y, atol=1e-10) and not np.allclose(J, J.T)
+    z_D = ig.xi_star + p.sigma * p.K.apply(ig.x_star)                 # off the kinks |z_D| = 0.3: J is exact
+    assert np.min(np.abs(np.abs(z_D) - 0.3)) > 0.08 and np.sum(np.abs(z_D) > 0.3) == 1
 
 
 def test_implicit_adjoint_partial_sums_approach_the_solution():

@@ -97,7 +97,7 @@ def _tiny_problem():
     """1-D TV-L2 denoising with n = 5 (min_u 0.3||D u||_1 + 0.5||u - x||^2), theta = 1.
 
     At its solution one dual entry is clipped and three are not (strictly: |z_D| differs
-    from 0.3 by more than 0.1), so one CP step is affine near s* and its Jacobian J is
+    from 0.3 by at least 0.08), so one CP step is affine near s* and its Jacobian J is
     exact by central differences.
     """
     K = operators.Matrix(np.diff(np.eye(5), axis=0))              # forward differences, 4 x 5
