@@ -169,7 +169,7 @@ class WhyDeltaPZero(MultipleChoice):
     explanation = ("With fixed 0/1 masks P = M_P, D = M_D the summed recursions read "
                    "Delta_P = P (Delta_P + e* + sigma K^T Delta_D) and Delta_D = D (Delta_D - tau K Delta_P). The "
                    "second says D K Delta_P = 0, the first that Delta_P is zero where P is 0: Delta_P lies in "
-                   "range(P) ∩ ker(D K), the subspace of (4.3) (docs/theory.md section 4.4, 'Why Delta_P = 0'). For "
+                   "range(P) ∩ ker(D K), the subspace of (4.3) (docs/theory.md section 4D, 'Why Delta_P = 0'). For "
                    "a polyhedral problem with a unique primal solution (nondegenerate) that subspace is {0}: "
                    "D K restricted to the free entries is injective (check: the rank of K[np.ix_(D, P)] equals "
                    "P.sum()). The terms delta_P^l are not 0; they cancel in the sum. The first equation then fixes "

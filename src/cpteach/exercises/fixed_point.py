@@ -282,13 +282,13 @@ class PredictStepRatio(MultipleChoice):
     answer = "b"
     feedback = {
         "a": "each series term depends on the step, but the sum of the whole series is the derivative of "
-             "K -> loss(y, x*(K)) (section 5.3). Does x*(K) depend on tau and sigma?",
+             "K -> loss(y, x*(K)) (section 5C). Does x*(K) depend on tau and sigma?",
         "c": "the implicit gradient is the sum of the whole series. What does the sum converge to, and does "
              "that depend on how the algorithm reaches x*?",
         "d": "the one-step gradient keeps only the j = 0 term: it uses the derivatives of the two prox maps with "
              "steps tau and sigma, so it knows the algorithm, not only the solution.",
     }
-    hint_text = ("Under the conditions of the theorem in section 5.3 the implicit gradient equals the derivative "
+    hint_text = ("Under the conditions of the theorem in section 5C the implicit gradient equals the derivative "
                  "of K -> 0.5||y - x*(K)||^2. Which of tau, sigma does x*(K) depend on? And which quantities enter "
                  "the single term (5.1)-(5.3)?")
     explanation = ("The implicit gradient sums the whole series; under the theorem's conditions (unique solution, "
@@ -296,7 +296,7 @@ class PredictStepRatio(MultipleChoice):
                    "and x*(K) is a property of the model, not of the algorithm: it does not move with sigma/tau. "
                    "The one-step gradient keeps only the j = 0 term, built from prox'_{tau G} and "
                    "prox'_{sigma F*} and the factors sigma and tau of (5.3): it belongs to the algorithm, and its "
-                   "length and direction move with sigma/tau (docs/theory.md section 5.4). Verify it: compute "
+                   "length and direction move with sigma/tau (docs/theory.md section 5D). Verify it: compute "
                    "fixed_point_gradient and implicit_gradient at sigma/tau = 1/4 and 4 with tau*sigma fixed and "
                    "compare each pair.")
 
