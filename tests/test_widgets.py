@@ -1,8 +1,13 @@
-"""Headless tests of the dashboards: slider changes redraw, bad steps warn, nothing raises."""
+"""Headless tests of the dashboards: slider changes redraw, the frames match a full redraw, bad steps
+show the library's error, the numbers shown agree with the library computed independently."""
+import io
+
 import numpy as np
+import PIL.Image
 import pytest
 
-from cpteach import widgets
+from cpteach import asymptotics, backprop, chambolle_pock, compare_gradients, widgets
+from cpteach.widgets._dashboard import RunCache
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +24,30 @@ def _line(board, label):
     return next(line for ax in board.figure.axes for line in ax.get_lines() if line.get_label() == label)
 
 
+def _pixels(board):
+    return np.asarray(PIL.Image.open(io.BytesIO(board.image.value)).convert("RGB"), dtype=float)
+
+
+def _matches_full_redraw(board):
+    """The frame on screen (cached background + animated artists) equals a frame drawn from scratch."""
+    shown = _pixels(board)
+    board._keys = None                      # forget the background: the next frame draws everything
+    board.update()
+    fresh = _pixels(board)
+    return shown.shape == fresh.shape and np.abs(shown - fresh).mean() < 1.0   # JPEG noise only
+
+
 def test_cp_dashboard_defaults():
     board = widgets.cp_dashboard()
     assert set(board.sliders) == {"L", "tau", "sigma", "theta"}
-    assert board.image.value[:4] == b"\x89PNG"
+    assert board.image.value[:2] == b"\xff\xd8"            # a JPEG frame
     assert "&lt; 1" in board.status.value
+    assert all(slider.continuous_update for slider in board.sliders.values())
 
 
-@pytest.mark.parametrize("name, value", [("L", 35), ("tau", 0.2), ("sigma", 0.1), ("theta", 0.3)])
+@pytest.mark.parametrize("name, value", [("L", 35), ("tau", 0.2), ("sigma", 0.1), ("theta", 0.3), ("L", 140)])
 def test_cp_slider_changes_iterate_and_curves(cp_board, name, value):
-    iterate, gap = _line(cp_board, "iterate $x^L$"), _line(cp_board, "primal-dual gap (2.7)")
+    iterate, gap = _line(cp_board, "iterate $x^L$"), _line(cp_board, "primal-dual\ngap (2.7)")
     before = iterate.get_ydata().copy(), gap.get_ydata().copy()
     image = cp_board.image.value
     cp_board.sliders[name].value = value
@@ -36,63 +55,73 @@ def test_cp_slider_changes_iterate_and_curves(cp_board, name, value):
     assert not np.array_equal(before[0], after[0]) or not np.array_equal(before[1], after[1])
     assert cp_board.image.value != image
     assert len(gap.get_ydata()) == cp_board.sliders["L"].value + 1
+    assert f'"L": {cp_board.sliders["L"].value}' in cp_board.status.value      # the hidden frame record
+    assert _matches_full_redraw(cp_board)
 
 
-def test_cp_iterate_matches_the_library(cp_board):
-    from cpteach import chambolle_pock
+def test_cp_iterate_and_gap_match_the_library(cp_board):
     values = cp_board.values()
     p = widgets.tv_denoising_1d(n=40, dense=True)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"],
                            theta=values["theta"], L=values["L"])
     np.testing.assert_allclose(_line(cp_board, "iterate $x^L$").get_ydata(), trace.x_L)
+    gap = trace.gap()
+    np.testing.assert_allclose(_line(cp_board, "primal-dual\ngap (2.7)").get_ydata(), np.where(gap > 0, gap, np.nan))
 
 
 @pytest.mark.parametrize("make", ["cp_board", "bp_board"])
-def test_bad_step_sizes_warn_without_raising(make, request):
+def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
     board = request.getfixturevalue(make)
     board.sliders["sigma"].value = 0.5
+    image = board.image.value
     board.sliders["tau"].value = 10.0 ** board.sliders["tau"].max   # tau*sigma*||K||^2 = 2*||K|| >= 1
-    assert "violated" in board.status.value and "⚠" in board.status.value
+    assert "violated" in board.status.value and "⚠" in board.status.value and "tau*sigma" in board.status.value
+    assert board.image.value == image
     board.sliders["tau"].value = 0.3
-    assert "violated" not in board.status.value
+    assert "violated" not in board.status.value and board.image.value != image
 
 
-def test_cp_run_reports_invalid_steps():
-    run = widgets.cp_run(widgets.tv_denoising_1d(n=10), L=5, tau=1.0, sigma=1.0, theta=1.0)
-    assert not run.ok and "tau*sigma*||K||^2" in run.message and run.x_L is None
+def test_cp_run_raises_for_invalid_steps():
+    with pytest.raises(ValueError, match=r"tau\*sigma\*\|\|K\|\|\^2"):
+        widgets.cp_run(widgets.tv_denoising_1d(n=10), L=5, tau=1.0, sigma=1.0, theta=1.0)
 
 
-@pytest.mark.parametrize("name, value", [("L", 17), ("tau", 0.1), ("theta", 0.5)])
+def test_run_cache_reuses_longer_runs():
+    calls = []
+
+    def compute(a, length):
+        calls.append(length)
+        return length
+
+    cache = RunCache(compute, L_max=500, size=2)
+    assert cache(("a",), 7) == 10 and cache(("a",), 10) == 10 and cache(("a",), 11) == 20
+    assert cache(("a",), 480) == 500 and calls == [10, 20, 500]
+    cache(("b",), 1), cache(("c",), 1), cache(("a",), 1)
+    assert calls[-1] == 1 and len(calls) == 6              # "a" was dropped (size 2) and computed again
+
+
+@pytest.mark.parametrize("name, value", [("L", 17), ("tau", 0.1), ("theta", 0.5), ("L", 60)])
 def test_bp_slider_changes_heatmaps(bp_board, name, value):
     images = [ax.images[0] for ax in bp_board.figure.axes[:3] if ax.images]
     before = [np.array(im.get_array()).copy() for im in images]
     bp_board.sliders[name].value = value
     after = [np.array(im.get_array()) for im in images]
-    assert any(b.shape != a.shape or not np.allclose(b, a) for b, a in zip(before, after))
-    assert images[0].get_array().shape[0] == bp_board.sliders["L"].value
+    assert any(b.shape != a.shape or not np.allclose(b, a, equal_nan=True) for b, a in zip(before, after))
+    L = bp_board.sliders["L"].value
+    rows = np.asarray(images[0].get_array())
+    assert np.isfinite(rows[:L]).all() and np.isnan(rows[L:]).all()   # grey rows: iterations beyond L
+    assert _matches_full_redraw(bp_board)
 
 
-def test_bp_heatmap_matches_backprop(bp_board):
-    from cpteach import backprop, chambolle_pock
+def test_bp_heatmaps_match_backprop(bp_board):
     values = bp_board.values()
     p = widgets.tv_denoising_1d(n=20, dense=True)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"],
                            theta=values["theta"], L=values["L"])
-    grad_image = bp_board.figure.axes[2].images[0]
-    np.testing.assert_allclose(grad_image.get_array(), backprop(trace, p.y).grad_K)
-
-
-def test_tv_problem_solution_is_optimal():
-    # x* minimises weight*||D u||_1 + 0.5||u - x||^2: the optimality residual of one prox step is ~0
-    p = widgets.tv_denoising_1d(n=30, dense=True)
-    from cpteach import chambolle_pock
-    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=0.4, sigma=0.4, L=3000)
-    np.testing.assert_allclose(trace.x_L, p.x_star, atol=1e-8)
-
-
-def test_tv_problem_rejects_bad_size():
-    with pytest.raises(ValueError, match="n must be an integer >= 8"):
-        widgets.tv_denoising_1d(n=3)
+    res = backprop(trace, p.y)
+    np.testing.assert_allclose(bp_board.figure.axes[2].images[0].get_array(), res.grad_K)
+    np.testing.assert_allclose(np.asarray(bp_board.figure.axes[0].images[0].get_array())[:values["L"]],
+                               res.delta_P)
 
 
 # notebook 03: asymptotics_dashboard ---------------------------------------------------
@@ -104,7 +133,7 @@ def asym_board():
 
 @pytest.mark.parametrize("name, value", [("L", 150), ("tau", 0.2), ("sigma", 0.3), ("theta", 0.5)])
 def test_asymptotics_slider_changes_residuals_and_gradient(asym_board, name, value):
-    masked, grad = _line(asym_board, widgets._RESIDUAL_LABELS[0]), asym_board.figure.axes[2].get_lines()[0]
+    masked, grad = _line(asym_board, widgets.RESIDUAL_LABELS[0]), asym_board.figure.axes[2].get_lines()[0]
     before = masked.get_ydata().copy(), grad.get_ydata().copy()
     image = asym_board.image.value
     asym_board.sliders[name].value = value
@@ -113,24 +142,33 @@ def test_asymptotics_slider_changes_residuals_and_gradient(asym_board, name, val
     assert asym_board.image.value != image
     assert len(masked.get_ydata()) == asym_board.sliders["L"].value
     assert grad.get_xdata()[-1] == asym_board.sliders["L"].value
+    assert _matches_full_redraw(asym_board)
 
 
-def test_asymptotics_run_matches_the_library():
-    # independent oracle: kernel_residuals of the library at the same l, and backprop's grad_K
-    from cpteach import asymptotics, backprop, chambolle_pock
+def test_iteration_residuals_match_kernel_residuals():
+    # oracle: kernel_residuals backpropagates separately for the fixed l and builds the masks of iteration l
+    p = widgets.tv_l1_denoising_1d(n=16)
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=0.5, sigma=0.5, L=80)
+    run = asymptotics.iteration_residuals(trace, p.y)
+    for l in (1, 30, 80):
+        r = asymptotics.kernel_residuals(trace, p.y, l, [80])
+        np.testing.assert_allclose(run.DK_delta_P[l - 1], r.DK_delta_P[0], rtol=1e-10)
+        np.testing.assert_allclose(run.K_delta_P[l - 1], r.K_delta_P[0], rtol=1e-10)
+        np.testing.assert_allclose(run.PKt_delta_D[l - 1], r.PKt_delta_D[0], rtol=1e-10, atol=1e-300)
+        np.testing.assert_allclose(run.delta_D_norm[l - 1], r.delta_D_norm[0], rtol=1e-10, atol=1e-300)
+
+
+def test_asymptotics_run_gradient_norms_match_backprop():
     p = widgets.tv_l1_denoising_1d(n=16)
     run = widgets.asymptotics_run(p, 80, 0.5, 0.5, 1.0)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=0.5, sigma=0.5, L=80)
-    r = asymptotics.kernel_residuals(trace, p.y, 30, [80])
-    np.testing.assert_allclose(run.DK_delta_P[29], r.DK_delta_P[0], rtol=1e-10)
-    np.testing.assert_allclose(run.K_delta_P[29], r.K_delta_P[0], rtol=1e-10)
-    np.testing.assert_allclose(run.PKt_delta_D[29], r.PKt_delta_D[0], rtol=1e-10, atol=1e-300)
-    assert run.l_o == asymptotics.masks(trace).l_o
-    np.testing.assert_allclose(run.grad_norms[-1], np.linalg.norm(backprop(trace, p.y).grad_K))
+    for L, norm in zip(run.Ls, run.grad_norms):
+        assert norm == pytest.approx(np.linalg.norm(backprop(trace.prefix(int(L)), p.y).grad_K), rel=1e-12)
+    assert run.residuals.masks.l_o == asymptotics.masks(trace).l_o
 
 
-def test_tv_l1_widget_problem_is_not_summable():
-    # the slope (4.6) from the last masks matches the observed growth of grad_K between L' points
+def test_predicted_slope_matches_the_observed_growth():
+    # (4.6) from the masks of the last iteration against finite differences of ||grad_K|| in L
     p = widgets.tv_l1_denoising_1d(n=16)
     run = widgets.asymptotics_run(p, 800, 0.5, 0.5, 1.0)
     assert run.slope_norm > 0
@@ -156,20 +194,21 @@ def test_fixed_point_slider_changes_the_figure(fp_board, name, value):
     assert any(b.shape != a.shape or not np.allclose(b, a) for b, a in zip(before, after))
     assert fp_board.image.value != image
     assert cosine.get_xdata()[-1] == fp_board.sliders["L"].value
+    heat = [ax.images[0] for ax in fp_board.figure.axes[3:6]]
+    assert len({im.norm.vmax for im in heat}) == 1        # one colour scale for the three gradients
+    assert _matches_full_redraw(fp_board)
 
 
 def test_fixed_point_run_against_the_library():
-    from cpteach import compare_gradients, default_steps
     p = widgets.ball_problem(k=12, n=8)
-    tau, sigma = default_steps(p.K)
-    run = widgets.fixed_point_run(p, 300, tau, sigma, 1.0)
-    c = compare_gradients(p.K, p.F, p.G, p.x, p.y, [int(run.Ls[0]), 300], tau=tau, sigma=sigma, tol=1e-10)
+    run = widgets.fixed_point_run(p, 300, p.tau, p.sigma, 1.0)
+    c = compare_gradients(p.K, p.F, p.G, p.x, p.y, [int(run.Ls[0]), 300], tau=p.tau, sigma=p.sigma, tol=1e-10)
     np.testing.assert_allclose(run.cosine[[0, -1]], c.unrolled_cosine, atol=1e-6)
     assert run.one_step_cosine == pytest.approx(c.one_step_cosine, abs=1e-6)
-    assert run.warning == ""
+    assert run.reference.warning == ""
 
 
-def test_fixed_point_board_warns_for_bad_steps(fp_board):
+def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
     fp_board.sliders["sigma"].value = 0.5
     fp_board.sliders["tau"].value = 10.0 ** fp_board.sliders["tau"].max
     assert "violated" in fp_board.status.value and "⚠" in fp_board.status.value
@@ -177,15 +216,23 @@ def test_fixed_point_board_warns_for_bad_steps(fp_board):
     assert "violated" not in fp_board.status.value and "one-step" in fp_board.status.value
 
 
-def test_presenter_switches_problem_and_redraws():
+# the presenter ------------------------------------------------------------------------
+
+def test_presenter_builds_lazily_and_keeps_the_tab():
     box = widgets.presenter()
-    assert len(box.dashboards) == 3 and len(box.tabs.children) == 3
-    first = box.dashboards[0]
+    names = list(widgets.PRESENTER_PROBLEMS)
+    assert len(box.tabs.children) == len(widgets.PRESENTER_TABS) and list(box.dashboards) == [(names[0], 0)]
+    first = box.current()
     before = first.image.value
     first.sliders["L"].value += 3
     assert first.image.value != before
-    box.chooser.value = list(widgets.PRESENTER_PROBLEMS)[1]
-    assert box.dashboards[0] is not first
-    assert box.dashboards[2].figure is box.tabs.children[2].figure
+    box.tabs.selected_index = 2
+    assert (names[0], 2) in box.dashboards and (names[0], 1) not in box.dashboards
+    box.chooser.value = names[1]
+    assert box.tabs.selected_index == 2 and box.current() is box.dashboards[(names[1], 2)]
+    assert box.tabs.children[2].children[0] is box.current()
+    box.chooser.value = names[0]
+    assert box.current() is box.dashboards[(names[0], 2)]       # built once, reused
+    assert "update" not in box.current().status.value.split("cpteach-frame")[0]   # no visible counter
     with pytest.raises(ValueError, match="choose one of"):
         widgets.presenter("no such problem")

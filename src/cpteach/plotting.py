@@ -18,15 +18,20 @@ Examples
 from __future__ import annotations
 
 import io
+import math
 
+import matplotlib
 import numpy as np
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize, SymLogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 __all__ = ["NotebookFigure", "new_figure", "plot_signals", "plot_convergence", "plot_heatmap", "plot_images",
-           "update_lines", "update_heatmap", "figure_png", "plot_filters"]
+           "update_lines", "update_heatmap", "figure_png", "plot_filters", "legend_outside", "nice_ceil",
+           "decade_limits", "linear_limits"]
 
 
 
@@ -83,7 +88,7 @@ def plot_signals(ax, signals, title="Signals", xlabel="index i", ylabel="value")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize="small")
+    legend_outside(ax)
     return lines
 
 
@@ -100,8 +105,21 @@ def plot_convergence(ax, curves, title="Convergence", xlabel="iteration l", ylab
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize="small")
+    legend_outside(ax)
     return lines
+
+
+def legend_outside(ax, where="right", **kwargs):
+    """A legend beside (``where="right"``) or under (``"below"``) the axes, never on the data."""
+    if where == "right":
+        kwargs = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0, **kwargs}
+    elif where == "below":   # 0.45 inch under the axes: below the tick labels and the axis label
+        below = ax.transAxes + ScaledTranslation(0.0, -0.45, ax.figure.dpi_scale_trans)
+        kwargs = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "bbox_transform": below, "ncols": 2,
+                  **kwargs}
+    else:
+        raise ValueError(f"where must be 'right' or 'below', got {where!r}")
+    return ax.legend(fontsize="small", frameon=False, **kwargs)
 
 
 def _log_xy(values, start):
@@ -132,7 +150,7 @@ def update_lines(lines, data, start=None):
 
 
 def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", colorbar_label=None,
-                 decades=None):
+                 decades=None, vmax=None, colorbar_axes=None):
     """Show a 2-D array with a colour scale symmetric about 0; return the AxesImage.
 
     Parameters
@@ -148,45 +166,111 @@ def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", co
         None: linear colour scale. An int d: signed logarithmic scale (``SymLogNorm``)
         resolving values down to max|data| / 10**d, for adjoints that decay over
         many orders of magnitude.
+    vmax : float or None
+        The colour scale is [-vmax, vmax]; None: :func:`nice_ceil` of max|data| (give the
+        same vmax to heat maps that are compared side by side).
+    colorbar_axes : list of Axes or None, the axes the colour bar takes room from (default ``ax``)
+
+    NaN entries (e.g. iterations not run) are shown in light grey.
     """
-    image = ax.imshow(data, aspect="auto", cmap=cmap, interpolation="nearest", origin="lower",
-                      extent=extent)
+    image = ax.imshow(data, aspect="auto", cmap=_cmap(cmap), interpolation="nearest", origin="lower",
+                      extent=extent, interpolation_stage="rgba")   # colour the data, then resample: fast
     image.decades = decades
-    _symmetric_clim(image, data)
+    _symmetric_clim(image, data, vmax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     if colorbar_label is not None:
-        ax.figure.colorbar(image, ax=ax, label=colorbar_label)
+        ax.figure.colorbar(image, ax=ax if colorbar_axes is None else colorbar_axes, label=colorbar_label)
+        image.colorbar.minorticks_off()
     return image
 
 
-def update_heatmap(image, data, extent=None):
-    """Replace the data (and optionally the extent) of a heat map; keep the scale symmetric."""
+def _cmap(name):
+    """The colour map ``name`` with NaN drawn light grey."""
+    return matplotlib.colormaps[name].with_extremes(bad="0.88")
+
+
+def update_heatmap(image, data, extent=None, vmax=None):
+    """Replace the data (and optionally the extent) of a heat map; keep the scale symmetric.
+
+    ``vmax`` as in :func:`plot_heatmap`.
+    """
     image.set_data(data)
     if extent is not None:
         image.set_extent(extent)
-    _symmetric_clim(image, data)
+    _symmetric_clim(image, data, vmax)
 
 
-def _symmetric_clim(image, data):
-    vmax = float(np.max(np.abs(data))) if np.size(data) else 0.0
-    vmax = vmax if vmax > 0 and np.isfinite(vmax) else 1.0
+def nice_ceil(value):
+    """The smallest number of the sequence 1, 2, 5, 10, 20, 50, ... that is >= ``value`` (> 0).
+
+    Limits and colour scales snapped to it change rarely while a slider moves.
+
+    >>> [nice_ceil(v) for v in (0.3, 1, 7, 11, 450)]
+    [0.5, 1.0, 10.0, 20.0, 500.0]
+    """
+    value = float(value)
+    if not value > 0 or not math.isfinite(value):
+        return 1.0
+    decade = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * decade >= value * (1 - 1e-12):
+            return step * decade
+    return 10.0 * decade
+
+
+def decade_limits(*arrays, floor=1e-17):
+    """(10^a, 10^b): whole decades around the positive finite entries of ``arrays`` (log axes).
+
+    Entries below ``floor`` are ignored; (floor, 1) if nothing is left.
+
+    >>> decade_limits(np.array([0.03, 2.0, 0.0, np.nan]))
+    (0.01, 10.0)
+    """
+    values = np.concatenate([np.ravel(np.abs(np.asarray(a, dtype=float))) for a in arrays])
+    values = values[np.isfinite(values) & (values >= floor)]
+    if values.size == 0:
+        return floor, 1.0
+    low, high = math.floor(math.log10(values.min())), math.ceil(math.log10(values.max()))
+    return 10.0 ** low, 10.0 ** max(high, low + 1)
+
+
+def linear_limits(*arrays, nbins=5):
+    """Limits on tick values around the finite entries of ``arrays`` (linear axes).
+
+    >>> linear_limits(np.array([0.13, 0.92]))
+    (0.0, 1.0)
+    """
+    values = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12 * max(1.0, abs(high)):
+        low, high = low - 0.5, high + 0.5
+    ticks = MaxNLocator(nbins).tick_values(low, high)
+    return float(ticks[0]), float(ticks[-1])
+
+
+def _symmetric_clim(image, data, vmax=None):
+    if vmax is None:
+        finite = np.abs(np.asarray(data, dtype=float))
+        finite = finite[np.isfinite(finite)]
+        vmax = nice_ceil(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    norm = image.norm
     if image.decades is None:
-        if type(image.norm) is Normalize:
-            image.set_clim(-vmax, vmax)     # cheaper than a new norm (the colour bar keeps its axis)
-        else:
+        if type(norm) is not Normalize:
             image.set_norm(Normalize(-vmax, vmax))
+        elif (norm.vmin, norm.vmax) != (-vmax, vmax):
+            image.set_clim(-vmax, vmax)     # cheaper than a new norm (the colour bar keeps its axis)
         return
     linthresh = vmax / 10.0**image.decades
-    norm = image.norm
-    if isinstance(norm, SymLogNorm) and 0.1 <= norm.linthresh / linthresh <= 10:
-        image.set_clim(-vmax, vmax)         # keep the norm while the scale stays within a decade
-        linthresh = norm.linthresh
-    else:
-        image.set_norm(SymLogNorm(linthresh, vmin=-vmax, vmax=vmax))
+    if isinstance(norm, SymLogNorm) and (norm.linthresh, norm.vmax) == (linthresh, vmax):
+        return
+    image.set_norm(SymLogNorm(linthresh, vmin=-vmax, vmax=vmax))
     if image.colorbar is not None:          # a few labelled ticks instead of one per decade
-        middle = np.sqrt(linthresh * vmax)
+        middle = vmax / 10.0 ** (image.decades // 2)
         ticks = [-vmax, -middle, -linthresh, 0.0, linthresh, middle, vmax]
         image.colorbar.set_ticks(ticks, labels=[f"{t:.0e}" for t in ticks])
 
@@ -195,7 +279,8 @@ def plot_images(axes, images, cmap="gray", vmin=0.0, vmax=1.0):
     """Show images (dict title -> 2-D array) side by side on ``axes``; return the AxesImages."""
     shown = {}
     for ax, (title, image) in zip(axes, images.items()):
-        shown[title] = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
+        shown[title] = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                                 interpolation_stage="rgba")
         ax.set_title(title)
         ax.set_xlabel("pixel column")
         ax.set_ylabel("pixel row")

@@ -1,0 +1,31 @@
+"""Dashboards for the notebooks: sliders for L, tau, sigma, theta and figures that follow them live.
+
+- :mod:`._dashboard`: the shared machinery (:class:`Dashboard`, the step-size sliders);
+- :mod:`.iteration` (notebook 01), :mod:`.backprop` (02), :mod:`.asymptotics` (03),
+  :mod:`.fixed_point` (04), :mod:`.denoising` (05): one dashboard each;
+- :mod:`.presenter`: the lecturer's view with one tab per dashboard.
+
+The teaching problems live in :mod:`cpteach.problems`; their builders are re-exported here.
+
+Examples
+--------
+>>> board = cp_dashboard(L=20)
+>>> board.sliders["tau"].value = 5.0          # breaks tau*sigma*||K||^2 < 1
+>>> "violated" in board.status.value
+True
+"""
+from ..problems import PRESENTER_PROBLEMS, Problem, ball_problem, tv_denoising_1d, tv_l1_denoising_1d
+from ._dashboard import Dashboard, check_step_sizes, step_sliders
+from .iteration import CPRun, cp_dashboard, cp_run
+from .backprop import backprop_dashboard
+from .asymptotics import RESIDUAL_LABELS, AsymptoticsRun, asymptotics_dashboard, asymptotics_run
+from .fixed_point import (FixedPointReference, FixedPointRun, fixed_point_dashboard, fixed_point_reference,
+                          fixed_point_run)
+from .denoising import NOISE_STDS, DenoisingRun, denoising_dashboard, denoising_run
+from .presenter import PRESENTER_TABS, presenter
+
+__all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "PRESENTER_PROBLEMS",
+           "Dashboard", "step_sliders", "check_step_sizes", "CPRun", "cp_run", "cp_dashboard",
+           "backprop_dashboard", "RESIDUAL_LABELS", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
+           "FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run", "fixed_point_dashboard",
+           "NOISE_STDS", "DenoisingRun", "denoising_run", "denoising_dashboard", "PRESENTER_TABS", "presenter"]

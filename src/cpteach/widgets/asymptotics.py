@@ -1,0 +1,150 @@
+"""Notebook 03's dashboard: masks (4.1), kernel residuals (4.2) and the growth of grad_K (4.6), live."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..asymptotics import IterationResiduals, iteration_residuals, predicted_slope
+from ..backprop import backprop
+from ..chambolle_pock import chambolle_pock, check_steps
+from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
+from ..problems import tv_l1_denoising_1d
+from ._dashboard import Dashboard, RunCache, check_step_sizes, step_sliders
+
+__all__ = ["AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard", "RESIDUAL_LABELS"]
+
+RESIDUAL_LABELS = (r"$\|D K\delta_P^l\|$ (masked, 4.2)", r"$\|K\delta_P^l\|$ (unmasked)",
+                   r"$\|P K^\top\delta_D^l\|$ (masked, 4.2)", r"$\|\delta_D^l\|$ (4.3)")
+
+
+@dataclass(frozen=True)
+class AsymptoticsRun:
+    """The analysis of one unrolled run of length L for the dashboard.
+
+    ``residuals``: :class:`cpteach.asymptotics.IterationResiduals` (with the masks (4.1),
+    their ``changes`` and ``l_o``); ``Ls``, ``grad_norms``: ||grad_K|| (3.4) of the first L'
+    iterations for L' in ``Ls`` (the last is L); ``slope_norm``: ||s|| of the slope (4.6)
+    predicted from iteration L (:func:`cpteach.asymptotics.predicted_slope`).
+    """
+
+    residuals: IterationResiduals
+    Ls: np.ndarray
+    grad_norms: np.ndarray
+    slope_norm: float
+
+    @property
+    def predicted(self):
+        """The line ||grad_K(L)|| + (L' - L) ||s|| through the last point, at L' in ``Ls``."""
+        return self.grad_norms[-1] + (self.Ls - self.Ls[-1]) * self.slope_norm
+
+
+def _analyse(trace, y, Ls, known):
+    """:class:`AsymptoticsRun` of ``trace`` at the iteration counts ``Ls`` (last = trace.L); ``known``
+    maps L' -> ||grad_K(L')|| already computed for the same steps (filled in)."""
+    res = backprop(trace, y)
+    for l in Ls[:-1]:
+        if l not in known:
+            known[l] = float(np.linalg.norm(backprop(trace.prefix(int(l)), y).grad_K))     # (3.4)
+    norms = [known[l] for l in Ls[:-1]] + [float(np.linalg.norm(res.grad_K))]
+    slope = float(np.linalg.norm(predicted_slope(trace, y)))                                  # (4.6)
+    return AsymptoticsRun(iteration_residuals(trace, y, res), np.asarray(Ls), np.array(norms), slope)
+
+
+def asymptotics_run(problem, L, tau, sigma, theta, points=4):
+    """Run L CP steps and the backward pass; return the masks (4.1), the residuals (4.2) at every l
+    and ||grad_K(L')|| for ``points`` values L' <= L with the slope (4.6).
+
+    F* and G need 0/1 prox derivatives (e.g. :func:`cpteach.problems.tv_l1_denoising_1d`).
+    Raises the library's ValueError for invalid steps.
+
+    Examples
+    --------
+    >>> run = asymptotics_run(tv_l1_denoising_1d(n=12), L=40, tau=0.5, sigma=0.5, theta=1.0)
+    >>> run.residuals.DK_delta_P.shape, run.grad_norms.shape
+    ((40,), (4,))
+    """
+    check_steps(problem.K, tau, sigma, theta)
+    trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
+    Ls = np.unique(np.linspace(1, L, min(points, L)).round().astype(int))
+    return _analyse(trace, problem.y, Ls, {})
+
+
+def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
+    """Dashboard for notebook 03: masks, kernel residuals (4.2) and the growth of grad_K, live.
+
+    Sliders L, tau, sigma, theta. Left: how many mask entries (4.1) change at each l, and
+    l_o. Middle: the relative residuals of delta_P^l, delta_D^l over l in one run of length
+    L (masked ||D K delta_P^l||, ||P K^T delta_D^l||, unmasked ||K delta_P^l|| and
+    ||delta_D^l||, log scale); far from l = L the masked ones vanish, the unmasked one need
+    not. Right: ||grad_K|| of the first L' <= L iterations (L' on a fixed grid, plus L) with the
+    line of slope (4.6) (TV-L1: linear growth; a summable problem gives slope 0). Forward runs
+    and gradient norms are cached per tau, sigma, theta. Invalid steps show the error in red.
+
+    Parameters
+    ----------
+    problem : Problem with 0/1 prox derivatives, or None (default: ``tv_l1_denoising_1d(n=48)``)
+    L, tau, sigma, theta, L_max : as in :func:`cp_dashboard`
+
+    Returns
+    -------
+    Dashboard
+
+    Examples
+    --------
+    >>> board = asymptotics_dashboard(problem=tv_l1_denoising_1d(n=12), L=20)
+    >>> "masked, 4.2" in board.figure.axes[1].get_lines()[0].get_label()
+    True
+    """
+    problem = tv_l1_denoising_1d() if problem is None else problem
+    tau = problem.tau if tau is None else tau
+    sigma = problem.sigma if sigma is None else sigma
+    sliders = step_sliders(problem.K, L, tau, sigma, theta, L_max)
+    K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
+    traces = RunCache(lambda tau, sigma, theta, length: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma,
+                                                                       theta=theta, L=length), L_max)
+    grid = np.unique(np.linspace(1, L_max, 9).round().astype(int))    # the L' of the right panel (plus L)
+    known = {}                                                         # (tau, sigma, theta) -> {L': ||grad_K||}
+    first = asymptotics_run(problem, 2, problem.tau, problem.sigma, problem.theta)
+    fig, (ax_masks, ax_res, ax_grad) = new_figure(3, width=3.45, height=3.3)
+    (changes,) = ax_masks.plot(np.arange(1, 3), first.residuals.masks.changes, drawstyle="steps-mid",
+                               label="changed entries")
+    l_o = ax_masks.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", label="$l_o$")
+    ax_masks.set(xlabel=r"iteration $l$", ylabel="changed entries of $P^l, D^l$",
+                 title="Mask changes per iteration")
+    legend_outside(ax_masks, "below")
+    r = first.residuals
+    residuals = plot_convergence(ax_res, dict(zip(RESIDUAL_LABELS, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D,
+                                                                    r.delta_D_norm))),
+                                 title=r"Residuals of $\delta^l$, one run", xlabel=r"iteration $l$",
+                                 ylabel="relative residual (log scale)", start=1)
+    legend_outside(ax_res, "below", ncols=1)
+    (grad,) = ax_grad.plot(first.Ls, first.grad_norms, "o-", label=r"unrolled $\|\nabla_K\ell(L')\|$ (3.4)")
+    (predicted,) = ax_grad.plot(first.Ls, first.predicted, "k--", label="line with slope (4.6)")
+    ax_grad.set(xlabel=r"number of iterations $L'$", ylabel=r"$\|\nabla_K\ell\|$", title=r"$\|\nabla_K\ell\|$ up to $L$")
+    legend_outside(ax_grad, "below", ncols=1)
+    lines = tuple(residuals.values())
+
+    def redraw(L, tau, sigma, theta):
+        status = check_step_sizes(K, tau, sigma, theta)
+        full = traces((tau, sigma, theta), L)
+        Ls = np.append(grid[grid < L], L)
+        run = _analyse(full.prefix(L), y, Ls, known.setdefault((tau, sigma, theta), {}))
+        r, l = run.residuals, np.arange(1, L + 1)
+        changes.set_data(l, r.masks.changes)
+        l_o.set_xdata([r.masks.l_o, r.masks.l_o])
+        ax_masks.title.set_text(rf"Mask changes, $l_o$ = {r.masks.l_o}")
+        for line, values in zip(lines, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.delta_D_norm)):
+            line.set_data(l, np.where(values > 0, values, np.nan))
+        grad.set_data(run.Ls, run.grad_norms)
+        predicted.set_data(run.Ls, run.predicted)
+        for ax in (ax_masks, ax_res, ax_grad):
+            ax.set_xlim(0, full.L)
+        ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
+        ax_res.set_ylim(*decade_limits(r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.delta_D_norm))
+        low = min(0.0, run.predicted.min())
+        ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(max(run.grad_norms.max(), run.predicted.max())))
+        kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"
+        return status + f"; l<sub>o</sub> = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
+
+    return Dashboard(sliders, fig, redraw, animated=(changes, l_o, ax_masks.title, *lines, grad, predicted))

@@ -1,0 +1,113 @@
+"""Notebook 01's dashboard: the Chambolle-Pock iteration (docs/theory.md, section 2), live."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+
+from ..chambolle_pock import chambolle_pock
+from ..plotting import decade_limits, linear_limits, new_figure, plot_convergence, plot_signals
+from ..problems import tv_denoising_1d
+from ._dashboard import Dashboard, RunCache, check_step_sizes, step_sliders
+
+__all__ = ["CPRun", "cp_run", "cp_dashboard"]
+
+
+@dataclass(frozen=True)
+class CPRun:
+    """The iterates x^l, the gap (2.7) and ||x^l - x*|| of one run, l = 0..L (arrays of length L + 1)."""
+
+    x: np.ndarray
+    gap: np.ndarray
+    error: np.ndarray
+
+    @property
+    def L(self):
+        return len(self.gap) - 1
+
+    @property
+    def x_L(self):
+        """A^L(K, x) = x^L."""
+        return self.x[-1]
+
+    def prefix(self, L):
+        """The run of the first L iterations (views): the same numbers as a run of length L."""
+        return CPRun(self.x[:L + 1], self.gap[:L + 1], self.error[:L + 1])
+
+
+def cp_run(problem, L, tau, sigma, theta):
+    """Run (2.0)-(2.5) for L steps on ``problem``; return x^l, gap^l and ||x^l - x*|| (l = 0..L).
+
+    Raises the ValueError of :func:`cpteach.chambolle_pock.check_steps` for invalid steps.
+
+    Examples
+    --------
+    >>> run = cp_run(tv_denoising_1d(n=20), L=5, tau=0.4, sigma=0.4, theta=1.0)
+    >>> run.gap.shape, run.error.shape, run.x_L.shape
+    ((6,), (6,), (20,))
+    """
+    trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
+    x = trace.x_all
+    error = np.sqrt(np.sum((x - problem.x_star) ** 2, axis=tuple(range(1, x.ndim))))
+    return CPRun(x, trace.gap(), error)
+
+
+def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500):
+    """Dashboard for notebook 01: the iterate x^L and the convergence of CP, live.
+
+    Sliders L, tau, sigma, theta; the left panel shows x^L next to the ground truth y, the
+    noisy data x and the solution x*, the right panel the primal-dual gap (2.7) and
+    ||x^l - x*|| for l <= L on a log scale. Runs are cached per choice of tau, sigma,
+    theta (see :class:`RunCache`); the L slider shows the first L steps of one. The
+    status line shows tau*sigma*||K||^2; a value >= 1 shows the library's error in red.
+
+    Parameters
+    ----------
+    problem : Problem or None (default: ``tv_denoising_1d(dense=True)``, whose
+        dense K is faster than the FiniteDifference stencil at this size)
+    L : int, initial number of iterations (slider 1..L_max)
+    tau, sigma : float or None, initial steps (default: the problem's)
+    theta : float in [0, 1]
+    L_max : int, the largest L on the slider
+
+    Returns
+    -------
+    Dashboard
+        with ``.sliders`` (L, tau, sigma, theta), ``.figure`` and ``.update()``.
+
+    Examples
+    --------
+    >>> board = cp_dashboard(L=10)
+    >>> sorted(board.sliders)
+    ['L', 'sigma', 'tau', 'theta']
+    """
+    problem = tv_denoising_1d(dense=True) if problem is None else problem
+    tau = problem.tau if tau is None else tau
+    sigma = problem.sigma if sigma is None else sigma
+    sliders = step_sliders(problem.K, L, tau, sigma, theta, L_max)
+    runs = RunCache(lambda tau, sigma, theta, length: cp_run(problem, length, tau, sigma, theta), L_max)
+    fig, (ax_signal, ax_conv) = new_figure(2, width=4.6, height=3.0)
+    first = cp_run(problem, 1, problem.tau, problem.sigma, problem.theta)
+    lines = plot_signals(ax_signal, {"noisy data $x$": problem.x, "ground truth $y$": problem.y,
+                                     "solution $x^*$": problem.x_star, "iterate $x^L$": first.x_L},
+                         title=r"Iterate $x^L$", xlabel=r"index $i$", ylabel="signal value")
+    lines["solution $x^*$"].set_linestyle(":")
+    ax_signal.set_ylim(*linear_limits(problem.x, problem.y))
+    curves = plot_convergence(ax_conv, {"primal-dual\ngap (2.7)": first.gap, r"$\|x^l - x^*\|$": first.error},
+                              title="Convergence of Chambolle-Pock", xlabel=r"iteration $l$",
+                              ylabel="gap, distance (log scale)")
+    iterate, gap, error = lines["iterate $x^L$"], *curves.values()
+
+    def redraw(L, tau, sigma, theta):
+        status = check_step_sizes(problem.K, tau, sigma, theta)
+        full = runs((tau, sigma, theta), L)      # x-limit and run length change together: one background per step
+        run = full.prefix(L)
+        iterate.set_ydata(run.x_L)
+        ax_signal.title.set_text(rf"Iterate $x^L$ after $L$ = {L} steps")
+        l = np.arange(L + 1)
+        gap.set_data(l, np.where(run.gap > 0, run.gap, np.nan))
+        error.set_data(l, np.where(run.error > 0, run.error, np.nan))
+        ax_conv.set_xlim(0, full.L)
+        ax_conv.set_ylim(*decade_limits(full.gap, full.error))
+        return status
+
+    return Dashboard(sliders, fig, redraw, animated=(iterate, ax_signal.title, gap, error))
