@@ -193,22 +193,3 @@ def test_command_line_of_learning_delegates_to_reproduce():
     out = subprocess.run([sys.executable, "-m", "cpteach.learning", "--help"], capture_output=True, text=True,
                          check=True).stdout
     assert "--reproduce" in out and "--evaluate" in out and "--curves" in out
-
-
-def test_ball_projection_checker_distinguishes_answers():
-    from cpteach.exercises import ball_projection
-
-    def right(v, x, radius):
-        d = v - x
-        return x + d * min(1.0, radius / np.linalg.norm(d))
-
-    def no_shift(v, x, radius):
-        return v * min(1.0, radius / np.linalg.norm(v))
-
-    def stub(v, x, radius):
-        raise NotImplementedError
-
-    assert ball_projection.check(right)
-    result = ball_projection.check(no_shift)
-    assert result.status == "incorrect" and "centred" in result.message
-    assert ball_projection.check(stub).status == "not attempted"

@@ -273,11 +273,7 @@ def psnr_table(names, columns):
     a             20.00
     mean          20.00
     """
-    lines = ["image  " + "".join(f"{c:>12}" for c in columns)]
-    for i, name in enumerate(names):
-        lines.append(f"{name:7}" + "".join(f"{v[i]:12.2f}" for v in columns.values()))
-    lines.append("mean   " + "".join(f"{np.mean(v):12.2f}" for v in columns.values()))
-    return "\n".join(lines)
+    return _table(names, columns, 12, lambda v: f"{v:.2f}")
 
 
 def difference_table(names, differences):
@@ -293,13 +289,16 @@ def difference_table(names, differences):
     a          +0.20 ±0.10 [+0.10, +0.30]
     mean       +0.20 ±0.10 [+0.10, +0.30]
     """
-    def cell(d):
-        return f"{np.mean(d):+.2f} ±{np.std(d):.2f} [{np.min(d):+.2f}, {np.max(d):+.2f}]"
+    return _table(names, differences, 30,
+                  lambda d: f"{np.mean(d):+.2f} ±{np.std(d):.2f} [{np.min(d):+.2f}, {np.max(d):+.2f}]")
 
-    lines = ["image  " + "".join(f"{label:>30}" for label in differences)]
+
+def _table(names, columns, width, cell):
+    """Rows: one per image (the last axis of each column's array), then the mean over the images."""
+    lines = ["image  " + "".join(f"{label:>{width}}" for label in columns)]
     for i, name in enumerate(names):
-        lines.append(f"{name:7}" + "".join(f"{cell(d[:, i]):>30}" for d in differences.values()))
-    lines.append("mean   " + "".join(f"{cell(d.mean(axis=1)):>30}" for d in differences.values()))
+        lines.append(f"{name:7}" + "".join(f"{cell(v[..., i]):>{width}}" for v in columns.values()))
+    lines.append("mean   " + "".join(f"{cell(np.mean(v, axis=-1)):>{width}}" for v in columns.values()))
     return "\n".join(lines)
 
 
