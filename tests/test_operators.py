@@ -72,6 +72,23 @@ def test_finite_difference_is_forward_difference_with_neumann_boundary():
     np.testing.assert_array_equal(Du[1], [[1, 2, 0], [5, 0, 0]])
 
 
+@pytest.mark.parametrize("shape", [(2,), (7,), (2, 2), (5, 3), (4, 6)])
+@pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
+def test_finite_difference_against_np_diff_and_dense_transpose(shape, batch):
+    """apply = np.diff with a zero appended along each axis; adjoint = the transposed dense matrix."""
+    rng = np.random.default_rng(5)
+    K = operators.FiniteDifference(shape)
+    u = rng.standard_normal(batch + shape)
+    v = rng.standard_normal(batch + K.shape_out)
+    d = len(shape)
+    expected = np.stack([np.diff(u, axis=u.ndim - d + i, append=np.take(u, [-1], axis=u.ndim - d + i))
+                         for i in range(d)], axis=u.ndim - d)
+    np.testing.assert_array_equal(K.apply(u), expected)
+    M = dense(K)  # k x n, built column by column from apply
+    Ktv = v.reshape(batch + (K.size_out,)) @ M
+    np.testing.assert_allclose(K.adjoint(v), Ktv.reshape(batch + shape), rtol=0, atol=1e-13)
+
+
 @pytest.mark.parametrize("name", ["matrix", "filterbank"])
 @pytest.mark.parametrize("batch", [(), (3,)])
 def test_param_grad_against_finite_differences(name, batch):
@@ -104,6 +121,24 @@ def test_param_grad_sum_accumulates_weighted_terms(name):
     eps = 1.0
     dM = dense(K.with_params(K.params + eps * direction)) - dense(K)
     assert np.sum(acc.value() * direction) == pytest.approx(np.sum(expected * dM), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["matrix", "filterbank"])
+@pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
+def test_add_and_adjoint_is_add_then_adjoint(name, batch):
+    """The shared-FFT path returns K^T a and adds weight * param_grad(a, b), leaving a and b untouched."""
+    rng = np.random.default_rng(6)
+    K = make_operators(rng)[name]
+    a = rng.standard_normal(batch + K.shape_out)
+    b = rng.standard_normal(batch + K.shape_in)
+    a0, b0 = a.copy(), b.copy()
+    acc = K.param_grad_sum()
+    Kt_a = acc.add_and_adjoint(a, b, weight=-0.7)
+    acc.add(a, b, weight=0.2)
+    np.testing.assert_allclose(Kt_a, K.adjoint(a), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(acc.value(), -0.5 * K.param_grad(a, b), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)
 
 
 def test_bad_inputs_give_clear_errors():

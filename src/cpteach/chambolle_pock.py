@@ -207,33 +207,38 @@ def _start(K, x, x0, xi0):
 
 
 # ---- the Chambolle-Pock step, written once: every module that needs (2.1)-(2.5) calls these ----
+# ``out``: where to write the result (a slice of the trace), so that storing it costs no copy.
+# sigma K x_bar is computed as K (sigma x_bar): K is linear, and x_bar is the smaller array.
 
-def _z_D(K, xi, x_bar, sigma):
-    return xi + sigma * K.apply(x_bar)                      # (2.1)
+def _z_D(K, xi, x_bar, sigma, out=None):
+    return np.add(xi, K.apply(sigma * x_bar), out=out)      # (2.1)
 
 
 def _xi(F_conj, z_D, sigma):
     return F_conj.prox(z_D, sigma)                          # (2.2)
 
 
-def _z_P(K, x_l, xi, tau):
-    return x_l - tau * K.adjoint(xi)                        # (2.3)
+def _z_P(K, x_l, xi, tau, out=None):
+    return np.subtract(x_l, tau * K.adjoint(xi), out=out)   # (2.3)
 
 
-def _x(G, z_P, x, tau):
-    return G.prox(z_P - x, tau) + x                         # (2.4)
+def _x(G, z_P, x, tau, out=None):
+    return np.add(G.prox(z_P - x, tau), x, out=out)         # (2.4)
 
 
 def _x_bar(x_new, x_l, theta):
     return x_new + theta * (x_new - x_l)                    # (2.5)
 
 
-def _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta):
-    """One step (2.1)-(2.5) from (x^l, x_bar^l, xi^l); returns z_D^{l+1}, xi^{l+1}, z_P^{l+1}, x^{l+1}, x_bar^{l+1}."""
-    z_D = _z_D(K, xi, x_bar, sigma)
+def _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta, out_z_D=None, out_z_P=None, out_x=None):
+    """One step (2.1)-(2.5) from (x^l, x_bar^l, xi^l); returns z_D^{l+1}, xi^{l+1}, z_P^{l+1}, x^{l+1}, x_bar^{l+1}.
+
+    ``out_z_D``, ``out_z_P``, ``out_x``: optional arrays that receive z_D^{l+1}, z_P^{l+1}, x^{l+1}.
+    """
+    z_D = _z_D(K, xi, x_bar, sigma, out_z_D)
     xi = _xi(F_conj, z_D, sigma)
-    z_P = _z_P(K, x_l, xi, tau)
-    x_new = _x(G, z_P, x, tau)
+    z_P = _z_P(K, x_l, xi, tau, out_z_P)
+    x_new = _x(G, z_P, x, tau, out_x)
     return z_D, xi, z_P, x_new, _x_bar(x_new, x_l, theta)
 
 
@@ -245,9 +250,9 @@ def _chambolle_pock(K, F, G, x, tau, sigma, theta, L, x0, xi0):
     x_all = np.empty((L + 1,) + x.shape)
     x_all[0] = x0
     x_l, x_bar, xi = x0, x0, xi0
-    for l in range(L):
-        z_D_all[l], xi, z_P_all[l], x_new, x_bar = _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta)
-        x_all[l + 1] = x_l = x_new
+    for l in range(L):  # the step writes z_D^{l+1}, z_P^{l+1}, x^{l+1} straight into the trace
+        _, xi, _, x_l, x_bar = _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta,
+                                        z_D_all[l], z_P_all[l], x_all[l + 1])
     return CPTrace(K=K, F=F, G=G, data=x, tau=tau, sigma=sigma, theta=theta, L=L, xi0=xi0,
                    _z_D=z_D_all, _z_P=z_P_all, _x=x_all)
 
@@ -279,6 +284,12 @@ class SolutionParts:
         return self.solution.xi_star
 
 
+def _squared_norm(a):
+    """||a||^2 in one pass without a temporary (einsum; np.vdot would start BLAS threads in the loop)."""
+    a = a.ravel()
+    return float(np.einsum("i,i->", a, a))
+
+
 def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=None, xi0=None):
     """Iterate (2.1)-(2.5) until the relative fixed-point residual is below ``tol``.
 
@@ -308,8 +319,8 @@ def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=Non
     residual = np.inf
     for it in range(1, max_iter + 1):
         _, xi_new, _, x_new, x_bar = _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta)
-        change = np.sqrt(np.sum((x_new - x_l) ** 2) + np.sum((xi_new - xi) ** 2))
-        scale = max(1.0, np.sqrt(np.sum(x_new ** 2) + np.sum(xi_new ** 2)))
+        change = np.sqrt(_squared_norm(x_new - x_l) + _squared_norm(xi_new - xi))
+        scale = max(1.0, np.sqrt(_squared_norm(x_new) + _squared_norm(xi_new)))
         residual = change / scale
         x_l, xi = x_new, xi_new
         if residual < tol:

@@ -144,7 +144,22 @@ class FiniteDifference(LinearOperator):
 
     For a signal of shape ``shape`` (1-D or 2-D) the output has shape
     ``(len(shape), *shape)``: one difference image per axis, zero in the last row
-    (Neumann boundary).
+    (Neumann boundary). Both maps read slices of their input (no padding, no copies) and
+    write into one freshly allocated output.
+
+    .. math:: (K u)_i[j] = u[j + e_i] - u[j] \\ (j_i < n_i - 1), \\qquad (K u)_i[j] = 0 \\ (j_i = n_i - 1),
+
+    .. math:: (K^T v)[j] = \\sum_i v_i[j - e_i] - v_i[j],
+
+    with v_i[j - e_i] = 0 for j_i = 0 and v_i[j] = 0 for j_i = n_i - 1 (so K^T = -div).
+
+    Examples
+    --------
+    >>> K = FiniteDifference(4)
+    >>> K.apply(np.array([1.0, 3.0, 2.0, 2.0]))
+    array([[ 2., -1.,  0.,  0.]])
+    >>> K.adjoint(np.array([[2.0, -1.0, 0.0, 5.0]]))
+    array([-2.,  3., -1.,  0.])
     """
 
     def __init__(self, shape):
@@ -153,35 +168,40 @@ class FiniteDifference(LinearOperator):
             raise ValueError(f"FiniteDifference needs a 1-D or 2-D shape with sizes >= 2, got {shape}")
         self.shape_in = shape
         self.shape_out = (len(shape),) + shape
+        d = len(shape)
+
+        def along(i, index):  # index tuple: ``index`` on signal axis i (of the last d axes), all of the others
+            return (Ellipsis,) + tuple(index if j == i else slice(None) for j in range(d))
+
+        self._axes = [dict(component=(Ellipsis, i) + (slice(None),) * d,  # v_i of v = (v_0, ..., v_{d-1})
+                           head=along(i, slice(None, -1)), tail=along(i, slice(1, None)),
+                           inner=along(i, slice(1, -1)), before_inner=along(i, slice(None, -2)),
+                           first=along(i, 0), last=along(i, -1), before_last=along(i, -2))
+                      for i in range(d)]
 
     def __repr__(self):
         return f"FiniteDifference(shape={self.shape_in})"
 
     def apply(self, u):
-        d = len(self.shape_in)
-        out = np.zeros(u.shape[: u.ndim - d] + self.shape_out)
-        for i in range(d):
-            axis = u.ndim - d + i
-            diff = np.diff(u, axis=axis)
-            index = [slice(None)] * out.ndim
-            index[out.ndim - d - 1] = i
-            index[out.ndim - d + i] = slice(0, -1)
-            out[tuple(index)] = diff
+        out = np.empty(np.shape(u)[: np.ndim(u) - len(self.shape_in)] + self.shape_out)
+        for ax in self._axes:
+            Du = out[ax["component"]]
+            np.subtract(u[ax["tail"]], u[ax["head"]], out=Du[ax["head"]])   # u[j + e_i] - u[j]
+            Du[ax["last"]] = 0.0                                             # Neumann boundary
         return out
 
     def adjoint(self, v):
-        d = len(self.shape_in)
-        out = np.zeros(v.shape[: v.ndim - d - 1] + self.shape_in)
-        for i in range(d):
-            p = v[(..., i) + (slice(None),) * d]
-            axis = p.ndim - d + i
-            n = p.shape[axis]
-            head = np.take(p, range(0, n - 1), axis=axis)
-            pad = [(0, 0)] * p.ndim
-            pad_lo, pad_hi = list(pad), list(pad)
-            pad_lo[axis] = (1, 0)
-            pad_hi[axis] = (0, 1)
-            out += np.pad(head, pad_lo) - np.pad(head, pad_hi)  # -div: (K^T v)_i = v_{i-1} - v_i
+        out = np.empty(np.shape(v)[: np.ndim(v) - len(self.shape_out)] + self.shape_in)
+        for i, ax in enumerate(self._axes):
+            v_i = v[ax["component"]]
+            if i == 0:  # the first axis writes out, the others add to it
+                np.subtract(v_i[ax["before_inner"]], v_i[ax["inner"]], out=out[ax["inner"]])  # 0 < j_i < n_i - 1
+                np.negative(v_i[ax["first"]], out=out[ax["first"]])                           # j_i = 0: -v_i[j]
+                out[ax["last"]] = v_i[ax["before_last"]]                      # j_i = n_i - 1: v_i[j - e_i]
+            else:
+                out[ax["inner"]] += v_i[ax["before_inner"]] - v_i[ax["inner"]]
+                out[ax["first"]] -= v_i[ax["first"]]
+                out[ax["last"]] += v_i[ax["before_last"]]
         return out
 
     def norm(self):
@@ -242,13 +262,18 @@ class FilterBank(LinearOperator):
         return scipy.fft.rfft2(u, axes=(-2, -1))  # scipy's rfft2 is several times faster than numpy's
 
     def _ifft(self, U):
-        return scipy.fft.irfft2(U, s=self.shape_in, axes=(-2, -1))
+        # U is always a temporary: letting scipy overwrite it avoids a copy and halves the cost
+        return scipy.fft.irfft2(U, s=self.shape_in, axes=(-2, -1), overwrite_x=True)
 
     def apply(self, u):
-        return self._ifft(self._H_conj * self._fft(u)[..., None, :, :])
+        return self._ifft(self._H_conj * self._fft(u)[..., None, :, :])  # K u = irfft(conj(H_c) U)
 
     def adjoint(self, v):
-        return self._ifft(np.sum(self._H * self._fft(v), axis=-3))  # K^T v = irfft(sum_c H_c V_c)
+        return self._ifft(self._channel_sum(self._fft(v)))  # K^T v = irfft(sum_c H_c V_c)
+
+    def _channel_sum(self, V):
+        """sum_c H_c V_c over the channel axis, batch axes kept (one pass, no temporary)."""
+        return np.einsum("...cij,cij->...ij", V, self._H)
 
     def norm(self):
         return self._norm  # max over frequencies of sqrt(sum_c |w_c_hat|^2), exact
@@ -289,16 +314,20 @@ class _SpectralAccumulator:
         self._add_spectrum(self.K._fft(a), b, weight)
 
     def _add_spectrum(self, A, b, weight):
-        s = A * np.conj(weight * self.K._fft(b))[..., None, :, :]
-        if s.ndim > 3:  # sum over the batch axes
-            s = s.reshape((-1,) + s.shape[-3:]).sum(axis=0)
-        self.spectrum_conj += s
+        """Add A conj(B) summed over the batch axes; A (a fresh spectrum) is overwritten."""
+        B_conj = np.conj(self.K._fft(weight * b))  # weight on the small factor: one pass less
+        if A.ndim > 3:  # one batch axis, summed
+            self.spectrum_conj += np.einsum("bcij,bij->cij", A.reshape((-1,) + A.shape[-3:]),
+                                            B_conj.reshape((-1,) + B_conj.shape[-2:]))
+        else:
+            self.spectrum_conj += np.multiply(A, B_conj, out=A)
 
     def add_and_adjoint(self, a, b, weight=1.0):
         """``add(a, b, weight)`` and return K^T a, computing the FFT of a only once."""
         A = self.K._fft(a)
+        Kt_a = self.K._ifft(self.K._channel_sum(A))
         self._add_spectrum(A, b, weight)
-        return self.K._ifft(np.sum(self.K._H * A, axis=-3))
+        return Kt_a
 
     def value(self):
         return self.K._crop(self.K._ifft(np.conj(self.spectrum_conj)))
