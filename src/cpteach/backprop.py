@@ -77,7 +77,7 @@ def _backward_step(K, F_conj, G, v_P, z_D, tau, sigma, a_x, a_xi):
     In the recursion a_x = delta_P^{l+1} + sigma K^T delta_D_bar^{l+1} and a_xi = delta_D^{l+1}.
     """
     delta_P = G.prox_vjp(v_P, tau, a_x)                                       # (3.2)
-    delta_D = F_conj.prox_vjp(z_D, sigma, a_xi - tau * K.apply(delta_P))      # (3.3)
+    delta_D = F_conj.prox_vjp(z_D, sigma, a_xi - K.apply(tau * delta_P))      # (3.3), tau on the smaller side of K
     return delta_P, delta_D
 
 
