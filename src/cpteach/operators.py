@@ -262,7 +262,7 @@ class FilterBank(LinearOperator):
         return scipy.fft.rfft2(u, axes=(-2, -1))  # scipy's rfft2 is several times faster than numpy's
 
     def _ifft(self, U):
-        # U is always a temporary: letting scipy overwrite it avoids a copy and halves the cost
+        # U is always a temporary: letting scipy overwrite it saves a copy of the spectrum
         return scipy.fft.irfft2(U, s=self.shape_in, axes=(-2, -1), overwrite_x=True)
 
     def apply(self, u):
@@ -272,8 +272,8 @@ class FilterBank(LinearOperator):
         return self._ifft(self._channel_sum(self._fft(v)))  # K^T v = irfft(sum_c H_c V_c)
 
     def _channel_sum(self, V):
-        """sum_c H_c V_c over the channel axis, batch axes kept (one pass, no temporary)."""
-        return np.einsum("...cij,cij->...ij", V, self._H)
+        """sum_c H_c V_c over the channel axis, batch axes kept; the products overwrite V (a temporary)."""
+        return np.multiply(V, self._H, out=V).sum(axis=-3)
 
     def norm(self):
         return self._norm  # max over frequencies of sqrt(sum_c |w_c_hat|^2), exact
@@ -311,23 +311,22 @@ class _SpectralAccumulator:
         self.spectrum_conj = np.zeros_like(K._H)  # conj of the summed correlation spectra
 
     def add(self, a, b, weight=1.0):
-        self._add_spectrum(self.K._fft(a), b, weight)
+        self._add_spectrum(self.K._fft(a), b, weight, overwrite=True)
 
-    def _add_spectrum(self, A, b, weight):
-        """Add A conj(B) summed over the batch axes; A (a fresh spectrum) is overwritten."""
+    def _add_spectrum(self, A, b, weight, overwrite):
+        """Add A conj(B) summed over the batch axes; with ``overwrite`` the products go into A."""
         B_conj = np.conj(self.K._fft(weight * b))  # weight on the small factor: one pass less
         if A.ndim > 3:  # one batch axis, summed
             self.spectrum_conj += np.einsum("bcij,bij->cij", A.reshape((-1,) + A.shape[-3:]),
                                             B_conj.reshape((-1,) + B_conj.shape[-2:]))
         else:
-            self.spectrum_conj += np.multiply(A, B_conj, out=A)
+            self.spectrum_conj += np.multiply(A, B_conj, out=A if overwrite else None)
 
     def add_and_adjoint(self, a, b, weight=1.0):
         """``add(a, b, weight)`` and return K^T a, computing the FFT of a only once."""
         A = self.K._fft(a)
-        Kt_a = self.K._ifft(self.K._channel_sum(A))
-        self._add_spectrum(A, b, weight)
-        return Kt_a
+        self._add_spectrum(A, b, weight, overwrite=False)
+        return self.K._ifft(self.K._channel_sum(A))
 
     def value(self):
         return self.K._crop(self.K._ifft(np.conj(self.spectrum_conj)))
