@@ -11,8 +11,9 @@ the results; never fails on time.
 - plain loop (stores): the same iteration written out in numpy with slicing, storing the same
   trace;
 - plain loop (no trace): the same, storing nothing;
-- ``solve`` with tol = 0 and max_iter = 300: exactly 300 steps, no trace (it still computes
-  its residual every step; the warning that tol = 0 was not reached is suppressed);
+- ``solve`` with tol = 0 and max_iter = 300: exactly 300 steps, no trace (the residual, which
+  cannot fall below 0, is computed for the last step only; the warning that tol = 0 was not
+  reached is suppressed);
 - PyProximal's ``PrimalDual`` with pylops' ``Gradient`` (forward differences) on the same
   problem, where pyproximal and pylops are installed (benchmark-only dependencies).
 

@@ -295,6 +295,8 @@ def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=Non
 
     The residual is ||(x^{l+1}, xi^{l+1}) - (x^l, xi^l)|| / max(1, ||(x^l, xi^l)||), checked
     every step; nothing is stored, so memory does not depend on the number of iterations.
+    ``tol=0`` runs exactly ``max_iter`` steps (no residual is below 0), and the residual is
+    then computed for the last step only.
     Warns (RuntimeWarning, with the residual reached) if ``max_iter`` is not enough.
 
     Returns
@@ -319,9 +321,10 @@ def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=Non
     residual = np.inf
     for it in range(1, max_iter + 1):
         _, xi_new, _, x_new, x_bar = _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta)
-        change = np.sqrt(_squared_norm(x_new - x_l) + _squared_norm(xi_new - xi))
-        scale = max(1.0, np.sqrt(_squared_norm(x_new) + _squared_norm(xi_new)))
-        residual = change / scale
+        if tol > 0 or it == max_iter:  # with tol = 0 no step can stop the loop: only the last residual is reported
+            change = np.sqrt(_squared_norm(x_new - x_l) + _squared_norm(xi_new - xi))
+            scale = max(1.0, np.sqrt(_squared_norm(x_new) + _squared_norm(xi_new)))
+            residual = change / scale
         x_l, xi = x_new, xi_new
         if residual < tol:
             return Solution(x_l, xi, it, float(residual), True)
