@@ -1,38 +1,184 @@
-"""Median time of one dashboard update after a slider change (target: <= 100 ms).
+"""How fast the dashboards follow a slider: in Python, and on screen in headless Chromium (Voila, JupyterLab).
 
-Prints, per builder and L, the median over repeated updates of (a) the compute + artist
-update (``update(render=False)``) and (b) the full update including rendering the
-figure to PNG, as the notebook shows it. Run: python benchmarks/widgets.py
+Per dashboard it prints
+- Python: the median and worst time of one update (compute, draw, encode), for L and tau steps;
+- Chromium: the latency from a key press on the L slider to the new figure in the page (median
+  and worst of 15 presses, 0.35 s apart), and the number of new figures shown during a 1.2 s
+  drag of the L slider (plus whether the frame after the drag shows the final slider value).
+Targets (issue 12): median <= 100 ms, worst <= 250 ms, >= 3 figures per 1.2 s drag.
+Timing depends on the machine's load: the load average is printed; compare runs side by side.
+
+    python benchmarks/widgets.py                 # Python and Voila
+    python benchmarks/widgets.py --lab           # also JupyterLab
+    python benchmarks/widgets.py --only cp presenter --python-only
 """
+import argparse
+import json
+import shutil
 import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-from cpteach import widgets
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-REPEATS = 7
+from tests.browser import live  # noqa: E402
+
+DASHBOARDS = {   # name -> the notebook cell that shows it (as the notebooks call it)
+    "cp": "widgets.cp_dashboard()",
+    "backprop": "widgets.backprop_dashboard()",
+    "asymptotics": "widgets.asymptotics_dashboard()",
+    "asymptotics_nb03": "widgets.asymptotics_dashboard(problem=widgets.tv_l1_denoising_1d(n=48, weight=1.0, "
+                        "lam=0.5), L=1500, L_max=3000)",
+    "fixed_point": "widgets.fixed_point_dashboard()",
+    "denoising": "widgets.denoising_dashboard()",
+    "presenter": "widgets.presenter()",
+}
 
 
-def median_ms(function):
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+def python_times(name, repeats=12):
+    """(median, worst) ms of one update after an L step and after a tau step."""
+    from cpteach import widgets  # noqa: F401
+
+    board = eval(DASHBOARDS[name])
+    board = board.current() if name == "presenter" else board
+    out = []
+    for slider, step in (("L", 1), ("tau", None)) if "L" in board.sliders else (("noise_std", None),):
+        s = board.sliders[slider]
+        times = []
+        for i in range(repeats):
+            if step:
+                s.value = s.value + step
+            elif hasattr(s, "options"):
+                s.value = s.options[i % len(s.options)]
+            else:
+                s.value = s.value * (1.02 if i % 2 else 1 / 1.02)
+            times.append(board.last_ms)
+        out.append((slider, statistics.median(times), max(times)))
+    return out
+
+
+def notebook(cell):
+    return json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {},
+                                  "outputs": [], "source": "from cpteach import widgets\n" + cell}],
+                       "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                                   "name": "python3"}},
+                       "nbformat": 4, "nbformat_minor": 5})
+
+
+def browser_times(page, url, is_presenter=False):
+    t0 = time.perf_counter()
+    page.goto(url, timeout=180_000)
+    dashboard = live.wait_for_dashboard(page)
+    load = time.perf_counter() - t0
+    time.sleep(1.0)       # let the first frames settle (the denoising grid starts filling)
+    steps = live.step_latencies(page, dashboard)
+    dragged = live.drag(page, dashboard)
+    out = {"load_s": load, "steps": live.summary(steps), "drag": dragged}
+    if is_presenter:
+        out["switch_s"] = presenter_switch(page)
+    return out
+
+
+def presenter_switch(page):
+    """Seconds from choosing the second problem to its figure on the current tab."""
+    before = page.evaluate("() => window.__cpteach.frames.length")
+    t0 = time.perf_counter()
+    page.locator("select").first.select_option(index=1)
+    page.wait_for_function("n => window.__cpteach.frames.length > n", arg=before, timeout=60_000)
+    return time.perf_counter() - t0
+
+
+def run_browser(names, frontends):
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="cpteach-bench-"))
+    (work / "nb").mkdir()
+    for name in names:
+        (work / "nb" / f"{name}.ipynb").write_text(notebook(DASHBOARDS[name]))
+    servers = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=live.CHROMIUM, args=live.CHROMIUM_ARGS)
+            if "voila" in frontends:
+                proc, base = live.start_voila(work / "nb", work / "voila.log")
+                servers.append(proc)
+                for name in names:
+                    page = browser.new_page(viewport={"width": 1280, "height": 720})
+                    measure(lambda: browser_times(
+                        page, f"{base}/voila/render/{name}.ipynb", name == "presenter"), "voila", name)
+                    page.close()
+            if "lab" in frontends:
+                proc, base, token = live.start_lab(work / "nb", work)
+                servers.append(proc)
+                for name in names:
+                    page = browser.new_page(viewport={"width": 1280, "height": 900})
+                    measure(lambda: lab_times(page, base, token, name), "lab", name)
+                    page.close()
+                    live.shutdown_kernels(base, token)
+            browser.close()
+    finally:
+        for proc in servers:
+            proc.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+HEADER = (f"{'front end':9s} {'dashboard':18s} {'load [s]':>8s} {'median [ms]':>11s} {'worst [ms]':>10s} "
+          f"{'missed':>6s} {'frames/1.2 s drag':>17s} {'final frame = final value':>26s}")
+
+
+def measure(run, frontend, name):
+    """Run one browser measurement and print its row at once (a failure is printed, not raised)."""
+    try:
+        r = run()
+    except Exception as err:  # noqa: BLE001 - one broken dashboard must not hide the others' numbers
+        print(f"{frontend:9s} {name:18s} failed: {type(err).__name__}: {str(err).splitlines()[0]}", flush=True)
+        return None
+    median, worst, missed = r["steps"]
+    d = r["drag"]
+    values = d["record"]["values"].values() if d["record"] else ()
+    ok = any(str(v) == d["readout"] or (isinstance(v, float) and f"{v:.2f}" == d["readout"]) for v in values)
+    extra = f"   problem switch {r['switch_s']:.2f} s" if "switch_s" in r else ""
+    print(f"{frontend:9s} {name:18s} {r['load_s']:8.1f} {median:11.0f} {worst:10.0f} {missed:6d} "
+          f"{d['frames']:17d} {str(ok) + ' (' + d['readout'] + ')':>26s}{extra}", flush=True)
+    return r
+
+
+def lab_times(page, base, token, name):
+    page.goto(f"{base}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={token}", timeout=120_000)
+    t0 = time.perf_counter()
+    live.run_all(page)
+    dashboard = live.wait_for_dashboard(page)
+    load = time.perf_counter() - t0
+    time.sleep(1.0)
+    steps = live.step_latencies(page, dashboard)
+    return {"load_s": load, "steps": live.summary(steps), "drag": live.drag(page, dashboard)}
 
 
 def main():
-    print(f"{'builder':22s} {'L':>5s} {'compute+artists [ms]':>22s} {'with PNG render [ms]':>22s}")
-    for name, build, Ls in (("cp_dashboard", widgets.cp_dashboard, (50, 200, 500)),
-                            ("backprop_dashboard", widgets.backprop_dashboard, (30, 100, 300)),
-                            ("asymptotics_dashboard", widgets.asymptotics_dashboard, (100, 200, 500)),
-                            ("fixed_point_dashboard", widgets.fixed_point_dashboard, (30, 100, 300))):
-        board = build()
-        for L in Ls:
-            board.sliders["L"].value = L
-            compute = median_ms(lambda: board.update(render=False))
-            full = median_ms(board.update)
-            print(f"{name:22s} {L:5d} {compute:22.1f} {full:22.1f}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=list(DASHBOARDS), default=list(DASHBOARDS))
+    parser.add_argument("--lab", action="store_true", help="measure in JupyterLab too")
+    parser.add_argument("--python-only", action="store_true")
+    parser.add_argument("--browser-only", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {live.environment()}")
+    print(f"{'dashboard':18s} {'slider':9s} {'Python median [ms]':>19s} {'worst [ms]':>11s}")
+    for name in [] if args.browser_only else args.only:
+        for slider, median, worst in python_times(name):
+            print(f"{name:18s} {slider:9s} {median:19.0f} {worst:11.0f}")
+    if args.python_only:
+        return
+    reason = live.chromium_missing()
+    if reason:
+        print(f"browser part skipped: {reason}")
+        return
+    frontends = ["voila"] + (["lab"] if args.lab else [])
+    print(HEADER, flush=True)
+    run_browser(args.only, frontends)
+    print(f"machine after the run: {live.environment()}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ from functools import cached_property
 import numpy as np
 
 from . import images, operators, prox
-from .chambolle_pock import Solution, check_problem, check_steps, default_steps, solve
+from .chambolle_pock import check_problem, check_steps, default_steps, solve
+from .denoising import constrained_model, step_sizes   # the denoising model (6.1)
 
 __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "poster_example",
            "PRESENTER_PROBLEMS"]
@@ -271,8 +272,6 @@ def poster_example(size=64, seed=0, noise_std=0.1, noise_level=0.085, filter_siz
     >>> p.K.params.shape, p.x.shape, round(p.G.radius, 3)
     ((48, 7, 7), (16, 16), 1.36)
     """
-    from .learning import constrained_model, step_sizes   # the denoising model (6.1)
-
     size = _check_int("size", size, 8)
     filter_size = _check_int("filter_size", filter_size, 2)
     offset = _check_int("offset", offset, 0)

@@ -13,7 +13,7 @@ moves is an *animated* artist (curves, heat maps, titles with numbers). The rest
 ticks, labels, legends, colour bars) is drawn once by Agg into a cached background; a
 slider change restores that background, draws the animated artists on top and sends the
 canvas as a JPEG (or PNG) through an ``ipywidgets.Image``. The background is redrawn only when
-the axes limits, a colour scale or a static title change, which the dashboards make rare
+the axes limits, a colour scale, a static title or a static image change, which the dashboards make rare
 by snapping limits to decades and 1-2-5 steps (:func:`cpteach.plotting.nice_ceil`,
 :func:`cpteach.plotting.decade_limits`).
 The figure is rendered at ``pixel_ratio`` times its CSS size (sharp on high-density
@@ -189,6 +189,9 @@ class Dashboard(widgets.VBox):
         self.figure.set_layout_engine("constrained")
         self.figure.draw_without_rendering()
         self.figure.set_layout_engine("none")    # keep the layout of this draw: redraws stay cheap
+        renderer = self.figure.canvas.get_renderer()
+        pad = 3 * pixel_ratio                     # the region of each axes (ticks and labels included)
+        self._slots = [ax.get_tightbbox(renderer).padded(pad) for ax in self.figure.axes]
         width, _ = self.css_size
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%", height="auto")
         self._keys = None
@@ -226,16 +229,19 @@ class Dashboard(widgets.VBox):
         self.status.value = f"{message}<span class='cpteach-frame' style='display:none'>{html.escape(frame, quote=False)}</span>"
 
     def _background_keys(self):
-        """Per axes, what the cached background shows of it: limits, scales, a static title."""
+        """Per axes, what the cached background shows of it: limits, scales, a static title, static images."""
         return [(ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
-                 None if ax.title.get_animated() else ax.title.get_text()) for ax in self.figure.axes]
+                 None if ax.title.get_animated() else ax.title.get_text(),
+                 tuple((id(im.get_array()), im.norm.vmin, im.norm.vmax) for im in ax.images if not im.get_animated()))
+                for ax in self.figure.axes]
 
     def _frame(self):
         """The encoded figure: the cached background plus the animated artists.
 
         Only the axes whose limits, scale or static title changed are redrawn into the
-        background (each inside its tight bounding box, which the frozen constrained layout
-        keeps apart from the others); the first frame draws everything.
+        background, each inside its region (its tight bounding box when the layout was
+        frozen, which constrained layout keeps apart from the others); the first frame
+        draws everything.
         """
         figure, canvas = self.figure, self.figure.canvas
         keys = self._background_keys()
@@ -243,12 +249,12 @@ class Dashboard(widgets.VBox):
             canvas.draw()                                   # animated artists are left out (images are not)
             self.full_draws += 1
         else:
-            changed = [ax for ax, key, old in zip(figure.axes, keys, self._keys) if key != old]
+            changed = [(ax, slot) for ax, slot, key, old in zip(figure.axes, self._slots, keys, self._keys)
+                       if key != old]
             if changed:
                 canvas.restore_region(self._background)
                 renderer = canvas.get_renderer()
-                for ax in changed:
-                    box = ax.get_tightbbox(renderer).padded(2)
+                for ax, box in changed:
                     self._blank.set_bounds(box.x0, box.y0, box.width, box.height)
                     figure.draw_artist(self._blank)
                     ax.draw(renderer)                       # leaves the animated artists out, too

@@ -39,7 +39,7 @@ def denoising_run(y, filters, noise_std, s_ratio=0.95, L=60, seed=2):
     >>> run.tv.shape, bool(run.psnr_tv > run.psnr_x)
     ((16, 16), True)
     """
-    from ..learning import denoise     # the denoising model (6.1)
+    from ..denoising import denoise     # the denoising model (6.1)
 
     x = images.add_noise(y, noise_std, seed=seed)
     s = s_ratio * noise_std
@@ -52,19 +52,22 @@ class _Grid:
     """Results per (image, noise level), filled for one image at a time by a background thread.
 
     A slider move to a level already computed only looks it up; a level not yet there is
-    computed at once (the frame then waits for one solve). ``progress`` shows the filling.
+    computed at once (the frame then waits for at most two solves). ``progress`` shows the filling.
     """
 
     def __init__(self, crops, filters, s_ratio, L, progress):
         self._crops, self._filters, self._s_ratio, self._L = crops, filters, s_ratio, L
         self._results = {}
+        self._lock = threading.Lock()
         self._progress = progress
         self._wanted = None
 
     def get(self, image, noise_std):
         key = (image, round(float(noise_std), 4))
-        if key not in self._results:
-            self._results[key] = denoising_run(self._crops[image], self._filters, noise_std, self._s_ratio, self._L)
+        with self._lock:      # one solve at a time (denoise's warning filter is not thread-safe)
+            if key not in self._results:
+                self._results[key] = denoising_run(self._crops[image], self._filters, noise_std, self._s_ratio,
+                                                   self._L)
         return self._results[key]
 
     def fill(self, image):
@@ -113,7 +116,7 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
     >>> sorted(board.sliders)
     ['image', 'noise_std']
     """
-    from ..learning import pretrained_filters
+    from ..reproduce import pretrained_filters
 
     filters = pretrained_filters() if filters is None else filters
     crops = dict(zip(images.TEST_IMAGES, images.held_out_images(size)))
@@ -134,7 +137,8 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
 
     def redraw(image, noise_std):
         run = grid.get(image, noise_std)
-        y_shown.set_data(crops[image])
+        if previous.get("image") != image:                 # the ground truth is static while only the noise moves
+            y_shown.set_data(crops[image])
         for ax, artist, label, data, psnr in zip(axes[1:], (x_shown, tv_shown, learned_shown),
                                                  ("noisy x", "TV", "learned filters"), (run.x, run.tv, run.learned),
                                                  (run.psnr_x, run.psnr_tv, run.psnr_learned)):
@@ -146,7 +150,7 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
         return (f"noise std {noise_std:.2f}, s = {s_ratio * noise_std:.3f}; PSNR gain of the learned filters "
                 f"over TV: {run.psnr_learned - run.psnr_tv:+.2f} dB")
 
-    board = Dashboard(sliders, fig, redraw, animated=(*shown.values(), *(ax.title for ax in axes[1:])))
+    board = Dashboard(sliders, fig, redraw, animated=(x_shown, tv_shown, learned_shown, *(ax.title for ax in axes[1:])))
     board.progress = progress
     board.controls.children = (*board.controls.children, progress)
     return board
