@@ -4,9 +4,9 @@ against automatic differentiation of the same loop.
 Problem: ``cpteach.problems.poster_example()``, 48 filters of 7x7 (2-D DCT basis without
 DC, scaled to ||K|| = 1), a 64x64 crop of scikit-image's camera with noise 0.1, F = L1,
 G = L2Ball, with its step sizes, L = 100. Prints CPU times (``time.process_time``, all
-threads of the process; less sensitive to other processes than wall time) measured side by side in one run (best
-of ``--repeat``, the runs interleaved so that all see the same machine load) and their
-ratios; never fails on time.
+threads of the process; less sensitive to other processes than wall time) measured side
+by side in one run (best of ``--repeat``, the runs interleaved so that all see the same
+machine load) and their ratios; never fails on time.
 
 Where PyTorch is installed, the same unrolled loop is differentiated by torch autograd,
 in float64 on one thread, in two variants:
