@@ -185,6 +185,7 @@ def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", co
     if colorbar_label is not None:
         ax.figure.colorbar(image, ax=ax if colorbar_axes is None else colorbar_axes, label=colorbar_label)
         image.colorbar.minorticks_off()
+        _symlog_ticks(image)
     return image
 
 
@@ -271,10 +272,17 @@ def _symmetric_clim(image, data, vmax=None):
     if isinstance(norm, SymLogNorm) and (norm.linthresh, norm.vmax) == (linthresh, vmax):
         return
     image.set_norm(SymLogNorm(linthresh, vmin=-vmax, vmax=vmax))
-    if image.colorbar is not None:          # a few labelled ticks instead of one per decade
-        middle = vmax / 10.0 ** (image.decades // 2)
-        ticks = [-vmax, -middle, -linthresh, 0.0, linthresh, middle, vmax]
-        image.colorbar.set_ticks(ticks, labels=[f"{t:.0e}" for t in ticks])
+    _symlog_ticks(image)
+
+
+def _symlog_ticks(image):
+    """A few labelled ticks on the colour bar of a signed-log heat map instead of one per decade."""
+    if image.colorbar is None or image.decades is None:
+        return
+    vmax, linthresh = image.norm.vmax, image.norm.linthresh
+    middle = vmax / 10.0 ** (image.decades // 2)
+    ticks = [-vmax, -middle, 0.0, middle, vmax]
+    image.colorbar.set_ticks(ticks, labels=[f"{t:.0e}" if t else "0" for t in ticks])
 
 
 def plot_images(axes, images, cmap="gray", vmin=0.0, vmax=1.0):

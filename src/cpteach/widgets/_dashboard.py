@@ -165,16 +165,14 @@ class Dashboard(widgets.VBox):
         self.image.add_class("cpteach-figure")
         self.controls = widgets.GridBox(list(self.sliders.values()), layout=widgets.Layout(
             grid_template_columns="repeat(auto-fill, minmax(17em, 1fr))", grid_gap="0 1em", width="100%"))
-        try:                                      # lay the figure out with the first frame's tick labels
-            self._redraw(**self.values())
-        except ValueError:
-            pass
-        self.set_pixel_ratio(pixel_ratio)
         super().__init__([self.controls, self.status, self.image])
         self.add_class("cpteach-dashboard")
+        start = time.perf_counter()
+        message, ok = self._compute()             # lay the figure out with the first frame's tick labels,
+        self.set_pixel_ratio(pixel_ratio)         # in the same draw as the first background
+        self._show(message, ok, start)
         for slider in self.sliders.values():
             slider.observe(self._on_change, names="value")
-        self.update()
 
     @property
     def css_size(self):
@@ -187,18 +185,20 @@ class Dashboard(widgets.VBox):
         self.figure.set_dpi(CSS_DPI * float(pixel_ratio))
         FigureCanvasAgg(self.figure)
         self.figure.set_layout_engine("constrained")
-        self.figure.draw_without_rendering()
-        self.figure.set_layout_engine("none")    # keep the layout of this draw: redraws stay cheap
+        self.figure.canvas.draw()                 # lays the figure out and draws the background
+        self.figure.set_layout_engine("none")    # keep this layout: redraws stay cheap
+        self.full_draws += 1
+        self._background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        self._keys = self._background_keys()
         renderer = self.figure.canvas.get_renderer()
         pad = 3 * pixel_ratio                     # the region of each axes (ticks and labels included)
         self._slots = [ax.get_tightbbox(renderer).padded(pad) for ax in self.figure.axes]
         width, _ = self.css_size
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%", height="auto")
-        self._keys = None
         if self.updates:
             self.update()
 
-    def side_by_side(self, controls_width="15em"):
+    def side_by_side(self, controls_width="19em"):
         """Put the sliders and the status line in a column left of the figure (presenter view)."""
         self.controls.layout.grid_template_columns = "1fr"
         column = widgets.VBox([self.controls, self.status],
@@ -215,18 +215,25 @@ class Dashboard(widgets.VBox):
     def update(self, render=True):
         """Recompute for the current slider values, update the artists, send the new frame."""
         start = time.perf_counter()
-        values = self.values()
+        message, ok = self._compute()
+        self._show(message, ok and render, start)
+
+    def _compute(self):
+        """(status HTML, True) after ``redraw``, or (the ValueError's message in red, False)."""
         try:
-            message = self._redraw(**values)
+            return self._redraw(**self.values()), True
         except ValueError as err:
-            message = f"<b style='color:#c00000'>⚠ {html.escape(str(err))}</b>"
-        else:
-            if render:
-                self.image.value = self._frame()
+            return f"<b style='color:#c00000'>⚠ {html.escape(str(err))}</b>", False
+
+    def _show(self, message, render, start):
+        """Send the new frame (if ``render``) and the status line with the hidden frame record."""
+        if render:
+            self.image.value = self._frame()
             self.updates += 1
         self.last_ms = 1e3 * (time.perf_counter() - start)
-        frame = json.dumps({"update": self.updates, "values": values}, default=str)
-        self.status.value = f"{message}<span class='cpteach-frame' style='display:none'>{html.escape(frame, quote=False)}</span>"
+        frame = json.dumps({"update": self.updates, "values": self.values()}, default=str)
+        self.status.value = (f"{message}<span class='cpteach-frame' style='display:none'>"
+                             f"{html.escape(frame, quote=False)}</span>")
 
     def _background_keys(self):
         """Per axes, what the cached background shows of it: limits, scales, a static title, static images."""

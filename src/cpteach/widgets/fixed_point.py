@@ -144,7 +144,11 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     grid = np.unique(np.geomspace(1, L_max, 12).round().astype(int))   # the L' of the curves (plus L)
     known = {}                                                          # (tau, sigma, theta) -> {L': (cos, err)}
     shown = {}                                                          # what the static heat maps show
-    first = fixed_point_run(problem, 2, problem.tau, problem.sigma, problem.theta)
+    steps = sliders["tau"].value, sliders["sigma"].value, sliders["theta"].value   # cached for the first frame
+    try:
+        first = fixed_point_run(problem, 2, *steps, reference=references(*steps))
+    except ValueError:                                                  # invalid initial steps: draw the problem's
+        first = fixed_point_run(problem, 2, problem.tau, problem.sigma, problem.theta)
     fig, axes = new_figure(3, nrows=2, width=3.3, height=2.55)
     ax_cos, ax_err, ax_bar = axes[:3]
     (cosine,) = ax_cos.semilogx(first.Ls, first.cosine, "o-", label="unrolled (3.4)")
