@@ -292,11 +292,10 @@ class FilterBank(LinearOperator):
         return g[:, :k1, :k2]
 
     def param_grad(self, a, b):
-        # (3.5): d<a, K b>/dw_c[a', b'] = sum_ij a_c[i, j] b[i + a' - r1, j + b' - r2]
-        # spectrum of the correlation: conj(A) B = conj(A conj(B)); conj of the small B only
-        spectrum = self._fft(a) * np.conj(self._fft(b))[..., None, :, :]
-        spectrum = spectrum.reshape((-1,) + spectrum.shape[-3:]).sum(axis=0)
-        return self._crop(self._ifft(np.conj(spectrum)))
+        # (3.5): d<a, K b>/dw_c[a', b'] = sum_ij a_c[i, j] b[i + a' - r1, j + b' - r2], by FFT
+        grad = self.param_grad_sum()
+        grad.add(a, b)
+        return grad.value()
 
     def param_grad_sum(self):
         return _SpectralAccumulator(self)
@@ -304,7 +303,11 @@ class FilterBank(LinearOperator):
 
 class _SpectralAccumulator:
     """Sum of weight * param_grad(a, b) for a FilterBank, accumulated in Fourier space
-    so that only one inverse FFT is needed at the end."""
+    so that only one inverse FFT is needed at the end.
+
+    The correlation sum_ij a_c[i, j] b[i + p, j + q] has the spectrum conj(A_c) B =
+    conj(A_c conj(B)); the sum keeps A_c conj(B) (conj of the small B only) and conjugates once.
+    """
 
     def __init__(self, K):
         self.K = K
