@@ -86,8 +86,10 @@ def browser_times(page, url, is_presenter=False):
     return out
 
 
-def presenter_switch(page):
-    """Seconds from choosing the second problem to its figure on the current tab."""
+def presenter_switch(page, idle=10.0):
+    """Seconds from choosing the second problem to its figure on the current tab, after ``idle`` s
+    without input (the presenter builds the other tabs in idle time)."""
+    time.sleep(idle)
     before = page.evaluate("() => window.__cpteach.frames.length")
     t0 = time.perf_counter()
     page.locator("select").first.select_option(index=1)

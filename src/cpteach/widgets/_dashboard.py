@@ -137,6 +137,7 @@ class Dashboard(widgets.VBox):
     ----------
     sliders, figure, status (ipywidgets.HTML), image (ipywidgets.Image), controls (the box
     of sliders), updates (number of frames drawn), last_ms (time of the last update),
+    last_active (``time.monotonic()`` of the last slider change),
     full_draws, partial_draws (how often the background was redrawn, wholly or some axes).
 
     The status line carries a hidden ``<span class="cpteach-frame">`` with the update
@@ -153,6 +154,7 @@ class Dashboard(widgets.VBox):
             artist.set_animated(True)
         self.updates = self.full_draws = self.partial_draws = 0
         self.last_ms = 0.0
+        self.last_active = time.monotonic()
         self._keys = self._background = None
         self._blank = Rectangle((0, 0), 1, 1, transform=IdentityTransform(), facecolor=figure.get_facecolor(),
                                 edgecolor="none")
@@ -215,6 +217,7 @@ class Dashboard(widgets.VBox):
     def update(self, render=True):
         """Recompute for the current slider values, update the artists, send the new frame."""
         start = time.perf_counter()
+        self.last_active = time.monotonic()
         message, ok = self._compute()
         self._show(message, ok and render, start)
 

@@ -1,12 +1,16 @@
 """The lecturer's view (notebooks/presenter.ipynb in Voila): a problem chooser and one tab per dashboard.
 
 Every tab fits a 1280 x 720 projector: the sliders sit in a column left of the figure.
-Tabs are built when first shown, per problem, and kept: switching the problem rebuilds
-only the tab on screen (the others follow when they are opened) and keeps the tab.
+Only the first tab is built before the view shows; the other (problem, tab) pairs are built
+in the kernel's idle time afterwards (or when first opened), and kept: switching the problem
+keeps the tab and, once built, only swaps the dashboard in.
 ``PRESENTER_TABS`` lists (title, builder); a builder takes ``problem=`` and returns a
 :class:`Dashboard` (or any widget), so a further tab is one more entry.
 """
 from __future__ import annotations
+
+import asyncio
+import time
 
 import ipywidgets as widgets
 
@@ -23,7 +27,7 @@ PRESENTER_TABS = [("Iteration (§2)", cp_dashboard),
                   ("Fixed point (§5)", fixed_point_dashboard)]
 
 
-def presenter(problem=None, tabs=None):
+def presenter(problem=None, tabs=None, prebuild_others=True):
     """The lecturer's view: a problem chooser and one tab per dashboard, built lazily.
 
     Tabs (default ``PRESENTER_TABS``): the Chambolle-Pock iteration (:func:`cp_dashboard`),
@@ -36,6 +40,8 @@ def presenter(problem=None, tabs=None):
     ----------
     problem : str, a key of ``PRESENTER_PROBLEMS`` (default: the first)
     tabs : list of (title, builder) or None (default: ``PRESENTER_TABS``)
+    prebuild_others : bool, build the other (problem, tab) pairs in the kernel's idle time
+        (one at a time, only while no slider moved for 1.5 s), so switching is a swap
 
     Returns
     -------
@@ -65,17 +71,43 @@ def presenter(problem=None, tabs=None):
         key = (name, index)
         if key not in box.dashboards:
             busy.value = "<i>building ...</i>"
-            if name not in instances:
-                instances[name] = PRESENTER_PROBLEMS[name]()
-            board = tabs[index][1](problem=instances[name])
-            if isinstance(board, Dashboard):
-                board.side_by_side()
-            box.dashboards[key] = board
+            build(name, index)
             busy.value = ""
         tab.children[index].children = [box.dashboards[key]]
 
+    def build(name, index):
+        if name not in instances:
+            instances[name] = PRESENTER_PROBLEMS[name]()
+        board = tabs[index][1](problem=instances[name])
+        if isinstance(board, Dashboard):
+            board.side_by_side()
+        box.dashboards[(name, index)] = board
+
+    def prebuild():
+        """Build the next missing (problem, tab) while nobody touches the view, one per idle second."""
+        missing = [(name, index) for name in names for index in range(len(tabs)) if (name, index) not in box.dashboards]
+        if not missing:
+            return
+        idle = time.monotonic() - max([board.last_active for board in box.dashboards.values()
+                                       if isinstance(board, Dashboard)] + [activity[0]])
+        if idle > 1.5:
+            build(*missing[0])
+        loop.call_later(0.5, prebuild)
+
     box.current = lambda: box.dashboards[(chooser.value, tab.selected_index or 0)]
-    chooser.observe(lambda change: show(), names="value")
-    tab.observe(lambda change: show(), names="selected_index")
+    activity = [time.monotonic()]
+
+    def on_change(change):
+        activity[0] = time.monotonic()
+        show()
+
+    chooser.observe(on_change, names="value")
+    tab.observe(on_change, names="selected_index")
     show()
+    try:                                           # in a kernel: build the other tabs while the view is idle,
+        loop = asyncio.get_running_loop()          # so that a problem switch or a new tab only swaps them in
+    except RuntimeError:
+        return box                                 # no event loop (a script or a test): build on demand only
+    if prebuild_others:
+        loop.call_later(1.0, prebuild)
     return box
