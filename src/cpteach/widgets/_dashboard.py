@@ -38,10 +38,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import IdentityTransform
 
-from ..chambolle_pock import check_steps
+from ..chambolle_pock import chambolle_pock, check_steps
 from ..plotting import nice_ceil
 
-__all__ = ["Dashboard", "RunCache", "step_sliders", "check_step_sizes"]
+__all__ = ["Dashboard", "RunCache", "trace_cache", "step_sliders", "check_step_sizes"]
 
 CSS_DPI = 96          # matplotlib points map to CSS points: 10 pt text is 13.3 CSS px
 PIXEL_RATIO = 2.0     # rendered pixels per CSS pixel
@@ -57,12 +57,15 @@ def check_step_sizes(K, tau, sigma, theta):
     return f"<span style='color:green'>τσ‖K‖² = {product:.3f} &lt; 1: step-size condition holds</span>"
 
 
-def step_sliders(K, L, tau, sigma, theta, L_max):
+def step_sliders(problem, L, tau, sigma, theta, L_max):
     """Sliders for L (int, 1..L_max), tau and sigma (log scale, 10^-3 .. 4 / ||K||), theta in [0, 1].
 
-    They send values while dragged (``continuous_update=True``).
+    ``tau`` or ``sigma`` None starts at the problem's steps. They send values while dragged
+    (``continuous_update=True``).
     """
-    step_max = math.log10(4.0 / K.norm())
+    tau = problem.tau if tau is None else tau
+    sigma = problem.sigma if sigma is None else sigma
+    step_max = math.log10(4.0 / problem.K.norm())
     common = {"continuous_update": True, "style": {"description_width": "1.5em"},
               "layout": widgets.Layout(width="auto", min_width="12em")}
     return {
@@ -99,6 +102,13 @@ class RunCache:
         while len(self._runs) > self._size:
             self._runs.pop(next(iter(self._runs)))
         return run
+
+
+def trace_cache(problem, L_max):
+    """A :class:`RunCache` of :func:`cpteach.chambolle_pock` traces of ``problem``, keyed by (tau, sigma, theta)."""
+    K, F, G, x = problem.K, problem.F, problem.G, problem.x
+    return RunCache(lambda tau, sigma, theta, length: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta,
+                                                                     L=length), L_max)
 
 
 def _encode(canvas, image_format):

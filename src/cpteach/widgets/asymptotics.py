@@ -10,7 +10,7 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock, check_steps
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
-from ._dashboard import Dashboard, RunCache, check_step_sizes, step_sliders
+from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
 
 __all__ = ["AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard", "RESIDUAL_LABELS"]
 
@@ -97,12 +97,9 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     True
     """
     problem = tv_l1_denoising_1d() if problem is None else problem
-    tau = problem.tau if tau is None else tau
-    sigma = problem.sigma if sigma is None else sigma
-    sliders = step_sliders(problem.K, L, tau, sigma, theta, L_max)
-    K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
-    traces = RunCache(lambda tau, sigma, theta, length: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma,
-                                                                       theta=theta, L=length), L_max)
+    sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
+    K, y = problem.K, problem.y
+    traces = trace_cache(problem, L_max)
     grid = np.unique(np.linspace(1, L_max, 9).round().astype(int))    # the L' of the right panel (plus L)
     known = {}                                                         # (tau, sigma, theta) -> {L': ||grad_K||}
     first = asymptotics_run(problem, 2, problem.tau, problem.sigma, problem.theta)

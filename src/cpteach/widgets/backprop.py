@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..backprop import backprop
-from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, new_figure, plot_convergence, plot_heatmap, update_heatmap
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, RunCache, check_step_sizes, step_sliders
+from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
 
 __all__ = ["backprop_dashboard"]
 
@@ -44,13 +43,10 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     True
     """
     problem = tv_denoising_1d(n=40, dense=True) if problem is None else problem
-    tau = problem.tau if tau is None else tau
-    sigma = problem.sigma if sigma is None else sigma
-    sliders = step_sliders(problem.K, L, tau, sigma, theta, L_max)
-    K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
-    traces = RunCache(lambda tau, sigma, theta, length: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma,
-                                                                       theta=theta, L=length), L_max)
-    first = backprop(chambolle_pock(K, F, G, x, tau=problem.tau, sigma=problem.sigma, L=1), y)
+    sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
+    K, y = problem.K, problem.y
+    traces = trace_cache(problem, L_max)
+    first = backprop(traces((problem.tau, problem.sigma, problem.theta), 1).prefix(1), y)
     n, k = first.delta_P[0].size, first.delta_D[0].size
     fig, axes = new_figure(2, nrows=2, width=4.4, height=2.7)
     images = {

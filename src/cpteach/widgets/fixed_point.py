@@ -12,7 +12,7 @@ from ..chambolle_pock import chambolle_pock, check_steps, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
 from ..problems import ball_problem
-from ._dashboard import Dashboard, RunCache, check_step_sizes, step_sliders
+from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
 
 __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "fixed_point_dashboard"]
@@ -134,12 +134,9 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     ['L', 'sigma', 'tau', 'theta']
     """
     problem = ball_problem() if problem is None else problem
-    tau = problem.tau if tau is None else tau
-    sigma = problem.sigma if sigma is None else sigma
-    sliders = step_sliders(problem.K, L, tau, sigma, theta, L_max)
-    K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
-    traces = RunCache(lambda tau, sigma, theta, length: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma,
-                                                                       theta=theta, L=length), L_max)
+    sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
+    K, y = problem.K, problem.y
+    traces = trace_cache(problem, L_max)
     references = lru_cache(maxsize=8)(lambda tau, sigma, theta: fixed_point_reference(problem, tau, sigma, theta))
     grid = np.unique(np.geomspace(1, L_max, 12).round().astype(int))   # the L' of the curves (plus L)
     known = {}                                                          # (tau, sigma, theta) -> {L': (cos, err)}

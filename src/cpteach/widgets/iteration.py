@@ -81,9 +81,7 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     ['L', 'sigma', 'tau', 'theta']
     """
     problem = tv_denoising_1d(dense=True) if problem is None else problem
-    tau = problem.tau if tau is None else tau
-    sigma = problem.sigma if sigma is None else sigma
-    sliders = step_sliders(problem.K, L, tau, sigma, theta, L_max)
+    sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
     runs = RunCache(lambda tau, sigma, theta, length: cp_run(problem, length, tau, sigma, theta), L_max)
     fig, (ax_signal, ax_conv) = new_figure(2, width=4.6, height=3.0)
     first = cp_run(problem, 1, problem.tau, problem.sigma, problem.theta)
