@@ -128,3 +128,19 @@ def test_bad_input_messages(kind):
         chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=1000, max_trace_bytes=10_000)
     with pytest.raises(IndexError, match=r"\[1, 3\]"):
         chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=3).z_P(0)
+
+
+def test_solve_with_a_fixed_step_count_is_the_unrolled_iteration():
+    """tol = 0 runs exactly max_iter steps: the same x as the trace, the residual of its last two iterates."""
+    K = operators.FiniteDifference((12, 10))
+    x = np.random.default_rng(2).standard_normal((12, 10))
+    F, G = prox.L1(0.3), prox.SquaredL2()
+    tau, sigma = default_steps(K)
+    with pytest.warns(RuntimeWarning, match="did not reach"):
+        sol = solve(K, F, G, x, tau=tau, sigma=sigma, tol=0, max_iter=25)
+    trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=25)
+    np.testing.assert_array_equal(sol.x_star, trace.x_L)
+    np.testing.assert_array_equal(sol.xi_star, trace.xi(25))
+    change = np.sqrt(np.sum((trace.x(25) - trace.x(24)) ** 2) + np.sum((trace.xi(25) - trace.xi(24)) ** 2))
+    scale = max(1.0, np.sqrt(np.sum(trace.x(25) ** 2) + np.sum(trace.xi(25) ** 2)))
+    assert sol.iterations == 25 and sol.residual == pytest.approx(change / scale, rel=1e-12)

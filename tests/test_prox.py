@@ -11,15 +11,19 @@ FUNCTIONS = {
     "box": prox.Box(-0.4, 0.9),
     "zero": prox.Zero(),
 }
-ALL = {**FUNCTIONS, **{name + "*": f.conjugate() for name, f in FUNCTIONS.items()}}
+ALL = {**FUNCTIONS, **{name + "*": prox.Conjugate(f) for name, f in FUNCTIONS.items()}}  # Moreau's (2.6) for all
 
 
 def test_closed_forms_of_conjugate_proxes():
     """Moreau's identity against independently written closed forms."""
     rng = np.random.default_rng(0)
     v, s = 3 * rng.standard_normal(20), 0.8
-    np.testing.assert_allclose(prox.L1().conjugate().prox(v, s), np.clip(v, -1, 1), atol=1e-15)
-    np.testing.assert_allclose(prox.L1(0.7).conjugate().prox(v, s), prox.Box(-0.7, 0.7).prox(v, s), atol=1e-15)
+    np.testing.assert_allclose(prox.Conjugate(prox.L1()).prox(v, s), np.clip(v, -1, 1), atol=1e-15)
+    np.testing.assert_allclose(prox.Conjugate(prox.L1(0.7)).prox(v, s), np.clip(v, -0.7, 0.7), atol=1e-15)
+    # L1's conjugate is returned in closed form, the box; it must agree with Moreau's identity
+    box = prox.L1(0.7).conjugate()
+    np.testing.assert_allclose(box.prox(v, s), prox.Conjugate(prox.L1(0.7)).prox(v, s), atol=1e-15)
+    np.testing.assert_array_equal(box.mask(v, s), prox.Conjugate(prox.L1(0.7)).mask(v, s))
     np.testing.assert_allclose(prox.SquaredL2(1.3).conjugate().prox(v, s), v / (1 + s / 1.3), atol=1e-14)
     r = 1.5  # conjugate of the ball indicator is r||.||_2: its prox is block soft thresholding
     np.testing.assert_allclose(prox.L2Ball(r).conjugate().prox(v, s),

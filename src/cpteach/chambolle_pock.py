@@ -293,7 +293,7 @@ def _squared_norm(a):
 def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=None, xi0=None):
     """Iterate (2.1)-(2.5) until the relative fixed-point residual is below ``tol``.
 
-    The residual is ||(x^{l+1}, xi^{l+1}) - (x^l, xi^l)|| / max(1, ||(x^l, xi^l)||), checked
+    The residual is ||(x^{l+1}, xi^{l+1}) - (x^l, xi^l)|| / max(1, ||(x^{l+1}, xi^{l+1})||), checked
     every step; nothing is stored, so memory does not depend on the number of iterations.
     ``tol=0`` runs exactly ``max_iter`` steps (no residual is below 0), and the residual is
     then computed for the last step only.

@@ -87,6 +87,10 @@ class L1(ProxFunction):
     def conjugate_value(self, v):
         return 0.0 if np.all(np.abs(v) <= self.weight * (1 + 1e-12)) else np.inf
 
+    def conjugate(self):
+        """f* = the indicator of the box [-weight, weight]; its prox is one clip instead of Moreau's (2.6)."""
+        return Box(-self.weight, self.weight)
+
 
 class SquaredL2(ProxFunction):
     """f(v) = 0.5 * weight * ||v||^2; its prox is the shrinkage v / (1 + step*weight)."""
@@ -213,7 +217,8 @@ class Conjugate(ProxFunction):
 
     .. math:: \\operatorname{prox}_{\\sigma f^*}(v) = v - \\sigma \\operatorname{prox}_{f/\\sigma}(v/\\sigma)
 
-    Example: ``L1().conjugate().prox(v, sigma)`` is clipping to [-1, 1].
+    Example: ``Conjugate(L1()).prox(v, sigma)`` is clipping to [-1, 1] (``L1().conjugate()``
+    returns that box directly).
     """
 
     def __init__(self, f):
