@@ -297,3 +297,42 @@ PRESENTER_PROBLEMS = {
     "1-D TV denoising: F = 0.2 ||.||_1, G = 0.5 ||.||^2": lambda: tv_denoising_1d(dense=True),
     "random 30 x 20 problem: F = ||.||_1, G = ball indicator": ball_problem,
 }  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)
+
+
+def l1_l1_problem(k=20, n=10, weight=0.2, alpha=0.3, noise_std=None, seed=0):
+    """A random L1-L1 problem: min_u weight*||K u||_1 + alpha*||u - x||_1, K a random k x n Matrix.
+
+    K, y and x are those of :func:`ball_problem` (same k, n, noise_std, seed: K has
+    N(0, 1/n) entries, y ~ N(0, I), x = y + noise_std * N(0, I)); F = weight*||.||_1 and
+    G = alpha*||.||_1 both have 0/1 prox derivatives, so the masks (4.1) exist. For the
+    defaults (notebooks 03a, 03b and 04) the solution is unique and nondegenerate, the masked
+    operator K_M = M_D K M_P is square and invertible, the sums (4.4) converge and the limit
+    of the unrolled gradient is (4.11). Steps tau = sigma = 0.99/||K||; the solution is
+    computed to relative residual 1e-12.
+
+    Parameters
+    ----------
+    k, n : int >= 1, the shape of K
+    weight : float > 0, the weight of F (beta in notebook 03a)
+    alpha : float > 0, the weight of G
+    noise_std : float >= 0, standard deviation of the noise (default 0.3)
+    seed : int, seed of ``np.random.default_rng``
+
+    Returns
+    -------
+    Problem
+
+    Examples
+    --------
+    >>> p = l1_l1_problem()
+    >>> p.name, p.K.params.shape, p.F.has_mask and p.G.has_mask
+    ('random 20 x 10 L1-L1 problem', (20, 10), True)
+    """
+    base = ball_problem(k=k, n=n, noise_std=noise_std, seed=seed)
+    weight = _check_real("weight", weight, positive=True)
+    alpha = _check_real("alpha", alpha, positive=True)
+    return Problem(base.K, prox.L1(weight), prox.L1(alpha), base.x, base.y, f"random {k} x {n} L1-L1 problem",
+                   base.tau, base.sigma)
+
+
+__all__ += ["l1_l1_problem"]
