@@ -73,8 +73,8 @@ class ShippedRun:
     factor ``noise_level`` (the DCT start's s); ``s_tv``, ``s_dct``, ``s_learned`` are the s of
     each model (best mean training PSNR on ``S_GRID``); ``train_psnr_grid`` (rows TV, DCT start,
     learned; one column per s of ``S_GRID``) the PSNRs that chose them; ``loss``/``psnr`` the
-    training history (one entry per outer step); ``settings`` the JSON of ``SETTINGS``;
-    ``seconds`` the wall-clock time of the reproduction that wrote the file.
+    training history (one entry per outer step); ``settings`` the JSON of ``SETTINGS``
+    (times are measured by ``benchmarks/learning.py``, not stored).
     """
 
     filters: np.ndarray
@@ -86,7 +86,6 @@ class ShippedRun:
     loss: np.ndarray
     psnr: np.ndarray
     settings: str
-    seconds: float
 
     @property
     def s_of(self):
@@ -125,14 +124,13 @@ class GradientCurves:
     Row i of ``loss`` (mean 0.5 ||x - y||^2 per patch) and ``psnr`` (mean training PSNR, dB)
     is the method ``names[i]`` (``"unrolled:20"``: unrolled with L = 20; otherwise L =
     ``SETTINGS["L"]``), one column per outer step, all on the shipped run's training data
-    with its s and learning rate, starting from the DCT atoms. ``seconds`` is each run's
-    wall-clock time (the row of the shipped method is the shipped run's history and time).
+    with its s and learning rate, starting from the DCT atoms (the row of the shipped method
+    is the shipped run's history).
     """
 
     names: tuple
     loss: np.ndarray
     psnr: np.ndarray
-    seconds: np.ndarray
 
 
 def _data_path(name):
@@ -166,7 +164,7 @@ def _save(path, result):
 def load_shipped_run(path=None):
     """Load a :class:`ShippedRun` from ``path`` (default: the shipped file) without pickle."""
     return _load(ShippedRun, _data_path(SHIPPED_FILE) if path is None else path,
-                 floats=("noise_level", "s_tv", "s_dct", "s_learned", "seconds"), strings=("settings",))
+                 floats=("noise_level", "s_tv", "s_dct", "s_learned"), strings=("settings",))
 
 
 def load_held_out(path=None):
@@ -247,20 +245,19 @@ def gradient_curves(run, specs=SETTINGS["curve_methods"], steps=SETTINGS["curve_
     is not trained again: its row is the first ``steps`` entries of ``run.loss``/``run.psnr``.
     """
     y, x = training_data()
-    loss, psnr, seconds = [], [], []
+    loss, psnr = [], []
     for spec in specs:
         method, L = _parse_method(spec)
         if (method, L) == (SETTINGS["method"], SETTINGS["L"]) and len(run.loss) >= steps:
             loss.append(run.loss[:steps])
             psnr.append(run.psnr[:steps])
-            seconds.append(run.seconds * steps / len(run.loss))
             continue
         curve = train_filters(y, x, run.noise_level, method=method, steps=steps, L=L,
                               learning_rate=SETTINGS["learning_rate"], progress=progress, workers=workers)
         loss.append(curve.loss)
         psnr.append(curve.psnr)
-        seconds.append(curve.seconds)
-    return GradientCurves(names=tuple(specs), loss=np.array(loss), psnr=np.array(psnr), seconds=np.array(seconds))
+        print(f"{spec}: {curve.seconds:.0f} s")
+    return GradientCurves(names=tuple(specs), loss=np.array(loss), psnr=np.array(psnr))
 
 
 def psnr_table(names, columns):
@@ -318,8 +315,7 @@ def _train(workers, progress):
     return ShippedRun(filters=run.filters, noise_level=s_of["DCT start"], s_tv=s_of["TV"], s_dct=s_of["DCT start"],
                       s_learned=s_of["learned"], train_psnr_grid=np.array([grid_psnr[m] for m in MODELS]),
                       loss=run.loss, psnr=run.psnr, settings=json.dumps(dict(SETTINGS, noise_std=NOISE_STD,
-                                                                              s_grid=S_GRID)),
-                      seconds=run.seconds)   # the training time
+                                                                              s_grid=S_GRID)))
 
 
 def _figures(out, run, evaluation):
