@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from cpteach import (asymptotics, backprop, chambolle_pock, default_steps, fixed_point_gradient, implicit_gradient,
-                     operators, problems, prox)
+from cpteach import (asymptotics, backprop, chambolle_pock, fixed_point_gradient, implicit_gradient, problems,
+                     prox)
 from cpteach import exercises
 from cpteach.exercises import Outcome
 from cpteach.exercises import backprop as ex_backprop
@@ -398,12 +398,8 @@ def test_question_outcomes(question):
 @pytest.fixture(scope="module")
 def l1_l1_problem():
     """Notebook 03's summable L1-L1 problem (random 20 x 10 K, F = 0.2||.||_1, G = 0.3||.||_1)."""
-    rng = np.random.default_rng(0)
-    K = operators.Matrix(rng.standard_normal((20, 10)) / np.sqrt(10))
-    y = rng.standard_normal(10)
-    x = y + 0.3 * rng.standard_normal(10)
-    tau, sigma = default_steps(K)
-    return K, prox.L1(0.2), prox.L1(0.3), x, y, tau, sigma
+    p = problems.l1_l1_problem()
+    return p.K, p.F, p.G, p.x, p.y, p.tau, p.sigma
 
 
 def test_why_delta_P_zero_claims_hold(l1_l1_problem):

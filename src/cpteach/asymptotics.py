@@ -6,7 +6,11 @@
 - :func:`projection_limit`: the limit (4.3) of delta_P^l;
 - :func:`partial_sums` and :func:`limit_gradient`: the sums (4.4) and the formula (4.5);
 - :func:`summability`: whether (4.4) converges, and if not the slope (4.6) against the
-  observed growth of the unrolled gradient.
+  observed growth of the unrolled gradient;
+- :func:`masked_operator`, :func:`contraction_rate`, :func:`closed_form_limit`: the matrix of
+  K_M = M_D K M_P (section 4D), the rate (4.9) and the limit (4.11) of a unique solution;
+- :func:`kink_margin`: how far the fixed point sits from a kink of the masks (4.1);
+- :func:`plateaus`: the plateaus of a 1-D solution on which the limit (4.3) lives (section 4C).
 """
 from __future__ import annotations
 
@@ -15,13 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from . import _validate
+from . import _validate, prox
 from .backprop import BackpropResult, _gradient_at_solution, backprop
 from .chambolle_pock import CPTrace, _z_D, _z_P, chambolle_pock, check_problem, check_steps, solve
 
 
 __all__ = ["Masks", "masks", "KernelResiduals", "kernel_residuals", "projection_limit", "partial_sums",
-           "limit_gradient", "Summability", "summability", "solution_masks"]
+           "limit_gradient", "Summability", "summability", "solution_masks", "masked_operator", "ContractionRate",
+           "contraction_rate", "ClosedFormLimit", "closed_form_limit", "kink_margin", "Plateaus", "plateaus"]
 
 
 def _check_trace(trace):
@@ -211,6 +216,57 @@ def _dense(K):
     return K.apply(np.eye(n).reshape((n,) + tuple(K.shape_in))).reshape(n, -1).T
 
 
+def _check_masks(K, M_P, M_D, caller):
+    """Unbatched 0/1 masks M_P (shape K.shape_in) and M_D (shape K.shape_out), as bool arrays."""
+    _validate.operator(K)
+    out = []
+    for name, m, shape in (("M_P", M_P, K.shape_in), ("M_D", M_D, K.shape_out)):
+        m = np.asarray(m)
+        if m.dtype != bool and not np.issubdtype(m.dtype, np.number):
+            raise TypeError(f"{name} must be a 0/1 (bool) mask array (4.1), got dtype {m.dtype}")
+        if m.shape != tuple(shape):
+            raise ValueError(f"{caller} needs unbatched masks: {name} of shape {tuple(shape)}, got {m.shape}; "
+                             "pass the masks of one problem, e.g. from asymptotics.solution_masks")
+        if m.dtype != bool and not np.all((m == 0) | (m == 1)):
+            raise ValueError(f"{name} must hold only 0 and 1 (a mask (4.1)), got values {np.unique(m)[:5]}")
+        out.append(m.astype(bool))
+    return tuple(out)
+
+
+def _masked_matrix(K, M_P, M_D):
+    """Rows M_D = 1 and columns M_P = 1 of the matrix of K (bool masks of the right shapes)."""
+    return _dense(K)[np.ix_(np.flatnonzero(M_D), np.flatnonzero(M_P))]
+
+
+def masked_operator(K, M_P, M_D):
+    """The matrix B of the masked operator K_M = M_D K M_P : V_P -> V_D of section 4D.
+
+    B holds the rows of K with M_D = 1 and the columns with M_P = 1 (in flattened order),
+    so that K_M q = M_D K q for q in V_P = range(M_P) reads B q[M_P] on the active entries.
+    Works for any operator (the matrix of K is built column by column from ``K.apply``),
+    densely: for teaching sizes.
+
+    Parameters
+    ----------
+    K : cpteach.operators operator
+    M_P : bool array of shape K.shape_in, M_D : bool array of shape K.shape_out (the masks (4.1))
+
+    Returns
+    -------
+    array of shape (M_D.sum(), M_P.sum())
+
+    Examples
+    --------
+    >>> from cpteach import operators
+    >>> K = operators.FiniteDifference(3)                   # K u = [[u1 - u0, u2 - u1, 0]]
+    >>> masked_operator(K, np.array([True, True, False]), np.array([[True, True, False]]))
+    array([[-1.,  1.],
+           [ 0., -1.]])
+    """
+    M_P, M_D = _check_masks(K, M_P, M_D, "masked_operator")
+    return _masked_matrix(K, M_P, M_D)
+
+
 def projection_limit(K, P, D, e, rtol=1e-10):
     """The limit (4.3) of delta_P^l: the orthogonal projection of P e onto range(P) ∩ ker(D K).
 
@@ -235,16 +291,15 @@ def projection_limit(K, P, D, e, rtol=1e-10):
     >>> projection_limit(K, P, D, np.array([1., 3., 5.]))   # constant on {0, 1}: mean of 1, 3
     array([2., 2., 0.])
     """
-    P, D, e = np.asarray(P, bool), np.asarray(D, bool), np.asarray(e, float)
-    if P.shape != tuple(K.shape_in) or D.shape != tuple(K.shape_out) or e.shape != tuple(K.shape_in):
-        raise ValueError(
-            f"projection_limit needs unbatched P, e of shape {tuple(K.shape_in)} and D of shape "
-            f"{tuple(K.shape_out)}; got P {P.shape}, D {D.shape}, e {e.shape}")
+    P, D = _check_masks(K, P, D, "projection_limit")
+    e = _validate.finite_array("e", e)
+    if e.shape != tuple(K.shape_in):
+        raise ValueError(f"projection_limit needs an unbatched e of shape {tuple(K.shape_in)}, got {e.shape}")
     cols, rows = np.flatnonzero(P), np.flatnonzero(D)
     out = np.zeros(K.size_in)
     if cols.size == 0:
         return out.reshape(K.shape_in)
-    A = _dense(K)[np.ix_(rows, cols)]                      # D K P on the active sets
+    A = _masked_matrix(K, P, D)                              # D K P on the active sets
     N = scipy.linalg.null_space(A, rcond=rtol) if rows.size else np.eye(cols.size)
     out[cols] = N @ (N.T @ e.ravel()[cols])                 # (4.3)
     return out.reshape(K.shape_in)
@@ -281,13 +336,68 @@ def limit_gradient(K, Delta_P, Delta_D, x_star, xi_star, *, tau, sigma):
 
 def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):
     """The masks (4.1) at the fixed point: P = prox'_{tau G}(x* - tau K^T xi* - x), D = prox'_{sigma F*}(xi* + sigma K x*)."""
+    v_P, z_D = _fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
+    return G.mask(v_P, tau), F.conjugate().mask(z_D, sigma)        # (4.1) at the fixed point
+
+
+def _fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma):
+    """The arguments z_P* - x of prox_{tau G} and z_D* of prox_{sigma F*} at the fixed point (checked inputs)."""
     x = check_problem(K, F, G, x)
     tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
     x_star = _validate.primal(K, x, x_star, "x_star")
     xi_star = _validate.dual(K, x, xi_star, "xi_star")
-    P = G.mask(_z_P(K, x_star, xi_star, tau) - x, tau)              # (4.1) at (2.3), x^l = x*
-    D = F.conjugate().mask(_z_D(K, xi_star, x_star, sigma), sigma)   # (4.1) at (2.1), x_bar^l = x*
-    return P, D
+    v_P = _z_P(K, x_star, xi_star, tau) - x                          # (2.3) at x^l = x*, shifted by the data (2.4)
+    z_D = _z_D(K, xi_star, x_star, sigma)                            # (2.1) at x_bar^l = x*
+    return v_P, z_D
+
+
+def _kink_distance(f, v, step):
+    """Entrywise distance from v to the nearest jump of f.mask(., step) (inf where f.mask has none)."""
+    if isinstance(f, prox.L1):
+        return np.abs(np.abs(v) - step * f.weight)                   # soft thresholding: |v| = step * weight
+    if isinstance(f, prox.Box):
+        return np.minimum(np.abs(v - f.lower), np.abs(v - f.upper))  # clipping: v = lower or upper
+    if isinstance(f, prox.Zero):
+        return np.full(np.shape(v), np.inf)
+    if isinstance(f, prox.Conjugate):                                # mask(v, s) = ~f.mask(v / s, 1 / s)
+        return step * _kink_distance(f.f, v / step, 1.0 / step)
+    raise TypeError(f"kink_margin knows the kinks of L1, Box, Zero and their conjugates, got {f!r}")
+
+
+def kink_margin(K, F, G, x, x_star, xi_star, *, tau, sigma):
+    """The smallest distance of (z_P* - x, z_D*) to a kink of the masks (4.1): how nondegenerate the solution is.
+
+    At the fixed point z_P* - x = x* - tau K^T xi* - x (2.3) and z_D* = xi* + sigma K x* (2.1).
+    Every entry of z^l keeps its mask once it is closer to z* than this margin, so a positive
+    margin (strict complementarity) makes the masks settle after a finite l_o, and a small one
+    makes l_o late; a zero margin means a mask may keep flipping (section 4, "When do the
+    masks settle?").
+
+    Parameters
+    ----------
+    K, F, G, x : the problem (1.1); F* and G must have 0/1 prox derivatives (L1, Box, Zero,
+        conjugates of these)
+    x_star, xi_star : the primal-dual solution; tau, sigma : the step sizes
+
+    Returns
+    -------
+    float
+        min over entries of the distance to the nearest jump of prox'_{tau G} (at
+        |z_P* - x| = tau * alpha for G = alpha ||.||_1) and of prox'_{sigma F*} (at
+        |z_D*| = beta for F = beta ||.||_1); inf if neither has a kink.
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> K = operators.Matrix(np.eye(2))
+    >>> m = kink_margin(K, prox.L1(1.0), prox.L1(0.5), np.zeros(2), np.array([0.2, 0.]), np.array([0.8, 0.]),
+    ...                 tau=0.5, sigma=0.5)   # |z_P* - x| = (0.2, 0) vs tau alpha = 0.25; |z_D*| = (0.9, 0) vs 1
+    >>> round(m, 12)
+    0.05
+    """
+    _check_masked(F.conjugate(), G)
+    v_P, z_D = _fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
+    return float(min(np.min(_kink_distance(G, v_P, tau)), np.min(_kink_distance(F.conjugate(), z_D, sigma))))
 
 
 @dataclass(frozen=True)
@@ -356,6 +466,174 @@ def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol
     return Summability(summable=bool(summable), delta_P_limit=delta_P_limit, predicted_slope=predicted,
                        observed_slope=observed, slope_rel_error=float(slope_error), Ls=Ls,
                        grad_norms=np.array([_norm(g) for g in grads]), x_star=sol.x_star, xi_star=sol.xi_star)
+
+
+# --- the masked operator at a settled mask: rate (4.9), limit (4.11); TV-L1 plateaus (4C) ----
+
+@dataclass(frozen=True)
+class ContractionRate:
+    """The rate (4.9) of the backward pass once the masks have settled.
+
+    ``singular_values`` are those of the matrix of K_M = M_D K M_P (:func:`masked_operator`),
+    descending, zeros included; ``s_min`` is the smallest non-zero one (relative threshold
+    ``rtol``); ``rho`` = sqrt(1 - sigma tau s_min^2): the modulus of the eigenvalues of the
+    slowest 2x2 block (4.8) at theta = 1, by which the adjoints decay per backward step.
+    """
+
+    singular_values: np.ndarray
+    s_min: float
+    rho: float
+
+
+def contraction_rate(K, M_P, M_D, *, tau, sigma, rtol=1e-10):
+    """The contraction rate (4.9) rho = sqrt(1 - sigma tau s_min^2) of the backward pass with masks M_P, M_D.
+
+    After l_o the backward pass is Chambolle-Pock on the masked operator K_M = M_D K M_P with
+    the roles swapped (4.7); each singular value s_i of K_M gives a 2x2 block (4.8) whose
+    eigenvalues (theta = 1) have modulus sqrt(1 - sigma tau s_i^2). The slowest block, at the
+    smallest non-zero singular value, sets the rate. (Directions with s_i = 0 are the
+    kernels of (4.3): they do not decay, and do not count here.)
+
+    Parameters
+    ----------
+    K : operator; M_P, M_D : bool masks (4.1) of shapes K.shape_in, K.shape_out
+    tau, sigma : step sizes with tau sigma ||K||^2 < 1
+    rtol : singular values <= rtol * the largest count as zero
+
+    Returns
+    -------
+    ContractionRate
+
+    Examples
+    --------
+    >>> from cpteach import operators
+    >>> K = operators.Matrix(np.diag([2.0, 1.0, 0.0]))
+    >>> r = contraction_rate(K, np.ones(3, bool), np.ones(3, bool), tau=0.25, sigma=0.25)
+    >>> r.s_min, round(r.rho, 6)                       # sqrt(1 - 0.0625)
+    (1.0, 0.968246)
+    """
+    M_P, M_D = _check_masks(K, M_P, M_D, "contraction_rate")
+    tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
+    rtol = _validate.positive("rtol", rtol)
+    singular_values = np.linalg.svd(_masked_matrix(K, M_P, M_D), compute_uv=False)
+    nonzero = singular_values[singular_values > rtol * singular_values.max()] if singular_values.size else []
+    if len(nonzero) == 0:
+        raise ValueError("the masked operator M_D K M_P is zero (no non-zero singular value), so (4.9) is undefined; "
+                         "check the masks (M_P, M_D should come from asymptotics.masks or solution_masks)")
+    s_min = float(nonzero.min())
+    return ContractionRate(singular_values=singular_values, s_min=s_min,
+                           rho=float(np.sqrt(1 - sigma * tau * s_min**2)))                        # (4.9)
+
+
+@dataclass(frozen=True)
+class ClosedFormLimit:
+    """The limit (4.11) of the unrolled gradient for unique primal and dual solutions.
+
+    ``sigma_Delta_D`` is sigma Delta_D of (4.10), the solution of K_M^T (sigma Delta_D) = -M_P e*
+    (zero where M_D = 0; shape K.shape_out); Delta_P = 0. ``grad_K`` = sigma Delta_D x*^T
+    = -(K_M^{-T} M_P e*) x*^T (4.5), (4.11), of the shape of K.params.
+    """
+
+    grad_K: np.ndarray
+    sigma_Delta_D: np.ndarray
+
+
+def closed_form_limit(K, M_P, M_D, x_star, y):
+    """The limit (4.11) of the unrolled gradient: -(K_M^{-T} M_P e*) x*^T with e* = x* - y.
+
+    For polyhedral F, G (0/1 masks (4.1)) with unique, nondegenerate primal and dual
+    solutions, summing the backward recursion gives (4.10) with Delta_P = 0 and
+    K_M^T (sigma Delta_D) = -M_P e*; K_M = M_D K M_P is then square and invertible between
+    V_P and V_D. The result contains no tau, sigma or theta: it is the derivative of
+    K -> 0.5 ||x*(K) - y||^2, which :func:`cpteach.implicit_gradient` also computes.
+
+    Parameters
+    ----------
+    K : operator; M_P, M_D : bool masks at the solution (:func:`solution_masks`)
+    x_star : the primal solution; y : the ground truth (shape K.shape_in)
+
+    Returns
+    -------
+    ClosedFormLimit
+
+    Raises
+    ------
+    ValueError if K_M is not square and invertible (no unique solution: use
+    :func:`summability` or :func:`cpteach.implicit_gradient`).
+
+    Examples
+    --------
+    >>> from cpteach import operators
+    >>> K = operators.Matrix(np.array([[2.0, 0.0], [1.0, 1.0]]))
+    >>> r = closed_form_limit(K, np.array([True, False]), np.array([True, False]), np.array([1.0, 3.0]),
+    ...                       np.array([0.0, 0.0]))        # K_M = [2], M_P e* = [1]: sigma Delta_D = [-0.5, 0]
+    >>> r.grad_K
+    array([[-0.5, -1.5],
+           [ 0. ,  0. ]])
+    """
+    M_P, M_D = _check_masks(K, M_P, M_D, "closed_form_limit")
+    x_star = _validate.finite_array("x_star", x_star, K.shape_in)
+    y = _validate.ground_truth(y, x_star)
+    B = _masked_matrix(K, M_P, M_D)                                   # K_M on the active sets
+    if B.shape[0] != B.shape[1] or np.linalg.matrix_rank(B) < B.shape[0]:
+        raise ValueError(
+            f"(4.11) needs a square invertible K_M = M_D K M_P, got {B.shape[0]} x {B.shape[1]} with rank "
+            f"{np.linalg.matrix_rank(B)}: the solution is not unique; use asymptotics.summability or implicit_gradient")
+    e_star = (x_star - y).ravel()                                     # e* = x* - y
+    sigma_Delta_D = np.zeros(K.size_out)
+    sigma_Delta_D[M_D.ravel()] = -np.linalg.solve(B.T, e_star[M_P.ravel()])   # (4.10): K_M^T (sigma Delta_D) = -M_P e*
+    sigma_Delta_D = sigma_Delta_D.reshape(K.shape_out)
+    return ClosedFormLimit(grad_K=K.param_grad(sigma_Delta_D, x_star), sigma_Delta_D=sigma_Delta_D)   # (4.11)
+
+
+@dataclass(frozen=True)
+class Plateaus:
+    """The plateaus of a 1-D solution x* and which of them carry the limit (4.3) (section 4C).
+
+    ``bounds[i] = (start, stop)``: plateau i is x*[start:stop], a maximal run with D x* = 0
+    (neighbours within ``tol``); the plateaus cover 0..n in order. ``free[i]`` is True when
+    no pixel of plateau i equals the data (|x*_j - x_j| > tol for all its pixels);
+    ``free_pixels`` (length n) marks the pixels of free plateaus.
+    """
+
+    bounds: tuple
+    free: np.ndarray
+    free_pixels: np.ndarray
+
+
+def plateaus(x_star, x, tol=1e-6):
+    """The plateaus (maximal runs with D x* = 0) of a 1-D solution x*, and those with no pixel equal to the data x.
+
+    For 1-D TV-L1 the limit (4.3) of delta_P^l lives exactly on the free plateaus (no pixel
+    with x*_i = x_i), where it is the plateau's mean of e* = x* - y; each free plateau is one
+    dimension of V_P ∩ ker(M_D K) and a direction in which the solution can slide (4C).
+
+    Parameters
+    ----------
+    x_star : 1-D array, the solution; x : 1-D array of the same length, the data
+    tol : float > 0, well above the solver's accuracy and well below the smallest jump:
+        neighbours closer than tol lie on one plateau, pixels closer than tol to the data equal it
+
+    Returns
+    -------
+    Plateaus
+
+    Examples
+    --------
+    >>> p = plateaus(np.array([0., 0., 1., 1., 1., 0.5]), np.array([0.3, -0.2, 1., 2., 0., 0.]))
+    >>> p.bounds, p.free.tolist()
+    (((0, 2), (2, 5), (5, 6)), [True, False, True])
+    """
+    x_star = _validate.finite_array("x_star", x_star)
+    if x_star.ndim != 1 or x_star.size == 0:
+        raise ValueError(f"plateaus needs a non-empty 1-D x_star (a 1-D signal), got shape {x_star.shape}")
+    x = _validate.finite_array("x", x, x_star.shape)
+    tol = _validate.positive("tol", tol)
+    cuts = np.flatnonzero(np.abs(np.diff(x_star)) > tol) + 1                      # jumps of x*: D x* != 0
+    bounds = tuple(zip(np.r_[0, cuts].tolist(), np.r_[cuts, x_star.size].tolist()))  # maximal runs with D x* = 0
+    free = np.array([np.all(np.abs(x_star[a:b] - x[a:b]) > tol) for a, b in bounds])
+    free_pixels = np.repeat(free, [b - a for a, b in bounds])
+    return Plateaus(bounds=bounds, free=free, free_pixels=free_pixels)
 
 
 # --- per-iteration analysis of one run (used by the notebook 03 dashboard) -----------------
