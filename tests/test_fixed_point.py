@@ -5,8 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
-from cpteach import (compare_gradients, default_steps, fixed_point_closed_form, fixed_point_gradient,
-                     implicit_gradient, operators, prox, solve)
+from cpteach import (backprop, chambolle_pock, compare_gradients, default_steps, fixed_point_closed_form,
+                     fixed_point_gradient, implicit_gradient, operators, prox, solve)
+from cpteach.fixed_point import unrolled_against
 
 
 def random_problem(seed, k=30, n=20):
@@ -115,3 +116,24 @@ def test_bad_input_is_rejected_at_the_boundary():
         fixed_point_gradient(K, prox.L1(), prox.SquaredL2(), x, y, tau=tau, sigma=sigma, solution=object())
     with pytest.raises(ValueError, match="Ls"):
         compare_gradients(K, prox.L1(), prox.SquaredL2(), x, y, [0, 5], tau=tau, sigma=sigma)
+
+
+def test_unrolled_against_prefixes_equals_separate_runs():
+    """Prefixes of one trace give the unrolled gradients of separate runs of length L (3.4); cosine and
+    error computed here by hand against an arbitrary reference."""
+    K, x, y, rng = random_problem(7, k=12, n=8)
+    F, G = prox.L1(0.5), prox.SquaredL2()
+    tau, sigma = default_steps(K)
+    reference = rng.standard_normal(K.params.shape)
+    trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=40)
+    cosine, rel_error = unrolled_against(trace, y, [1, 7, 40], reference)
+    for i, L in enumerate((1, 7, 40)):
+        g = backprop(chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=L), y).grad_K
+        assert cosine[i] == pytest.approx(np.sum(g * reference) / (np.linalg.norm(g) * np.linalg.norm(reference)))
+        assert rel_error[i] == pytest.approx(np.linalg.norm(g - reference) / np.linalg.norm(reference))
+    with pytest.raises(ValueError, match="Ls"):
+        unrolled_against(trace, y, [0, 41], reference)
+    with pytest.raises(ValueError, match="reference has shape"):
+        unrolled_against(trace, y, [1], reference[:2])
+    with pytest.raises(TypeError, match="CPTrace"):
+        unrolled_against(object(), y, [1], reference)

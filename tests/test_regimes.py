@@ -1,26 +1,16 @@
-"""The lecturer's figure (plotting.gradient_regimes / plot_gradient_regimes): its numbers against
+"""The lecturer's figure (fixed_point.gradient_regimes, plotting.plot_gradient_regimes): its numbers against
 separately computed unrolled gradients and against the known behaviour of the three regimes."""
 import numpy as np
 import pytest
 
-from cpteach import (backprop, chambolle_pock, default_steps, implicit_gradient, operators, plotting, problems,
-                     prox)
-
-
-def _l1_l1_problem():
-    """Notebook 03's summable L1-L1 problem: random 20 x 10 K, F = 0.2||.||_1, G = 0.3||.||_1 (0/1 masks)."""
-    rng = np.random.default_rng(0)
-    K = operators.Matrix(rng.standard_normal((20, 10)) / np.sqrt(10))
-    y = rng.standard_normal(10)
-    x = y + 0.3 * rng.standard_normal(10)
-    tau, sigma = default_steps(K)
-    return problems.Problem(K, prox.L1(0.2), prox.L1(0.3), x, y, "L1-L1", tau, sigma)
+from cpteach import backprop, chambolle_pock, implicit_gradient, plotting, problems
+from cpteach.fixed_point import gradient_regimes
 
 
 @pytest.fixture(scope="module")
 def regimes():
-    return plotting.gradient_regimes({"L1-L1": _l1_l1_problem(), "ball": problems.ball_problem(),
-                                      "TV-L1": problems.tv_l1_denoising_1d()}, L_max=1000, points=6)
+    return gradient_regimes({"L1-L1": problems.l1_l1_problem(), "ball": problems.ball_problem(),
+                             "TV-L1": problems.tv_l1_denoising_1d()}, L_max=1000, points=6)
 
 
 def test_shapes_and_references(regimes):
@@ -68,3 +58,10 @@ def test_plot_labels_every_curve(regimes):
     assert "TV-L1 (no limit, vs one-step): unrolled" in labels and "ball: one-step" in labels
     assert not any("TV-L1: one-step" in label for label in labels)      # no one-step line without a limit
     np.testing.assert_allclose(lines["ball"].get_ydata(), np.maximum(regimes.rel_error[1], 1e-17))
+
+
+def test_bad_input_is_rejected():
+    with pytest.raises(TypeError, match="dict"):
+        gradient_regimes([problems.ball_problem(k=6, n=4)])
+    with pytest.raises(ValueError, match="L_max"):
+        gradient_regimes({"ball": problems.ball_problem(k=6, n=4)}, L_max=0)

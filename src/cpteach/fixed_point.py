@@ -12,10 +12,12 @@ import scipy.sparse.linalg
 
 from . import _validate
 from .backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, backprop
-from .chambolle_pock import Solution, SolutionParts, _z_D, _z_P, chambolle_pock, check_problem, check_steps, solve
+from .chambolle_pock import (CPTrace, Solution, SolutionParts, _z_D, _z_P, chambolle_pock, check_problem, check_steps,
+                             solve)
 
 __all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients", "cosine_and_error",
-           "FixedPointGradient", "ClosedFormTerms", "ImplicitGradient", "GradientComparison"]
+           "FixedPointGradient", "ClosedFormTerms", "ImplicitGradient", "GradientComparison", "unrolled_against",
+           "GradientRegimes", "gradient_regimes"]
 
 
 @dataclass(frozen=True)
@@ -354,3 +356,119 @@ def compare_gradients(K, F, G, x, y, Ls, *, tau, sigma, theta=1.0, tol=1e-8, max
                               one_step_peak_bytes=m_one, implicit_time=t_imp, implicit_peak_bytes=m_imp,
                               implicit_gmres_iterations=implicit.gmres_iterations,
                               solve_iterations=implicit.solution.iterations)
+
+
+def unrolled_against(trace, y, Ls, reference):
+    """(cosine, relative error) of the unrolled gradient (3.4) of each prefix of ``trace`` against ``reference``.
+
+    The unrolled gradient of L iterations is :func:`cpteach.backprop` of ``trace.prefix(L)``:
+    the same iterates as a run of length L, so one forward run serves every L in ``Ls``.
+
+    Parameters
+    ----------
+    trace : CPTrace from :func:`cpteach.chambolle_pock`
+    y : array, the ground truth
+    Ls : iteration counts 1 <= L <= trace.L
+    reference : array of the shape of K.params (e.g. the implicit gradient (5.5))
+
+    Returns
+    -------
+    (cosine, rel_error) : two arrays of length len(Ls), as in :func:`cosine_and_error`
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox
+    >>> K = operators.Matrix(np.diff(np.eye(4), axis=0))
+    >>> x, y = np.array([0., 0., 1., 1.]), np.array([0., 0.5, 0.5, 1.])
+    >>> ig = implicit_gradient(K, prox.L1(0.5), prox.SquaredL2(), x, y, tau=0.5, sigma=0.5, tol=1e-10)
+    >>> trace = chambolle_pock(K, prox.L1(0.5), prox.SquaredL2(), x, tau=0.5, sigma=0.5, L=400)
+    >>> cosine, rel_error = unrolled_against(trace, y, [1, 400], ig.grad_K)
+    >>> bool(rel_error[-1] < 1e-6 < rel_error[0])
+    True
+    """
+    if not isinstance(trace, CPTrace):
+        raise TypeError(f"trace must be the CPTrace returned by cpteach.chambolle_pock, got {type(trace).__name__}")
+    Ls = np.asarray(Ls)
+    if Ls.ndim != 1 or Ls.size == 0 or not np.issubdtype(Ls.dtype, np.integer) or Ls.min() < 1 or Ls.max() > trace.L:
+        raise ValueError(f"Ls must be a non-empty list of integers in [1, trace.L = {trace.L}], got {Ls!r}")
+    reference = _validate.finite_array("reference", reference, np.shape(trace.K.params))
+    pairs = np.array([cosine_and_error(backprop(trace.prefix(int(L)), y).grad_K, reference) for L in Ls])   # (3.4)
+    return pairs[:, 0], pairs[:, 1]
+
+
+@dataclass(frozen=True)
+class GradientRegimes:
+    """Unrolled (3.4), one-step (5.3) and implicit (5.5) gradients of several problems, per L.
+
+    Row i belongs to the problem ``names[i]``. ``cosine[i, m]`` and ``rel_error[i, m]`` compare
+    the unrolled gradient of ``Ls[m]`` iterations (cold start (2.0)) with the reference gradient
+    ``references[i]``: "implicit" (5.5) where GMRES solved the adjoint equation, else "one-step"
+    (5.3): then I - J^T is singular, the unrolled series has no limit and there is no implicit
+    gradient to compare with (``gmres_residual[i]``, the relative residual GMRES reached, says how
+    far from solvable (5.5) is). ``one_step_cosine[i]``, ``one_step_rel_error[i]`` compare the
+    one-step with the implicit gradient (NaN where there is none).
+    """
+
+    names: tuple
+    references: tuple
+    Ls: np.ndarray
+    cosine: np.ndarray
+    rel_error: np.ndarray
+    one_step_cosine: np.ndarray
+    one_step_rel_error: np.ndarray
+    gmres_residual: np.ndarray
+
+
+def gradient_regimes(problems, L_max=2000, points=12):
+    """Cosine and relative error of unrolled gradients against the implicit one, for several problems.
+
+    For each problem (an object with ``K, F, G, x, y, tau, sigma, theta`` and a cached
+    ``solution``, e.g. from :mod:`cpteach.problems`) one cold-started trace of ``L_max``
+    Chambolle-Pock iterations is backpropagated on ``points`` log-spaced prefixes L <= L_max
+    (:func:`unrolled_against`); the one-step gradient (5.3) and the implicit gradient (5.5)
+    come from the problem's solution. Where GMRES cannot solve (5.5) (no limit, e.g. TV-L1)
+    the unrolled gradients are compared with the one-step gradient instead (see
+    :class:`GradientRegimes`). :func:`cpteach.plotting.plot_gradient_regimes` draws the result.
+
+    Parameters
+    ----------
+    problems : dict name -> problem
+    L_max : int >= 1, the longest unrolling
+    points : int >= 1, the number of log-spaced L in [1, L_max]
+
+    Returns
+    -------
+    GradientRegimes
+
+    Examples
+    --------
+    >>> from cpteach import problems
+    >>> r = gradient_regimes({"ball": problems.ball_problem(k=6, n=4)}, L_max=200, points=4)
+    >>> r.Ls.tolist(), r.references, bool(r.rel_error[0, -1] < 1e-6 < r.one_step_rel_error[0])
+    ([1, 6, 34, 200], ('implicit',), True)
+    """
+    if not isinstance(problems, dict) or not problems:
+        raise TypeError(f"problems must be a non-empty dict name -> problem, got {type(problems).__name__}")
+    L_max = _validate.integer("L_max", L_max, 1, "the longest unrolling")
+    points = _validate.integer("points", points, 1, "the number of iteration counts")
+    Ls = np.unique(np.geomspace(1, L_max, points).round().astype(int))
+    rows = []
+    for problem in problems.values():
+        K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
+        steps = dict(tau=problem.tau, sigma=problem.sigma, theta=problem.theta)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # no limit (TV-L1): reported by gmres_residual
+            implicit = implicit_gradient(K, F, G, x, y, solution=problem.solution, **steps)        # (5.5)
+        one_step = fixed_point_gradient(K, F, G, x, y, solution=problem.solution, **steps).grad_K  # (5.3)
+        reference = implicit.grad_K if implicit.gmres_converged else one_step
+        trace = chambolle_pock(K, F, G, x, L=int(Ls[-1]), **steps)
+        unrolled = unrolled_against(trace, y, Ls, reference)
+        one = cosine_and_error(one_step, reference) if implicit.gmres_converged else (np.nan, np.nan)
+        rows.append((unrolled, one, implicit.gmres_residual, implicit.gmres_converged))
+    return GradientRegimes(names=tuple(problems),
+                           references=tuple("implicit" if row[3] else "one-step" for row in rows), Ls=Ls,
+                           cosine=np.array([row[0][0] for row in rows]),
+                           rel_error=np.array([row[0][1] for row in rows]),
+                           one_step_cosine=np.array([row[1][0] for row in rows]),
+                           one_step_rel_error=np.array([row[1][1] for row in rows]),
+                           gmres_residual=np.array([row[2] for row in rows]))

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
-from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
@@ -32,7 +30,7 @@ from matplotlib.transforms import ScaledTranslation
 
 __all__ = ["NotebookFigure", "new_figure", "plot_signals", "plot_convergence", "plot_heatmap", "plot_images",
            "update_lines", "update_heatmap", "figure_png", "plot_filters", "legend_outside", "nice_ceil",
-           "decade_limits", "linear_limits"]
+           "decade_limits", "linear_limits", "plot_gradient_regimes"]
 
 
 
@@ -317,85 +315,8 @@ def plot_filters(ax, filters, title="Filters", columns=8):
 # the lecturer's figure: unrolled gradients against L in three regimes (notebook 04)
 # ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class GradientRegimes:
-    """Unrolled (3.4), one-step (5.3) and implicit (5.5) gradients of several problems, per L.
-
-    Row i belongs to the problem ``names[i]``. ``cosine[i, m]`` and ``rel_error[i, m]`` compare
-    the unrolled gradient of ``Ls[m]`` iterations (cold start (2.0)) with the reference gradient
-    ``references[i]``: "implicit" (5.5) where GMRES solved the adjoint equation, else "one-step"
-    (5.3): then I - J^T is singular, the unrolled series has no limit and there is no implicit
-    gradient to compare with (``gmres_residual[i]``, the relative residual GMRES reached, says how
-    far from solvable (5.5) is). ``one_step_cosine[i]``, ``one_step_rel_error[i]`` compare the
-    one-step with the implicit gradient (NaN where there is none).
-    """
-
-    names: tuple
-    references: tuple
-    Ls: np.ndarray
-    cosine: np.ndarray
-    rel_error: np.ndarray
-    one_step_cosine: np.ndarray
-    one_step_rel_error: np.ndarray
-    gmres_residual: np.ndarray
-
-
-def gradient_regimes(problems, L_max=2000, points=12):
-    """Cosine and relative error of unrolled gradients against the implicit one, for several problems.
-
-    For each problem (an object with ``K, F, G, x, y, tau, sigma, theta`` and a cached
-    ``solution``, e.g. from :mod:`cpteach.problems`) one cold-started trace of ``L_max``
-    Chambolle-Pock iterations is backpropagated on ``points`` log-spaced prefixes L <= L_max;
-    the one-step gradient (5.3) and the implicit gradient (5.5) come from the problem's solution.
-    Where GMRES cannot solve (5.5) (no limit, e.g. TV-L1) the unrolled gradients are compared
-    with the one-step gradient instead (see :class:`GradientRegimes`).
-
-    Parameters
-    ----------
-    problems : dict name -> problem
-    L_max : int >= 1, the longest unrolling
-    points : int >= 1, the number of log-spaced L in [1, L_max]
-
-    Returns
-    -------
-    GradientRegimes
-
-    Examples
-    --------
-    >>> from cpteach import problems
-    >>> r = gradient_regimes({"ball": problems.ball_problem(k=6, n=4)}, L_max=200, points=4)
-    >>> r.Ls.tolist(), r.references, bool(r.rel_error[0, -1] < 1e-6 < r.one_step_rel_error[0])
-    ([1, 6, 34, 200], ('implicit',), True)
-    """
-    from .backprop import backprop                   # proposed home: cpteach.fixed_point (report of H6)
-    from .chambolle_pock import chambolle_pock
-    from .fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient
-
-    Ls = np.unique(np.geomspace(1, int(L_max), int(points)).round().astype(int))
-    rows = []
-    for problem in problems.values():
-        K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
-        steps = dict(tau=problem.tau, sigma=problem.sigma, theta=problem.theta)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)   # no limit (TV-L1): reported by gmres_residual
-            implicit = implicit_gradient(K, F, G, x, y, solution=problem.solution, **steps)        # (5.5)
-        one_step = fixed_point_gradient(K, F, G, x, y, solution=problem.solution, **steps).grad_K  # (5.3)
-        reference = implicit.grad_K if implicit.gmres_converged else one_step
-        trace = chambolle_pock(K, F, G, x, L=int(Ls[-1]), **steps)
-        pairs = [cosine_and_error(backprop(trace.prefix(int(L)), y).grad_K, reference) for L in Ls]   # (3.4)
-        one = cosine_and_error(one_step, reference) if implicit.gmres_converged else (np.nan, np.nan)
-        rows.append((np.array(pairs), one, implicit.gmres_residual, implicit.gmres_converged))
-    return GradientRegimes(names=tuple(problems),
-                           references=tuple("implicit" if row[3] else "one-step" for row in rows), Ls=Ls,
-                           cosine=np.array([row[0][:, 0] for row in rows]),
-                           rel_error=np.array([row[0][:, 1] for row in rows]),
-                           one_step_cosine=np.array([row[1][0] for row in rows]),
-                           one_step_rel_error=np.array([row[1][1] for row in rows]),
-                           gmres_residual=np.array([row[2] for row in rows]))
-
-
 def plot_gradient_regimes(axes, result):
-    """The lecturer's figure: draw a :class:`GradientRegimes` into two Axes (relative error, cosine).
+    """The lecturer's figure: draw a :class:`cpteach.fixed_point.GradientRegimes` into two Axes (error, cosine).
 
     Left: relative error of the unrolled gradient (3.4) against L (log-log), the one-step
     gradient (5.3) as a dashed line of the same colour. Right: the cosines, with the implicit
@@ -405,6 +326,7 @@ def plot_gradient_regimes(axes, result):
 
     Examples
     --------
+    >>> from cpteach.fixed_point import GradientRegimes      # computed by cpteach.fixed_point.gradient_regimes
     >>> r = GradientRegimes(("a", "b"), ("implicit", "one-step"), np.array([1, 10]),
     ...                     np.array([[0.5, 0.9], [0.9, 0.5]]), np.array([[1.0, 0.1], [0.5, 2.0]]),
     ...                     np.array([0.4, np.nan]), np.array([0.9, np.nan]), np.array([1e-12, 1.0]))
