@@ -216,19 +216,23 @@ def nice_ceil(value):
     return 10.0 * decade
 
 
-def decade_limits(*arrays, floor=1e-17):
+def decade_limits(*arrays, floor=1e-17, step=1):
     """(10^a, 10^b): whole decades around the positive finite entries of ``arrays`` (log axes).
 
-    Entries below ``floor`` are ignored; (floor, 1) if nothing is left.
+    Entries below ``floor`` are ignored; (floor, 1) if nothing is left. The lower exponent a
+    is a multiple of ``step`` (a coarser step changes the limits less often as data move).
 
     >>> decade_limits(np.array([0.03, 2.0, 0.0, np.nan]))
     (0.01, 10.0)
+    >>> decade_limits(np.array([0.03, 2.0]), step=4)
+    (0.0001, 10.0)
     """
     values = np.concatenate([np.ravel(np.abs(np.asarray(a, dtype=float))) for a in arrays])
     values = values[np.isfinite(values) & (values >= floor)]
     if values.size == 0:
         return floor, 1.0
-    low, high = math.floor(math.log10(values.min())), math.ceil(math.log10(values.max()))
+    low = step * math.floor(math.log10(values.min()) / step)
+    high = math.ceil(math.log10(values.max()))
     return 10.0 ** low, 10.0 ** max(high, low + 1)
 
 

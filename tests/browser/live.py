@@ -86,14 +86,29 @@ def _now(page):
     return page.evaluate("() => performance.now()")
 
 
-def step_latencies(page, dashboard, presses=15, pause=0.35, slider=0):
-    """Press ArrowRight on a slider ``presses`` times, ``pause`` s apart; return the latencies (ms) from
-    each key press to the next new figure (None where no figure came within the pause)."""
+def _to_start(page, dashboard, slider, room, settle=1.0):
+    """Focus a slider's handle; if less than ``room`` (a fraction of the track) is left to its right,
+    move it to the start of the track (the Home key). Return the handle."""
     handle = dashboard.locator(".noUi-handle").nth(slider)
     handle.scroll_into_view_if_needed()
     handle.focus()
+    low, high, now = (float(handle.get_attribute(f"aria-value{k}")) for k in ("min", "max", "now"))
+    if high - now < room * (high - low):
+        page.keyboard.press("Home")
+        time.sleep(settle)
+    return handle
+
+
+def step_latencies(page, dashboard, presses=15, pause=0.35, slider=0):
+    """Press ArrowRight on a slider ``presses`` times (from the start of the track if there is no room),
+    ``pause`` s apart; return the latencies (ms) from each key press to the next new figure (None
+    where no figure came within the pause)."""
+    handle = dashboard.locator(".noUi-handle").nth(slider)
+    low, high = float(handle.get_attribute("aria-valuemin")), float(handle.get_attribute("aria-valuemax"))
+    handle = _to_start(page, dashboard, slider, min(1.0, presses / max(high - low, 1)))
+    room = high - float(handle.get_attribute("aria-valuenow"))
     out = []
-    for _ in range(presses):
+    for _ in range(min(presses, int(room))):     # a press at the end of the track changes nothing
         page.keyboard.press("ArrowRight")
         time.sleep(pause)
         times = page.evaluate("() => ({key: window.__cpteach.keys.at(-1), frames: window.__cpteach.frames})")
@@ -103,16 +118,16 @@ def step_latencies(page, dashboard, presses=15, pause=0.35, slider=0):
 
 
 def drag(page, dashboard, seconds=1.2, fraction=0.5, slider=0, settle=1.0):
-    """Drag a slider's handle to the right over ``fraction`` of its track for ``seconds``.
+    """Drag a slider's handle to the right over ``fraction`` of its track for ``seconds`` (from the
+    start of the track if there is no room).
 
     Returns a dict: ``frames`` (new figures shown while the pointer moved), ``moves`` (pointer
     events), ``latency_after_release`` (ms from the release to the last new figure), ``record``
     (the hidden record of the frame on screen ``settle`` s after the release), ``readout`` (the
     slider's displayed value then).
     """
-    handle = dashboard.locator(".noUi-handle").nth(slider)
+    handle = _to_start(page, dashboard, slider, fraction)
     track = dashboard.locator(".noUi-target").nth(slider)
-    handle.scroll_into_view_if_needed()
     box, track_box = handle.bounding_box(), track.bounding_box()
     x0, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     distance = fraction * track_box["width"]

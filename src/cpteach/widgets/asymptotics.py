@@ -138,7 +138,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
         for ax in (ax_masks, ax_res, ax_grad):
             ax.set_xlim(0, full.L)
         ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
-        ax_res.set_ylim(*decade_limits(r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.delta_D_norm))
+        ax_res.set_ylim(*decade_limits(r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.delta_D_norm, step=4))
         low = min(0.0, run.predicted.min())
         ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(max(run.grad_norms.max(), run.predicted.max())))
         kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"

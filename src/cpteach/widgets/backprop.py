@@ -78,7 +78,7 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
         norm_P.set_data(l, np.where(size_P > 0, size_P, np.nan))
         norm_D.set_data(l, np.where(size_D > 0, size_D, np.nan))
         axes[3].set_xlim(0.5, rows + 0.5)
-        axes[3].set_ylim(*decade_limits(size_P, size_D))
+        axes[3].set_ylim(*decade_limits(size_P, size_D, step=4))
         return status + f"; loss ½‖y − x<sup>L</sup>‖² = {res.loss:.4g}"
 
     return Dashboard(sliders, fig, redraw, animated=(*images.values(), axes[2].title, norm_P, norm_D))

@@ -192,7 +192,7 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
             ax.set_xlim(0.8, 1.25 * full.L)
         low = min(run.cosine.min(), run.one_step_cosine)
         ax_cos.set_ylim(-1.05 if low < 0 else np.floor(10 * low) / 10 - 0.02, 1.02)
-        ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16))
+        ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4))
         status += (f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
                    f"{run.one_step_cosine:.4f}")
         if reference.warning:
