@@ -210,9 +210,12 @@ class Dashboard(widgets.VBox):
         if self.updates:
             self.update()
 
-    def side_by_side(self, controls_width="19em"):
-        """Put the sliders and the status line in a column left of the figure (presenter view)."""
+    def side_by_side(self, controls_width="19em", max_height="calc(100vh - 190px)"):
+        """Put the sliders and the status line in a column left of the figure, and let the figure fill
+        the rest of the width up to ``max_height`` (a CSS length; the presenter view on one screen)."""
         self.controls.layout.grid_template_columns = "1fr"
+        self.image.layout = widgets.Layout(flex="1 1 0%", min_width="0", height="auto", max_height=max_height,
+                                           object_fit="contain", object_position="left top")
         column = widgets.VBox([self.controls, self.status],
                               layout=widgets.Layout(width=controls_width, min_width=controls_width))
         self.children = [widgets.HBox([column, self.image], layout=widgets.Layout(align_items="flex-start"))]
