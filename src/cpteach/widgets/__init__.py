@@ -27,5 +27,6 @@ from .presenter import PRESENTER_TABS, presenter
 __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "PRESENTER_PROBLEMS",
            "Dashboard", "step_sliders", "check_step_sizes", "CPRun", "cp_run", "cp_dashboard",
            "backprop_dashboard", "RESIDUAL_LABELS", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
-           "FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run", "fixed_point_dashboard",
+           "FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
+           "fixed_point_dashboard",
            "NOISE_STDS", "DenoisingRun", "denoising_run", "denoising_dashboard", "PRESENTER_TABS", "presenter"]

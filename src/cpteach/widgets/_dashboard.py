@@ -12,12 +12,12 @@ Rendering (why it is fast enough to follow a dragged slider). Everything a slide
 moves is an *animated* artist (curves, heat maps, titles with numbers). The rest (axes,
 ticks, labels, legends, colour bars) is drawn once by Agg into a cached background; a
 slider change restores that background, draws the animated artists on top and sends the
-canvas as a JPEG (or PNG) through an ``ipywidgets.Image``. The background is redrawn only when
-the axes limits, a colour scale, a static title or a static image change, which the dashboards make rare
-by snapping limits to decades and 1-2-5 steps (:func:`cpteach.plotting.nice_ceil`,
-:func:`cpteach.plotting.decade_limits`).
-The figure is rendered at ``pixel_ratio`` times its CSS size (sharp on high-density
-screens and projectors) and shown at CSS size.
+canvas as a JPEG (or PNG) through an ``ipywidgets.Image``. Only the axes whose limits,
+colour scale, static title or static image changed are redrawn into the background, which
+the dashboards make rare by snapping limits to decades and 1-2-5 steps
+(:func:`cpteach.plotting.nice_ceil`, :func:`cpteach.plotting.decade_limits`). The figure is
+rendered at ``pixel_ratio`` times its CSS size (sharp on high-density screens and
+projectors) and shown at CSS size.
 
 Dragging: the sliders send values while they move (``continuous_update``); the widget front
 end keeps at most one change per slider in flight and sends only the newest value once the

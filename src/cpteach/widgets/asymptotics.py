@@ -118,7 +118,8 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     legend_outside(ax_res, "below", ncols=1)
     (grad,) = ax_grad.plot(first.Ls, first.grad_norms, "o-", label=r"unrolled $\|\nabla_K\ell(L')\|$ (3.4)")
     (predicted,) = ax_grad.plot(first.Ls, first.predicted, "k--", label="line with slope (4.6)")
-    ax_grad.set(xlabel=r"number of iterations $L'$", ylabel=r"$\|\nabla_K\ell\|$", title=r"$\|\nabla_K\ell\|$ up to $L$")
+    ax_grad.set(xlabel=r"number of iterations $L'$", ylabel=r"$\|\nabla_K\ell\|$",
+                title=r"$\|\nabla_K\ell\|$ up to $L$")
     legend_outside(ax_grad, "below", ncols=1)
     lines = tuple(residuals.values())
 
@@ -140,7 +141,8 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
         ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
         ax_res.set_ylim(*decade_limits(r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.delta_D_norm, step=4))
         low = min(0.0, run.predicted.min())
-        ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(max(run.grad_norms.max(), run.predicted.max())))
+        high = max(run.grad_norms.max(), run.predicted.max())
+        ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(high))
         kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"
         return status + f"; l<sub>o</sub> = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
 

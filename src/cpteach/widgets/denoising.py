@@ -150,7 +150,8 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
         return (f"noise std {noise_std:.2f}, s = {s_ratio * noise_std:.3f}; PSNR gain of the learned filters "
                 f"over TV: {run.psnr_learned - run.psnr_tv:+.2f} dB")
 
-    board = Dashboard(sliders, fig, redraw, animated=(x_shown, tv_shown, learned_shown, *(ax.title for ax in axes[1:])))
+    board = Dashboard(sliders, fig, redraw,
+                      animated=(x_shown, tv_shown, learned_shown, *(ax.title for ax in axes[1:])))
     board.progress = progress
     board.controls.children = (*board.controls.children, progress)
     return board

@@ -167,7 +167,8 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     heat = {}
     for i, (key, ax) in enumerate(zip(titles, axes[3:])):
         heat[key] = plot_heatmap(ax, gradients[key], titles[key], "column of K", "row of K" if i == 0 else "",
-                                 colorbar_label="∂ℓ/∂K (one scale)" if i == 2 else None, colorbar_axes=list(axes[3:]))
+                                 colorbar_label="∂ℓ/∂K (one scale)" if i == 2 else None,
+                                 colorbar_axes=list(axes[3:]))
 
     def redraw(L, tau, sigma, theta):
         status = check_step_sizes(K, tau, sigma, theta)

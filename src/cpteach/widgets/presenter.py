@@ -85,7 +85,8 @@ def presenter(problem=None, tabs=None, prebuild_others=True):
 
     def prebuild():
         """Build the next missing (problem, tab) while nobody touches the view, one per idle second."""
-        missing = [(name, index) for name in names for index in range(len(tabs)) if (name, index) not in box.dashboards]
+        missing = [(name, index) for name in names for index in range(len(tabs))
+                   if (name, index) not in box.dashboards]
         if not missing:
             return
         idle = time.monotonic() - max([board.last_active for board in box.dashboards.values()
