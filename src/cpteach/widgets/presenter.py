@@ -110,5 +110,5 @@ def presenter(problem=None, tabs=None, prebuild_others=True):
     except RuntimeError:
         return box                                 # no event loop (a script or a test): build on demand only
     if prebuild_others:
-        loop.call_later(1.0, prebuild)
+        loop.call_later(4.0, prebuild)         # after the page has fetched the first tab
     return box
