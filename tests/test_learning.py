@@ -181,12 +181,14 @@ def test_shipped_gradient_curves_are_what_the_code_recomputes():
     shipped_row = curves.names.index(f"{cfg['method']}:{cfg['L']}")
     np.testing.assert_array_equal(curves.psnr[shipped_row], run.psnr[:cfg["curve_steps"]])
     np.testing.assert_array_equal(curves.loss[shipped_row], run.loss[:cfg["curve_steps"]])
-    y, x = reproduce.training_data()                          # the first two steps of the cheapest method
-    row = curves.names.index("unrolled:5")
-    again = learning.train_filters(y, x, run.noise_level, method="unrolled", steps=2, L=5,
-                                   learning_rate=cfg["learning_rate"], progress=False)
-    np.testing.assert_allclose(again.loss, curves.loss[row, :2], rtol=1e-9)
-    np.testing.assert_allclose(again.psnr, curves.psnr[row, :2], atol=1e-6)
+    y, x = reproduce.training_data()         # the first steps of the two cheapest methods (the loss at x^L)
+    for spec, steps in (("unrolled:5", 2), ("fixed_point", 1)):
+        row = curves.names.index(spec)
+        method, L = reproduce._parse_method(spec)
+        again = learning.train_filters(y, x, run.noise_level, method=method, steps=steps, L=L,
+                                       learning_rate=cfg["learning_rate"], progress=False)
+        np.testing.assert_allclose(again.loss, curves.loss[row, :steps], rtol=1e-9)
+        np.testing.assert_allclose(again.psnr, curves.psnr[row, :steps], atol=1e-6)
 
 
 def test_command_line_of_learning_delegates_to_reproduce():

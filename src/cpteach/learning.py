@@ -39,7 +39,8 @@ __all__ = ["GRADIENT_METHODS", "PatchGradient", "AdamState", "adam_init", "adam_
 
 @dataclass(frozen=True)
 class PatchGradient:
-    """Loss 0.5 ||x^L - y||^2 of one patch, its gradient w.r.t. K.params, and the warm start (x^L, xi^L)."""
+    """Loss 0.5 ||x^L - y||^2 of one patch at the iterate x^L, its gradient w.r.t. K.params, and the warm
+    start (x^L, xi^L) of the next outer step."""
 
     loss: float
     grad_K: np.ndarray
@@ -60,11 +61,16 @@ def _inner_solve(K, F, G, x, *, tau, sigma, L, tol, x0, xi0):
         return solve(K, F, G, x, tau=tau, sigma=sigma, tol=tol, max_iter=L, x0=x0, xi0=xi0)
 
 
+def _at_iterate(sol, y, grad_K):
+    """The PatchGradient of an inner solve: the loss at its iterate x^L (the same point for every method)."""
+    return PatchGradient(0.5 * float(np.sum((sol.x_star - y) ** 2)), grad_K, sol.x_star, sol.xi_star)
+
+
 def _fixed_point(K, F, G, x, y, *, tau, sigma, L, tol, x0, xi0):
     """The one-step gradient (5.3) at the iterate after at most L warm-started iterations."""
     sol = _inner_solve(K, F, G, x, tau=tau, sigma=sigma, L=L, tol=tol, x0=x0, xi0=xi0)
     res = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, solution=sol)        # (5.3)
-    return PatchGradient(res.loss, res.grad_K, sol.x_star, sol.xi_star)
+    return _at_iterate(sol, y, res.grad_K)
 
 
 def _implicit(K, F, G, x, y, *, tau, sigma, L, tol, x0, xi0):
@@ -75,7 +81,7 @@ def _implicit(K, F, G, x, y, *, tau, sigma, L, tol, x0, xi0):
         warnings.simplefilter("ignore", RuntimeWarning)  # the loose GMRES budget is by design
         res = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, solution=sol,
                                 gmres_tol=1e-3, gmres_maxiter=2)                          # (4.5)
-    return PatchGradient(res.loss, res.grad_K, sol.x_star, sol.xi_star)
+    return _at_iterate(sol, y, res.grad_K)
 
 
 GRADIENT_METHODS = {"fixed_point": _fixed_point, "unrolled": _unrolled, "implicit": _implicit}
