@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import images, operators, prox
-from .chambolle_pock import Solution, chambolle_pock, default_steps, solve
+from .chambolle_pock import Solution, SolutionParts, chambolle_pock, default_steps, solve
 
 __all__ = ["STEP_RATIO", "step_sizes", "constrained_model", "analysis_operator", "denoise", "Denoised",
            "best_noise_level"]
@@ -102,26 +102,18 @@ def analysis_operator(filters_or_operator, shape):
 
 
 @dataclass(frozen=True)
-class Denoised:
+class Denoised(SolutionParts):
     """A solution of (6.1): the :class:`cpteach.chambolle_pock.Solution` and its relative gap.
 
-    ``y_hat`` (shape of x) and ``xi`` are the solution's x* and xi*; ``solution.iterations``,
-    ``solution.residual`` and ``solution.converged`` say how it was reached.
-    ``relative_gap`` is (P(y_hat) - D(xi)) / P(y_hat) with the primal-dual gap (2.7).
+    ``y_hat`` (shape of x) and ``xi`` are the solution's x* and xi* (also ``x_star``, ``xi_star``);
+    ``solution.iterations``, ``solution.residual`` and ``solution.converged`` say how it was
+    reached. ``relative_gap`` is (P(y_hat) - D(xi)) / P(y_hat) with the primal-dual gap (2.7).
     """
 
     solution: Solution
     relative_gap: float
-
-    @property
-    def y_hat(self):
-        """The denoised image(s) x*, the shape of x."""
-        return self.solution.x_star
-
-    @property
-    def xi(self):
-        """The dual variable xi* (the shape of K x)."""
-        return self.solution.xi_star
+    y_hat = SolutionParts.x_star       # the denoised image(s), the shape of x
+    xi = SolutionParts.xi_star         # the dual variable, the shape of K x
 
 
 def denoise(x, filters_or_operator, noise_level, L=300, tol=1e-5, x0=None, xi0=None):
