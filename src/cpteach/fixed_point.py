@@ -133,8 +133,8 @@ def fixed_point_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_
     trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=1,
                            x0=sol.x_star, xi0=sol.xi_star)                          # (5.4)
     res = backprop(trace, y)                                                        # (5.1)-(5.3)
-    return FixedPointGradient(grad_K=res.grad_K, loss=res.loss, delta_P=res.delta_P[0], delta_D=res.delta_D[0],
-                              solution=sol)
+    return FixedPointGradient(grad_K=res.grad_K, loss=0.5 * float(np.sum((sol.x_star - y) ** 2)),
+                              delta_P=res.delta_P[0], delta_D=res.delta_D[0], solution=sol)
 
 
 def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):

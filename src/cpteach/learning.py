@@ -312,28 +312,6 @@ def train_filters(y, x, noise_level, filters=None, *, method="fixed_point", step
                           seconds=time.perf_counter() - start)
 
 
-# --- TEMPORARY re-exports (this session only): the names that moved to cpteach.denoising and
-# cpteach.reproduce stay importable from cpteach.learning until widgets, problems and notebooks
-# import them from their new modules; then this block goes. ---------------------------------
-_MOVED = {**dict.fromkeys(("STEP_RATIO", "step_sizes", "constrained_model", "denoise", "Denoised",
-                           "best_noise_level"), "denoising"),
-          **dict.fromkeys(("NOISE", "NOISE_STD", "S_GRID", "SETTINGS", "SHIPPED_FILE", "ShippedRun",
-                           "load_shipped_run", "pretrained_filters", "psnr_table", "reproduce", "main"),
-                          "reproduce")}
-
-
-def __getattr__(name):
-    if name == "METHODS":
-        return tuple(GRADIENT_METHODS)
-    if name in _MOVED:
-        import importlib
-
-        module = importlib.import_module(f".{_MOVED[name]}", __package__)
-        return getattr(module, "NOISE_STD" if name == "NOISE" else name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-# --- end of the temporary re-exports --------------------------------------------------------
-
-
 if __name__ == "__main__":
     from cpteach.reproduce import main
 
