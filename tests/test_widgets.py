@@ -216,6 +216,21 @@ def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
     assert "violated" not in fp_board.status.value and "one-step" in fp_board.status.value
 
 
+# the lecturer's figure ----------------------------------------------------------------
+
+def test_regimes_dashboard_marks_L_and_reads_the_grid():
+    board = widgets.regimes_dashboard(L=10, L_max=200, points=4)     # grid L' = 1, 6, 34, 200
+    markers = [line for ax in board.figure.axes for line in ax.get_lines() if line.get_animated()]
+    image = board.image.value
+    board.sliders["L"].value = 40
+    assert all(list(m.get_xdata()) == [40, 40] for m in markers) and len(markers) == 2
+    assert "at L' = 34" in board.status.value and board.image.value != image
+    from cpteach import fixed_point, problems
+    r = fixed_point.gradient_regimes({"ball": problems.ball_problem()}, L_max=200, points=4)
+    assert f"ball (6.1): error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value
+    assert _matches_full_redraw(board)
+
+
 # the presenter ------------------------------------------------------------------------
 
 def test_presenter_builds_lazily_and_keeps_the_tab():

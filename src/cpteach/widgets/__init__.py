@@ -3,6 +3,7 @@
 - :mod:`._dashboard`: the shared machinery (:class:`Dashboard`, the step-size sliders);
 - :mod:`.iteration` (notebook 01), :mod:`.backprop` (02), :mod:`.asymptotics` (03),
   :mod:`.fixed_point` (04), :mod:`.denoising` (05): one dashboard each;
+- :mod:`.regimes`: the lecturer's figure (three gradient regimes, section 5) with an L marker;
 - :mod:`.presenter`: the lecturer's view with one tab per dashboard.
 
 The teaching problems live in :mod:`cpteach.problems`; their builders are re-exported here.
@@ -22,6 +23,7 @@ from .asymptotics import RESIDUAL_LABELS, AsymptoticsRun, asymptotics_dashboard,
 from .fixed_point import (FixedPointReference, FixedPointRun, fixed_point_dashboard, fixed_point_reference,
                           fixed_point_run)
 from .denoising import NOISE_STDS, DenoisingRun, denoising_dashboard, denoising_run
+from .regimes import regimes_dashboard
 from .presenter import PRESENTER_TABS, presenter
 
 __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "PRESENTER_PROBLEMS",
@@ -29,4 +31,4 @@ __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "
            "backprop_dashboard", "RESIDUAL_LABELS", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
            "FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "fixed_point_dashboard",
-           "NOISE_STDS", "DenoisingRun", "denoising_run", "denoising_dashboard", "PRESENTER_TABS", "presenter"]
+           "NOISE_STDS", "DenoisingRun", "denoising_run", "denoising_dashboard", "regimes_dashboard", "PRESENTER_TABS", "presenter"]

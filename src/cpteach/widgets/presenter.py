@@ -19,12 +19,14 @@ from ._dashboard import Dashboard
 from .backprop import backprop_dashboard
 from .fixed_point import fixed_point_dashboard
 from .iteration import cp_dashboard
+from .regimes import regimes_dashboard
 
 __all__ = ["PRESENTER_TABS", "presenter"]
 
 PRESENTER_TABS = [("Iteration (§2)", cp_dashboard),
                   ("Backprop (§3)", backprop_dashboard),
-                  ("Fixed point (§5)", fixed_point_dashboard)]
+                  ("Fixed point (§5)", fixed_point_dashboard),
+                  ("Three regimes (§5)", regimes_dashboard)]
 
 
 def presenter(problem=None, tabs=None, prebuild_others=True):
@@ -33,7 +35,8 @@ def presenter(problem=None, tabs=None, prebuild_others=True):
     Tabs (default ``PRESENTER_TABS``): the Chambolle-Pock iteration (:func:`cp_dashboard`),
     the backpropagated gradients (:func:`backprop_dashboard`) and the unrolled / one-step /
     implicit gradients (:func:`fixed_point_dashboard`), each with sliders L, tau, sigma,
-    theta beside the figure. Choosing another problem keeps the tab on screen and rebuilds
+    theta beside the figure, and the lecturer's figure of three regimes
+    (:func:`regimes_dashboard`, the same three problems whatever the choice). Choosing another problem keeps the tab on screen and rebuilds
     it for the new problem; dashboards already built for a problem are reused.
 
     Parameters
