@@ -1,6 +1,7 @@
 """The Chambolle-Pock iteration (docs/theory.md, section 2): the step written once, the forward trace, solve."""
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 from dataclasses import dataclass, replace
@@ -59,11 +60,14 @@ class CPTrace:
     _x: np.ndarray     # (L + 1, ..., *shape_in)
 
     def _check(self, l, low):
+        if type(l) is int and low <= l <= self.L:   # the common case, without the slower checks below
+            return
         if isinstance(l, bool) or not isinstance(l, numbers.Integral) or not low <= l <= self.L:
             raise IndexError(f"iteration index must be an integer in [{low}, {self.L}], got {l!r}")
 
-    @property
+    @functools.cached_property
     def F_conj(self):
+        """F*, built once per trace (the backward pass asks for it at every step)."""
         return self.F.conjugate()
 
     @property

@@ -71,14 +71,19 @@ class LinearOperator:
 
 
 class _DenseAccumulator:
-    """Sum of weight * param_grad(a, b) over calls, computed term by term."""
+    """Sum of weight * param_grad(a, b) over calls: the pairs are kept and summed in one call at the end.
+
+    ``param_grad`` sums over leading batch axes, so stacking the pairs along a new leading axis
+    turns L small outer products into one matrix product (for a Matrix: one BLAS call).
+    """
 
     def __init__(self, K):
         self.K = K
-        self.total = np.zeros_like(K.params, dtype=float)
+        self.a, self.b = [], []
 
     def add(self, a, b, weight=1.0):
-        self.total += weight * self.K.param_grad(a, b)
+        self.a.append(weight * a)
+        self.b.append(b)
 
     def add_and_adjoint(self, a, b, weight=1.0):
         """``add(a, b, weight)`` and return K^T a (a filter bank shares the FFT of a)."""
@@ -86,7 +91,9 @@ class _DenseAccumulator:
         return self.K.adjoint(a)
 
     def value(self):
-        return self.total
+        if not self.a:
+            return np.zeros_like(self.K.params, dtype=float)
+        return np.asarray(self.K.param_grad(np.stack(self.a), np.stack(self.b)), dtype=float)
 
 
 class Matrix(LinearOperator):
@@ -134,9 +141,9 @@ class Matrix(LinearOperator):
         return Matrix(np.reshape(p, self.M.shape))
 
     def param_grad(self, a, b):
-        # d<a, M b>/dM = a b^T, summed over batch axes
+        # d<a, M b>/dM = a b^T, summed over batch axes (einsum: no BLAS threads for this small product)
         k, n = self.M.shape
-        return np.reshape(a, (-1, k)).T @ np.reshape(b, (-1, n))
+        return np.einsum("bi,bj->ij", np.reshape(a, (-1, k)), np.reshape(b, (-1, n)))
 
 
 class FiniteDifference(LinearOperator):
