@@ -99,24 +99,16 @@ def test_poster_example_shapes_radius_and_steps():
     assert not np.array_equal(p.x, problems.poster_example(size=32, seed=6).x)
 
 
-def test_old_noise_keyword_still_works_with_a_warning():
-    with pytest.warns(DeprecationWarning, match="noise_std"):
-        old = problems.tv_denoising_1d(n=12, noise_level=0.2)
-    np.testing.assert_array_equal(old.x, problems.tv_denoising_1d(n=12, noise_std=0.2).x)
-    with pytest.raises(TypeError, match="noise_std only"):
-        problems.ball_problem(noise_std=0.1, noise_level=0.1)
-
-
 @pytest.mark.parametrize("build, kwargs, error, match", [
     (problems.tv_denoising_1d, {"n": 3}, ValueError, "n must be an integer >= 8"),
     (problems.tv_denoising_1d, {"n": 10.0}, TypeError, "n must be an integer"),
-    (problems.tv_denoising_1d, {"weight": -1.0}, ValueError, "weight must be a finite number > 0"),
-    (problems.tv_denoising_1d, {"noise_std": -0.1}, ValueError, "noise_std must be a finite number >= 0"),
+    (problems.tv_denoising_1d, {"weight": -1.0}, ValueError, "weight must be positive"),
+    (problems.tv_denoising_1d, {"noise_std": -0.1}, ValueError, "noise_std must be >= 0"),
     (problems.tv_l1_denoising_1d, {"lam": 0.0}, ValueError, "lam must be"),
     (problems.ball_problem, {"radius": "big"}, TypeError, "radius must be a real number"),
     (problems.ball_problem, {"k": 0}, ValueError, "k must be an integer >= 1"),
     (problems.poster_example, {"size": 600}, ValueError, "exceeds the camera image"),
-    (problems.poster_example, {"noise_level": 0.0}, ValueError, "noise_level must be a finite number > 0"),
+    (problems.poster_example, {"noise_level": 0.0}, ValueError, "noise_level must be positive"),
 ])
 def test_builders_reject_bad_arguments(build, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -29,6 +29,14 @@ def positive(name, value):
     return value
 
 
+def nonnegative(name, value):
+    """A finite real number >= 0, as float."""
+    value = real(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
 def integer(name, value, low=0, meaning=""):
     """An integer >= low (bool is refused), as int."""
     what = f" ({meaning})" if meaning else ""

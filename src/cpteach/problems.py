@@ -27,15 +27,14 @@ True
 """
 from __future__ import annotations
 
-import numbers
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from . import images, operators, prox
-from .chambolle_pock import check_problem, check_steps, default_steps, solve
+from . import _validate
+from .chambolle_pock import SolutionParts, check_problem, check_steps, default_steps, solve
 from .denoising import constrained_model, step_sizes   # the denoising model (6.1)
 
 __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "poster_example",
@@ -43,7 +42,7 @@ __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "
 
 
 @dataclass(frozen=True, eq=False)
-class Problem:
+class Problem(SolutionParts):
     """A problem min_u F(K u) + G(u - x) (1.1) with ground truth y, shown with steps tau, sigma, theta.
 
     Attributes
@@ -91,44 +90,6 @@ class Problem:
         return solve(self.K, self.F, self.G, self.x, tau=self.tau, sigma=self.sigma, theta=self.theta,
                      tol=self.tol, max_iter=self.max_iter)
 
-    @property
-    def x_star(self):
-        """The primal solution x* of (1.1) (computed on first access)."""
-        return self.solution.x_star
-
-    @property
-    def xi_star(self):
-        """The dual solution xi* (computed on first access)."""
-        return self.solution.xi_star
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}; use {name}={low} or more")
-    return int(value)
-
-
-def _check_real(name, value, positive):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not np.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
-def _noise_std(noise_std, noise_level, default):
-    """The renamed keyword: ``noise_level`` (old name of the standard deviation) still works, with a warning."""
-    if noise_level is None:
-        return default if noise_std is None else noise_std
-    if noise_std is not None:
-        raise TypeError("give noise_std only (noise_level is its old name)")
-    warnings.warn("noise_level was renamed noise_std (the standard deviation of the noise); "
-                  "noise_level now means only the radius factor s of (6.1)", DeprecationWarning, stacklevel=3)
-    return noise_level
-
 
 def _piecewise_constant(n):
     """The clean 1-D signal: four plateaus 0, 1, 0.4, 0.8 of (almost) equal length."""
@@ -136,7 +97,7 @@ def _piecewise_constant(n):
     return levels[np.minimum(np.arange(n) * len(levels) // n, len(levels) - 1)]
 
 
-def tv_denoising_1d(n=100, weight=0.2, noise_std=None, seed=0, dense=False, *, noise_level=None):
+def tv_denoising_1d(n=100, weight=0.2, noise_std=0.15, seed=0, dense=False):
     """1-D total-variation denoising: min_u weight*||D u||_1 + 0.5*||u - x||^2.
 
     The clean signal y is piecewise constant (four plateaus), the data
@@ -153,7 +114,6 @@ def tv_denoising_1d(n=100, weight=0.2, noise_std=None, seed=0, dense=False, *, n
     dense : bool
         If True, K is a :class:`cpteach.operators.Matrix` holding D (k = n rows, the last
         one zero), so that ``backprop(...).grad_K`` is the full k x n gradient (3.4).
-    noise_level : deprecated name of ``noise_std``
 
     Returns
     -------
@@ -166,10 +126,10 @@ def tv_denoising_1d(n=100, weight=0.2, noise_std=None, seed=0, dense=False, *, n
     >>> p.x.shape, p.K.norm() < 2
     ((40,), True)
     """
-    n = _check_int("n", n, 8)
-    weight = _check_real("weight", weight, positive=True)
-    noise_std = _check_real("noise_std", _noise_std(noise_std, noise_level, 0.15), positive=False)
-    seed = _check_int("seed", seed, 0)
+    n = _validate.integer("n", n, 8)
+    weight = _validate.positive("weight", weight)
+    noise_std = _validate.nonnegative("noise_std", noise_std)
+    seed = _validate.integer("seed", seed, 0)
     y = _piecewise_constant(n)
     x = y + noise_std * np.random.default_rng(seed).standard_normal(n)
     K = operators.FiniteDifference(n)
@@ -180,7 +140,7 @@ def tv_denoising_1d(n=100, weight=0.2, noise_std=None, seed=0, dense=False, *, n
                    tol=1e-15)
 
 
-def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_std=None, seed=0, *, noise_level=None):
+def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_std=0.3, seed=0):
     """1-D TV-L1 denoising: min_u weight*||D u||_1 + lam*||u - x||_1, with D a learnable matrix.
 
     The signal y and the data x are those of :func:`tv_denoising_1d` (same n, noise_std,
@@ -193,7 +153,6 @@ def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_std=None, seed=0, *, noi
     Parameters
     ----------
     n : int >= 8; weight, lam : float > 0; noise_std : float >= 0 (default 0.3); seed : int
-    noise_level : deprecated name of ``noise_std``
 
     Examples
     --------
@@ -201,15 +160,15 @@ def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_std=None, seed=0, *, noi
     >>> p.K.params.shape, p.G.has_mask
     ((15, 16), True)
     """
-    base = tv_denoising_1d(n=n, weight=weight, noise_std=_noise_std(noise_std, noise_level, 0.3), seed=seed)
-    lam = _check_real("lam", lam, positive=True)
+    base = tv_denoising_1d(n=n, weight=weight, noise_std=noise_std, seed=seed)
+    lam = _validate.positive("lam", lam)
     K = operators.Matrix(np.diff(np.eye(n), axis=0))
     tau, sigma = default_steps(K)
     return Problem(K, prox.L1(weight), prox.L1(lam), base.x, base.y, f"1-D TV-L1 denoising (n = {n})",
                    tau, sigma, tol=1e-10)
 
 
-def ball_problem(k=30, n=20, noise_std=None, radius=0.3, seed=3, *, noise_level=None):
+def ball_problem(k=30, n=20, noise_std=0.3, radius=0.3, seed=3):
     """A small random problem min_u ||K u||_1 s.t. ||u - x|| <= radius*sqrt(n), K a k x n Matrix.
 
     K has N(0, 1/n) entries, y ~ N(0, I) and x = y + noise_std * N(0, I) (one seeded
@@ -221,7 +180,6 @@ def ball_problem(k=30, n=20, noise_std=None, radius=0.3, seed=3, *, noise_level=
     ----------
     k, n : int >= 1, the shape of K; noise_std : float >= 0 (default 0.3);
     radius : float > 0, the radius factor (the ball has radius radius*sqrt(n)); seed : int
-    noise_level : deprecated name of ``noise_std``
 
     Examples
     --------
@@ -229,10 +187,10 @@ def ball_problem(k=30, n=20, noise_std=None, radius=0.3, seed=3, *, noise_level=
     >>> p.K.params.shape, float(np.linalg.norm(p.x_star - p.x)) <= 0.3 * 2 + 1e-9
     ((6, 4), True)
     """
-    k, n = _check_int("k", k, 1), _check_int("n", n, 1)
-    noise_std = _check_real("noise_std", _noise_std(noise_std, noise_level, 0.3), positive=False)
-    radius = _check_real("radius", radius, positive=True)
-    rng = np.random.default_rng(_check_int("seed", seed, 0))
+    k, n = _validate.integer("k", k, 1), _validate.integer("n", n, 1)
+    noise_std = _validate.nonnegative("noise_std", noise_std)
+    radius = _validate.positive("radius", radius)
+    rng = np.random.default_rng(_validate.integer("seed", seed, 0))
     K = operators.Matrix(rng.standard_normal((k, n)) / np.sqrt(n))
     y = rng.standard_normal(n)
     x = y + noise_std * rng.standard_normal(n)
@@ -272,18 +230,18 @@ def poster_example(size=64, seed=0, noise_std=0.1, noise_level=0.085, filter_siz
     >>> p.K.params.shape, p.x.shape, round(p.G.radius, 3)
     ((48, 7, 7), (16, 16), 1.36)
     """
-    size = _check_int("size", size, 8)
-    filter_size = _check_int("filter_size", filter_size, 2)
-    offset = _check_int("offset", offset, 0)
-    noise_std = _check_real("noise_std", noise_std, positive=False)
-    noise_level = _check_real("noise_level", noise_level, positive=True)
-    tol = _check_real("tol", tol, positive=True)
+    size = _validate.integer("size", size, 8)
+    filter_size = _validate.integer("filter_size", filter_size, 2)
+    offset = _validate.integer("offset", offset, 0)
+    noise_std = _validate.nonnegative("noise_std", noise_std)
+    noise_level = _validate.positive("noise_level", noise_level)
+    tol = _validate.positive("tol", tol)
     camera = images.load_image("camera")
     if offset + size > min(camera.shape):
         raise ValueError(f"offset + size = {offset + size} exceeds the camera image {camera.shape}; "
                          f"lower offset or size")
     y = camera[offset:offset + size, offset:offset + size]
-    x = images.add_noise(y, noise_std, seed=_check_int("seed", seed, 0))
+    x = images.add_noise(y, noise_std, seed=_validate.integer("seed", seed, 0))
     filters = images.dct_filters(filter_size)
     filters = filters / operators.FilterBank(filters, y.shape).norm()
     K = operators.FilterBank(filters, y.shape)
@@ -299,7 +257,7 @@ PRESENTER_PROBLEMS = {
 }  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)
 
 
-def l1_l1_problem(k=20, n=10, weight=0.2, alpha=0.3, noise_std=None, seed=0):
+def l1_l1_problem(k=20, n=10, weight=0.2, alpha=0.3, noise_std=0.3, seed=0):
     """A random L1-L1 problem: min_u weight*||K u||_1 + alpha*||u - x||_1, K a random k x n Matrix.
 
     K, y and x are those of :func:`ball_problem` (same k, n, noise_std, seed: K has
@@ -329,8 +287,8 @@ def l1_l1_problem(k=20, n=10, weight=0.2, alpha=0.3, noise_std=None, seed=0):
     ('random 20 x 10 L1-L1 problem', (20, 10), True)
     """
     base = ball_problem(k=k, n=n, noise_std=noise_std, seed=seed)
-    weight = _check_real("weight", weight, positive=True)
-    alpha = _check_real("alpha", alpha, positive=True)
+    weight = _validate.positive("weight", weight)
+    alpha = _validate.positive("alpha", alpha)
     return Problem(base.K, prox.L1(weight), prox.L1(alpha), base.x, base.y, f"random {k} x {n} L1-L1 problem",
                    base.tau, base.sigma)
 
