@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock, check_steps, solve
-from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient
+from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
 from ..problems import ball_problem
 from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
@@ -80,9 +80,9 @@ def _compare(trace, y, Ls, reference, known):
     """:class:`FixedPointRun` from the prefixes of ``trace`` of lengths ``Ls`` (last = trace.L); ``known``
     maps L' -> (cosine, error) already computed for the same steps (filled in)."""
     unrolled = backprop(trace, y).grad_K                                                   # (3.4)
-    for l in Ls[:-1]:
-        if l not in known:
-            known[l] = cosine_and_error(backprop(trace.prefix(int(l)), y).grad_K, reference.implicit)
+    missing = [int(l) for l in Ls[:-1] if l not in known]
+    if missing:
+        known.update(zip(missing, zip(*unrolled_against(trace, y, missing, reference.implicit))))
     pairs = np.array([known[l] for l in Ls[:-1]] + [cosine_and_error(unrolled, reference.implicit)])
     return FixedPointRun(np.asarray(Ls), pairs[:, 0], pairs[:, 1], unrolled, reference)
 
