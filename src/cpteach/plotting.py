@@ -90,9 +90,8 @@ def plot_signals(ax, signals, title="Signals", xlabel="index i", ylabel="value")
 def plot_convergence(ax, curves, title="Convergence", xlabel="iteration l", ylabel="value", start=0):
     """Draw positive sequences (dict label -> array) on a log y-axis against l.
 
-    Entry j of each curve is drawn at l = start + j. Zeros are drawn at a tiny floor so
-    Exact zeros (a run that converged to machine precision) are left out, as a log
-    axis cannot show them. Returns dict label -> Line2D.
+    Entry j of each curve is drawn at l = start + j. Exact zeros (a run that converged to
+    machine precision) are left out, as a log axis cannot show them. Returns dict label -> Line2D.
     """
     lines = {}
     for label, values in curves.items():

@@ -108,7 +108,7 @@ def tv_denoising_1d(n=100, weight=0.2, noise_std=0.15, seed=0, dense=False):
     Parameters
     ----------
     n : int >= 8, signal length
-    weight : float > 0, the TV weight (lambda)
+    weight : float > 0, the TV weight (beta in the notebooks)
     noise_std : float >= 0, standard deviation of the Gaussian noise (default 0.15)
     seed : int, seed of ``np.random.default_rng``
     dense : bool

@@ -115,7 +115,7 @@ class PredictLo(MultipleChoice):
     feedback = {
         "a": "the iteration starts at x^0 = x, far from x*: what decides when the masks are right is how fast "
              "the iterates travel to the solution. How far does one step move x when tau is small?",
-        "b": "the final masks indeed hardly depend on tau, but l_o counts iterations until they are reached. "
+        "b": "the final masks indeed do not depend on tau here, but l_o counts iterations until they are reached. "
              "How far does one step move x when tau is small?",
         "d": "for every tau > 0 with tau*sigma*||K||^2 < 1 the iteration converges, and with a nondegenerate "
              "solution the masks are identified after finitely many steps (finite identification).",
@@ -126,7 +126,7 @@ class PredictLo(MultipleChoice):
                    "1/tau times more steps to cover; the masks are final only once the iterates are close enough "
                    "to x* that every entry sits on the same side of its kink as at the solution (finite "
                    "identification under nondegeneracy; Liang, Fadili & Peyre 2018 bound l_o and the local "
-                   "rate; docs/theory.md section 4). The final masks themselves hardly change with tau. Verify "
+                   "rate; docs/theory.md section 4). The final masks themselves do not change with tau here. Verify "
                    "it: run "
                    "cpteach.asymptotics.masks on runs with tau, tau/2, tau/4, ... (sigma fixed) and compare "
                    "l_o * tau.")

@@ -14,8 +14,8 @@ from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
 
 __all__ = ["AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard", "RESIDUAL_LABELS"]
 
-RESIDUAL_LABELS = (r"$\|D K\delta_P^l\|$ (masked, 4.2)", r"$\|K\delta_P^l\|$ (unmasked)",
-                   r"$\|P K^\top\delta_D^l\|$ (masked, 4.2)", r"$\|\delta_D^l\|$ (4.3)")
+RESIDUAL_LABELS = (r"$\|M_D K\delta_P^l\|$ (masked, 4.2)", r"$\|K\delta_P^l\|$ (unmasked)",
+                   r"$\|M_P K^\top\delta_D^l\|$ (masked, 4.2)", r"$\|K^\top\delta_D^l\|$ (unmasked)")
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,9 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
 
     Sliders L, tau, sigma, theta. Left: how many mask entries (4.1) change at each l, and
     l_o. Middle: the relative residuals of delta_P^l, delta_D^l over l in one run of length
-    L (masked ||D K delta_P^l||, ||P K^T delta_D^l||, unmasked ||K delta_P^l|| and
-    ||delta_D^l||, log scale); far from l = L the masked ones vanish, the unmasked one need
-    not. Right: ||grad_K|| of the first L' <= L iterations (L' on a fixed grid, plus L) with the
+    L (all four of section 4A: masked ||M_D K delta_P^l||, ||M_P K^T delta_D^l||, unmasked
+    ||K delta_P^l||, ||K^T delta_D^l||, log scale); far from l = L the masked ones and
+    ||K^T delta_D^l|| vanish (delta_D^l -> 0), ||K delta_P^l|| need not. Right: ||grad_K|| of the first L' <= L iterations (L' on a fixed grid, plus L) with the
     line of slope (4.6) (TV-L1: linear growth; a summable problem gives slope 0). Forward runs
     and gradient norms are cached per tau, sigma, theta. Invalid steps show the error in red.
 
@@ -107,12 +107,12 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     (changes,) = ax_masks.plot(np.arange(1, 3), first.residuals.masks.changes, drawstyle="steps-mid",
                                label="changed entries")
     l_o = ax_masks.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", label="$l_o$")
-    ax_masks.set(xlabel=r"iteration $l$", ylabel="changed entries of $P^l, D^l$",
+    ax_masks.set(xlabel=r"iteration $l$", ylabel="changed entries of $M_P^l, M_D^l$",
                  title="Mask changes per iteration")
     legend_outside(ax_masks, "below")
     r = first.residuals
     residuals = plot_convergence(ax_res, dict(zip(RESIDUAL_LABELS, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D,
-                                                                    r.delta_D_norm))),
+                                                                    r.Kt_delta_D))),
                                  title=r"Residuals of $\delta^l$, one run", xlabel=r"iteration $l$",
                                  ylabel="relative residual (log scale)", start=1)
     legend_outside(ax_res, "below", ncols=1)
@@ -132,14 +132,14 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
         changes.set_data(l, r.masks.changes)
         l_o.set_xdata([r.masks.l_o, r.masks.l_o])
         ax_masks.title.set_text(rf"Mask changes, $l_o$ = {r.masks.l_o}")
-        for line, values in zip(lines, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.delta_D_norm)):
+        for line, values in zip(lines, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)):
             line.set_data(l, np.where(values > 0, values, np.nan))
         grad.set_data(run.Ls, run.grad_norms)
         predicted.set_data(run.Ls, run.predicted)
         for ax in (ax_masks, ax_res, ax_grad):
             ax.set_xlim(0, full.L)
         ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
-        ax_res.set_ylim(*decade_limits(r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.delta_D_norm, step=4))
+        ax_res.set_ylim(*decade_limits(r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D, step=4))
         low = min(0.0, run.predicted.min())
         high = max(run.grad_norms.max(), run.predicted.max())
         ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(high))
