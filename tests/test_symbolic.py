@@ -58,5 +58,5 @@ def test_one_step_jacobian_has_chain_rule_entries():
 
 
 def test_unroll_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="L must be a positive integer"):
+    with pytest.raises(ValueError, match=r"L \(keep it small: 1-3\) must be an integer >= 1"):
         symbolic.unroll(L=0)

@@ -12,38 +12,52 @@ import numbers
 import numpy as np
 
 
-def real(name, value):
-    """A finite real number (bool is refused), as float."""
+def _named(name, meaning):
+    return f"{name} ({meaning})" if meaning else name
+
+
+def _fix(name, example):
+    return f"; e.g. {name}={example}" if example is not None else ""
+
+
+def real(name, value, meaning="", example=None):
+    """A finite real number (bool is refused), as float.
+
+    ``meaning`` is said after the name ("noise_level (the radius factor s of (6.1))"),
+    ``example`` is offered as the fix ("e.g. noise_level=0.09").
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{_named(name, meaning)} must be a real number, got {type(value).__name__} {value!r}"
+                        f"{_fix(name, example)}")
     if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise ValueError(f"{_named(name, meaning)} must be finite, got {value}{_fix(name, example)}")
     return float(value)
 
 
-def positive(name, value):
+def positive(name, value, meaning="", example=None):
     """A positive finite real number, as float."""
-    value = real(name, value)
+    value = real(name, value, meaning, example)
     if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}; pass e.g. {name}=1.0")
+        raise ValueError(f"{_named(name, meaning)} must be positive, got {value}"
+                         f"{_fix(name, 1.0 if example is None else example)}")
     return value
 
 
-def nonnegative(name, value):
+def nonnegative(name, value, meaning="", example=None):
     """A finite real number >= 0, as float."""
-    value = real(name, value)
+    value = real(name, value, meaning, example)
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+        raise ValueError(f"{_named(name, meaning)} must be >= 0, got {value}{_fix(name, example)}")
     return value
 
 
-def integer(name, value, low=0, meaning=""):
+def integer(name, value, low=0, meaning="", example=None):
     """An integer >= low (bool is refused), as int."""
-    what = f" ({meaning})" if meaning else ""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}{what} must be an integer, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{_named(name, meaning)} must be an integer, got {type(value).__name__} {value!r}"
+                        f"{_fix(name, example)}")
     if value < low:
-        raise ValueError(f"{name}{what} must be an integer >= {low}, got {value}")
+        raise ValueError(f"{_named(name, meaning)} must be an integer >= {low}, got {value}{_fix(name, example)}")
     return int(value)
 
 

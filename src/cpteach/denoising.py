@@ -18,13 +18,12 @@ added noise is a different number, ``noise_std``). K is a
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import images, operators, prox
+from . import _validate, images, operators, prox
 from .chambolle_pock import Solution, SolutionParts, chambolle_pock, default_steps, solve
 
 __all__ = ["STEP_RATIO", "step_sizes", "constrained_model", "analysis_operator", "denoise", "Denoised",
@@ -53,14 +52,8 @@ def step_sizes(K, ratio=STEP_RATIO):
 
 
 def _check_noise_level(noise_level):
-    if isinstance(noise_level, bool) or not isinstance(noise_level, numbers.Real):
-        raise TypeError(f"noise_level (the radius factor s of (6.1)) must be a real number, "
-                        f"got {type(noise_level).__name__}; e.g. noise_level=0.09")
-    if not np.isfinite(noise_level) or noise_level <= 0:
-        raise ValueError(
-            f"noise_level (the radius factor s of (6.1), the poster's sigma) must be a positive number, "
-            f"got {noise_level!r}; e.g. noise_level=0.09 for noise of standard deviation noise_std=0.1")
-    return float(noise_level)
+    return _validate.positive("noise_level", noise_level, "the radius factor s of (6.1), the poster's sigma",
+                              example=0.09)
 
 
 def constrained_model(noise_level, shape):

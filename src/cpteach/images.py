@@ -11,9 +11,9 @@ This is the data of the numerical example, docs/theory.md, section 6.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from . import _validate
 
 __all__ = ["TRAINING_IMAGES", "TEST_IMAGES", "load_image", "held_out_images", "extract_patches",
            "training_patches", "add_noise", "psnr", "dct_filters", "check_images"]
@@ -24,15 +24,7 @@ _ALL_IMAGES = TRAINING_IMAGES + TEST_IMAGES
 
 
 def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def _check_size(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return _validate.integer("seed", seed, 0, "of np.random.default_rng")
 
 
 def check_images(x, name="x"):
@@ -76,7 +68,7 @@ def load_image(name, scale=1):
     """
     if name not in _ALL_IMAGES:
         raise ValueError(f"unknown image {name!r}; choose one of {_ALL_IMAGES}")
-    scale = _check_size("scale", scale)
+    scale = _validate.integer("scale", scale, 1)
     import skimage.data
     from skimage.color import rgb2gray
     from skimage.transform import downscale_local_mean
@@ -100,7 +92,7 @@ def held_out_images(size=128, scale=1):
     >>> held_out_images(64).shape
     (5, 64, 64)
     """
-    size = _check_size("size", size, 8)
+    size = _validate.integer("size", size, 8)
     out = []
     for name in TEST_IMAGES:
         image = load_image(name, scale)
@@ -134,7 +126,7 @@ def extract_patches(image, size, count, seed=0):
     image = check_images(image, "image")
     if image.ndim != 2:
         raise ValueError(f"image must be a single 2-D image, got shape {image.shape}")
-    size, count = _check_size("size", size), _check_size("count", count)
+    size, count = _validate.integer("size", size, 1), _validate.integer("count", count, 1)
     if size > min(image.shape):
         raise ValueError(f"patch size {size} exceeds the image shape {image.shape}")
     rng = np.random.default_rng(_check_seed(seed))
@@ -153,7 +145,7 @@ def training_patches(count, size=64, seed=0):
     >>> training_patches(2, 16).shape
     (2, 16, 16)
     """
-    count = _check_size("count", count)
+    count = _validate.integer("count", count, 1)
     seed = _check_seed(seed)
     patches = []
     for k in range(count):
@@ -176,12 +168,7 @@ def add_noise(y, noise_std, seed=0):
     0.1
     """
     y = check_images(y, "y")
-    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
-        raise TypeError(f"noise_std must be a real number (a standard deviation), got {type(noise_std).__name__}; "
-                        f"e.g. noise_std=0.1")
-    if not np.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a non-negative number (a standard deviation), got {noise_std!r}; "
-                         f"e.g. noise_std=0.1")
+    noise_std = _validate.nonnegative("noise_std", noise_std, "a standard deviation", example=0.1)
     rng = np.random.default_rng(_check_seed(seed))
     return y + noise_std * rng.standard_normal(y.shape)
 
@@ -226,7 +213,7 @@ def dct_filters(size=7):
     >>> bool(np.allclose(w.sum(axis=(1, 2)), 0))
     True
     """
-    size = _check_size("size", size, 2)
+    size = _validate.integer("size", size, 2)
     i = np.arange(size)
     d = np.cos(np.pi * (2 * i[None, :] + 1) * i[:, None] / (2 * size)) * np.sqrt(2 / size)
     d[0] /= np.sqrt(2)

@@ -16,7 +16,6 @@ same command).
 """
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
 from contextlib import nullcontext
@@ -25,7 +24,7 @@ from functools import partial
 
 import numpy as np
 
-from . import images, operators
+from . import _validate, images, operators
 from .backprop import backprop
 from .chambolle_pock import chambolle_pock, solve
 from .denoising import analysis_operator, constrained_model, step_sizes
@@ -220,14 +219,6 @@ def _pool(workers):
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
 
 
-def _check_positive_int(name, value, example):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}; e.g. {name}={example}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}; e.g. {name}={example}")
-    return int(value)
-
-
 def train_filters(y, x, noise_level, filters=None, *, method="fixed_point", steps=100, learning_rate=1e-3,
                   L=30, tol=1e-6, progress=True, workers=1):
     """Learn the filters of K for (6.1) by Adam on the bilevel loss (1.2).
@@ -275,13 +266,9 @@ def train_filters(y, x, noise_level, filters=None, *, method="fixed_point", step
     if y.shape != x.shape or y.ndim != 3:
         raise ValueError(f"y and x must be batches (m, n1, n2) of the same shape, got {y.shape} and {x.shape}")
     gradient = _check_method(method)
-    steps, L = _check_positive_int("steps", steps, 60), _check_positive_int("L", L, 60)
-    workers = _check_positive_int("workers", workers, "os.cpu_count()")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
-        raise TypeError(f"learning_rate must be a real number, got {type(learning_rate).__name__}; "
-                        f"e.g. learning_rate=1e-4")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}; e.g. learning_rate=1e-4")
+    steps, L = _validate.integer("steps", steps, 1, example=60), _validate.integer("L", L, 1, example=60)
+    workers = _validate.integer("workers", workers, 1, example="os.cpu_count()")
+    learning_rate = _validate.positive("learning_rate", learning_rate, example=1e-4)
     shape, m = x.shape[-2:], x.shape[0]
     F, G = constrained_model(noise_level, x.shape)
     w = normalize_filters(images.dct_filters(7) if filters is None else analysis_operator(filters, shape).params,

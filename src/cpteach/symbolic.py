@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from . import _validate
+
 __all__ = ["entrywise_prox", "SymbolicUnroll", "unroll", "autodiff_gradient", "hand_gradient",
            "gradient_difference", "check_backprop_formula", "one_step_jacobian"]
 
@@ -83,9 +85,7 @@ def unroll(L=2, n=2, k=2):
     >>> u.x[1][0]
     x_0 + p_G(-K_00*tau*p_F(K_00*sigma*x_0))
     """
-    for name, value in (("L", L), ("n", n), ("k", k)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer (keep it small: 1-3), got {value!r}")
+    L, n, k = (_validate.integer(name, value, 1, "keep it small: 1-3") for name, value in (("L", L), ("n", n), ("k", k)))
     K = sp.Matrix(k, n, lambda i, j: sp.Symbol(f"K_{i}{j}"))
     data = sp.Matrix(n, 1, lambda i, j: sp.Symbol(f"x_{i}"))
     y = sp.Matrix(n, 1, lambda i, j: sp.Symbol(f"y_{i}"))
