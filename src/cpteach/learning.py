@@ -73,8 +73,11 @@ def _fixed_point(K, F, G, x, y, *, tau, sigma, L, tol, x0, xi0):
 
 
 def _implicit(K, F, G, x, y, *, tau, sigma, L, tol, x0, xi0):
-    """The limit (4.5) at the iterate after at most L warm-started iterations, the adjoint
-    equation (5.5) solved loosely by GMRES (relative residual 1e-3 or 2 restart cycles of 30)."""
+    """The formula of the limit (4.5) at the iterate after at most L warm-started iterations, the adjoint
+    equation (5.5) solved loosely by GMRES (relative residual 1e-3 or 2 restart cycles of 30).
+
+    The iterate is not the solution and its masks need not have settled, so this is the implicit
+    gradient of a nearby point, not the exact hypergradient (docs/theory.md, section 5C)."""
     sol = _inner_solve(K, F, G, x, tau=tau, sigma=sigma, L=L, tol=tol, x0=x0, xi0=xi0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the loose GMRES budget is by design

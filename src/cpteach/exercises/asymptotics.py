@@ -133,7 +133,7 @@ class PredictLo(MultipleChoice):
 
 
 class WhyDeltaPZero(MultipleChoice):
-    """Why is Delta_P = 0 for notebook 03's summable L1-L1 problem, although delta_P^L = P e* is not 0?
+    """Why is Delta_P = 0 for notebook 03b's summable L1-L1 problem, although delta_P^L = M_P e* is not 0?
 
     Use in a notebook (after computing Delta_P, e.g. ``implicit_gradient(...).Delta_P``)::
 
@@ -142,7 +142,7 @@ class WhyDeltaPZero(MultipleChoice):
         answer = None         # your choice: "a", "b", "c" or "d"
         q.check(answer)
 
-    and verify with the masks: ``P.sum()`` entries are free, D K P restricted to them has
+    and verify with the masks: ``M_P.sum()`` entries are free, M_D K M_P restricted to them has
     full column rank (``np.linalg.matrix_rank(K[np.ix_(D, P)])``), and ``res.delta_P[-1]``
     is not zero. ``q.solution()`` shows the answer and why.
     """
@@ -150,18 +150,18 @@ class WhyDeltaPZero(MultipleChoice):
     name = "why is Delta_P = 0 here?"
     question = ("For the summable L1-L1 problem (F = 0.2||.||_1, G = 0.3||.||_1, K a random 20 x 10 matrix) "
                 "the sum Delta_P of (4.4) is 0 up to rounding, while Delta_D is not, and the first adjoint "
-                "behind the output, delta_P^L = P (x^L - y), is clearly non-zero. Why is Delta_P = 0?")
+                "behind the output, delta_P^L = M_P (x^L - y), is clearly non-zero. Why is Delta_P = 0?")
     choices = {
         "a": "Every delta_P^l is 0, so their sum is 0.",
-        "b": "The primal solution equals the data in every entry (x* = x), so the primal mask P is 0.",
-        "c": "Summing (3.2)-(3.3) with the final 0/1 masks puts Delta_P in range(P) ∩ ker(D K), and that "
+        "b": "The primal solution equals the data in every entry (x* = x), so the primal mask M_P is 0.",
+        "c": "Summing (3.2)-(3.3) with the final 0/1 masks puts Delta_P in range(M_P) ∩ ker(M_D K), and that "
              "subspace is {0} because the primal solution is unique.",
         "d": "The solution fits the ground truth (x* = y), so every adjoint vanishes.",
     }
     answer = "c"
     feedback = {
         "a": "the question says delta_P^L is clearly non-zero; the terms are not 0, only their sum.",
-        "b": "look at x* - x: several entries are non-zero, so P is not 0 there.",
+        "b": "look at x* - x: several entries are non-zero, so M_P is not 0 there.",
         "d": "then Delta_D would vanish too, and it does not (nor does x^L - y).",
     }
     hint_text = ("Sum (3.2) and (3.3) over l with the masks fixed (l >= l_o) and let L -> infinity. Which two "
@@ -169,7 +169,7 @@ class WhyDeltaPZero(MultipleChoice):
     explanation = ("With fixed 0/1 masks P = M_P, D = M_D the summed recursions read "
                    "Delta_P = P (Delta_P + e* + sigma K^T Delta_D) and Delta_D = D (Delta_D - tau K Delta_P). The "
                    "second says D K Delta_P = 0, the first that Delta_P is zero where P is 0: Delta_P lies in "
-                   "range(P) ∩ ker(D K), the subspace of (4.3) (docs/theory.md section 4D, 'Why Delta_P = 0'). For "
+                   "range(M_P) ∩ ker(M_D K), the subspace of (4.3) (docs/theory.md section 4D, 'Why Delta_P = 0'). For "
                    "a polyhedral problem with a unique primal solution (nondegenerate) that subspace is {0}: "
                    "D K restricted to the free entries is injective (check: the rank of K[np.ix_(D, P)] equals "
                    "P.sum()). The terms delta_P^l are not 0; they cancel in the sum. The first equation then fixes "
