@@ -1,8 +1,9 @@
 """Drive live dashboards in headless Chromium: servers, slider steps, drags, and what reaches the screen.
 
 Shared by the browser tests and ``benchmarks/widgets.py``. The page records, in the page's own
-clock, every time a dashboard's figure (the ``img`` of a ``.cpteach-dashboard``) gets a new ``src`` and every key
-press or pointer move; latencies are measured there, so Python's overhead does not count.
+clock, every time a dashboard's figure (the ``img`` of a ``.cpteach-dashboard``) gets a new ``src`` or is inserted
+with one (a dashboard swapped in), and every key press or pointer move; latencies are measured there, so
+Python's overhead does not count.
 The dashboards write a hidden record of each frame (``span.cpteach-frame``: the update counter
 and the slider values it shows), which tells whether the last frame shows the final values.
 """
@@ -27,11 +28,12 @@ RECORDER = r"""() => {
     const watch = img => new MutationObserver(() => rec.frames.push(performance.now()))
         .observe(img, {attributes: true, attributeFilter: ['src']});
     const seen = new WeakSet();
-    const scan = () => document.querySelectorAll('.cpteach-dashboard img').forEach(img => {
-        if (!seen.has(img)) { seen.add(img); watch(img); }
+    // a figure inserted later with its src already set (a dashboard swapped in) is a new figure, too
+    const scan = later => document.querySelectorAll('.cpteach-dashboard img').forEach(img => {
+        if (!seen.has(img)) { seen.add(img); watch(img); if (later && img.src) rec.frames.push(performance.now()); }
     });
-    scan();
-    new MutationObserver(scan).observe(document.body, {childList: true, subtree: true});
+    scan(false);
+    new MutationObserver(() => scan(true)).observe(document.body, {childList: true, subtree: true});
     document.addEventListener('keydown', () => rec.keys.push(performance.now()), true);
     document.addEventListener('pointermove', e => { if (e.buttons) rec.moves.push(performance.now()); }, true);
 }"""

@@ -58,7 +58,7 @@ def check_step_sizes(K, tau, sigma, theta):
 
 
 def step_sliders(problem, L, tau, sigma, theta, L_max):
-    """Sliders for L (int, 1..L_max), tau and sigma (log scale, 10^-3 .. 4 / ||K||), theta in [0, 1].
+    """Sliders for L (int, 1..L_max), tau and sigma (log scale, about 10^-3 .. 4 / ||K||), theta in [0, 1].
 
     ``tau`` or ``sigma`` None starts at the problem's steps. They send values while dragged
     (``continuous_update=True``).
@@ -68,12 +68,18 @@ def step_sliders(problem, L, tau, sigma, theta, L_max):
     step_max = math.log10(4.0 / problem.K.norm())
     common = {"continuous_update": True, "style": {"description_width": "1.5em"},
               "layout": widgets.Layout(width="auto", min_width="12em")}
+
+    def log_slider(value, description):
+        # the browser snaps a slider to min + k * step: put the start value on that grid, else it is moved
+        # (0.495 -> 0.491) and the figure no longer shows the steps the notebook computes with
+        low = math.log10(value) - 0.01 * round((math.log10(value) - (step_max - 3)) / 0.01)
+        return widgets.FloatLogSlider(value=value, base=10, min=low, max=low + 3, step=0.01, readout_format=".3g",
+                                      description=description, **common)
+
     return {
         "L": widgets.IntSlider(value=L, min=1, max=L_max, description="L", **common),
-        "tau": widgets.FloatLogSlider(value=tau, base=10, min=step_max - 3, max=step_max, step=0.01,
-                                      readout_format=".3g", description="τ", **common),
-        "sigma": widgets.FloatLogSlider(value=sigma, base=10, min=step_max - 3, max=step_max, step=0.01,
-                                        readout_format=".3g", description="σ", **common),
+        "tau": log_slider(tau, "τ"),
+        "sigma": log_slider(sigma, "σ"),
         "theta": widgets.FloatSlider(value=theta, min=0.0, max=1.0, step=0.05, description="θ",
                                      readout_format=".2f", **common),
     }
@@ -210,7 +216,7 @@ class Dashboard(widgets.VBox):
         if self.updates:
             self.update()
 
-    def side_by_side(self, controls_width="19em", max_height="calc(100vh - 190px)"):
+    def side_by_side(self, controls_width="19em", max_height="calc(100vh - 160px)"):
         """Put the sliders and the status line in a column left of the figure, and let the figure fill
         the rest of the width up to ``max_height`` (a CSS length; the presenter view on one screen)."""
         self.controls.layout.grid_template_columns = "1fr"

@@ -57,6 +57,6 @@ def regimes_dashboard(problem=None, L=100, L_max=2000, points=12):
             return f"L = {L}: below the first L' = {result.Ls[0]} of the grid"
         parts = [f"{name}: error {result.rel_error[i, m]:.1e}, cosine {result.cosine[i, m]:.3f}"
                  for i, name in enumerate(result.names)]
-        return f"at L' = {result.Ls[m]}: " + "; ".join(parts)
+        return f"L = {L}; values at L' = {result.Ls[m]}, the largest grid point ≤ L: " + "; ".join(parts)
 
     return Dashboard(sliders, fig, redraw, animated=markers)
