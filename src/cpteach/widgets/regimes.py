@@ -1,6 +1,7 @@
 """The lecturer's figure as a dashboard: unrolled, one-step and implicit gradients in three regimes (section 5)."""
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import ipywidgets as widgets
@@ -26,7 +27,7 @@ def regimes_dashboard(problem=None, L=100, L_max=2000, points=12):
 
     The figure of :func:`cpteach.plotting.plot_gradient_regimes` for three problems (L1-L1 with
     0/1 masks, the ball problem of (6.1), TV-L1 without limit), computed once by
-    :func:`cpteach.fixed_point.gradient_regimes`; the L slider moves a marker over both panels
+    :func:`cpteach.fixed_point.gradient_regimes`; the L slider (log scale, as the L axis) moves a marker over both panels
     and the status line reads the error and cosine of each problem at the largest L' <= L of
     the grid. ``problem`` is accepted (so the presenter can pass its choice) but the figure
     always compares the same three problems.
@@ -42,14 +43,17 @@ def regimes_dashboard(problem=None, L=100, L_max=2000, points=12):
     ['L']
     """
     result = _regimes(L_max, points)
-    sliders = {"L": widgets.IntSlider(value=L, min=1, max=L_max, description="L", continuous_update=True,
-                                      style={"description_width": "1.5em"},
-                                      layout=widgets.Layout(width="auto", min_width="12em"))}
+    # a log slider for the log L axis: the marker moves evenly with the hand (redraw rounds L to an integer)
+    sliders = {"L": widgets.FloatLogSlider(value=L, base=10, min=0, max=math.log10(L_max), step=0.01,
+                                           readout_format=".0f", description="L", continuous_update=True,
+                                           style={"description_width": "1.5em"},
+                                           layout=widgets.Layout(width="auto", min_width="12em"))}
     fig, (ax_err, ax_cos) = new_figure(2, width=4.3, height=3.3)
     plot_gradient_regimes((ax_err, ax_cos), result)
     markers = [ax.axvline(L, color="0.4", linewidth=1) for ax in (ax_err, ax_cos)]
 
     def redraw(L):
+        L = round(L)
         for marker in markers:
             marker.set_xdata([L, L])
         m = int(np.searchsorted(result.Ls, L, side="right")) - 1
@@ -57,6 +61,6 @@ def regimes_dashboard(problem=None, L=100, L_max=2000, points=12):
             return f"L = {L}: below the first L' = {result.Ls[0]} of the grid"
         parts = [f"{name}: error {result.rel_error[i, m]:.1e}, cosine {result.cosine[i, m]:.3f}"
                  for i, name in enumerate(result.names)]
-        return f"L = {L}; values at L' = {result.Ls[m]}, the largest grid point ≤ L: " + "; ".join(parts)
+        return f"L = {L}; values at L' = {result.Ls[m]}, the largest grid point ≤ L:<br>" + "<br>".join(parts)
 
     return Dashboard(sliders, fig, redraw, animated=markers)
