@@ -36,6 +36,7 @@ import ipywidgets as widgets
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import IdentityTransform
 
 from ..chambolle_pock import chambolle_pock, check_steps
@@ -83,6 +84,16 @@ def step_sliders(problem, L, tau, sigma, theta, L_max):
         "theta": widgets.FloatSlider(value=theta, min=0.0, max=1.0, step=0.05, description="θ",
                                      readout_format=".2f", **common),
     }
+
+
+def fixed_width_ticks(axis, largest):
+    """Integer tick labels of ``axis`` padded with figure spaces (one digit wide) to the digits of ``largest``.
+
+    The layout is frozen with the first frame's tick labels; a label that later gets more digits
+    (L = 50 -> 200) would push the axis label past the figure's edge. Padded, it keeps its width.
+    """
+    digits = len(str(int(largest)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}".rjust(digits, "\u2007")))
 
 
 class RunCache:
@@ -216,9 +227,17 @@ class Dashboard(widgets.VBox):
         if self.updates:
             self.update()
 
-    def side_by_side(self, controls_width="19em", max_height="calc(100vh - 160px)"):
+    def side_by_side(self, controls_width="19em", max_height="calc(100vh - 160px)", zoom=1.0):
         """Put the sliders and the status line in a column left of the figure, and let the figure fill
-        the rest of the width up to ``max_height`` (a CSS length; the presenter view on one screen)."""
+        the rest of the width up to ``max_height`` (a CSS length; the presenter view on one screen).
+
+        ``zoom`` > 1 lays the figure out ``zoom`` times smaller (same pixels), so that, stretched to
+        the same width, its text comes out ``zoom`` times larger (for a projector).
+        """
+        if zoom != 1.0:
+            width, height = self.figure.get_size_inches()
+            self.figure.set_size_inches(width / zoom, height / zoom)
+            self.set_pixel_ratio(PIXEL_RATIO * zoom)
         self.controls.layout.grid_template_columns = "1fr"
         self.image.layout = widgets.Layout(flex="1 1 0%", min_width="0", height="auto", max_height=max_height,
                                            object_fit="contain", object_position="left top")

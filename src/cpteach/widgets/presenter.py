@@ -23,10 +23,14 @@ from .regimes import regimes_dashboard
 
 __all__ = ["PRESENTER_TABS", "presenter"]
 
+
 PRESENTER_TABS = [("Iteration (§2)", cp_dashboard),
                   ("Backprop (§3)", backprop_dashboard),
                   ("Fixed point (§5)", fixed_point_dashboard),
                   ("Three regimes (§5)", regimes_dashboard)]
+# figures whose layout has room for 1.2x larger text on a projector (the three-column fixed-point figure and
+# the regimes figure with its long legend do not: their labels would collide)
+PRESENTER_ZOOM = {cp_dashboard: 1.2, backprop_dashboard: 1.2}
 
 
 def presenter(problem=None, tabs=None, prebuild_others=True):
@@ -83,7 +87,7 @@ def presenter(problem=None, tabs=None, prebuild_others=True):
             instances[name] = PRESENTER_PROBLEMS[name]()
         board = tabs[index][1](problem=instances[name])
         if isinstance(board, Dashboard):
-            board.side_by_side()
+            board.side_by_side(zoom=PRESENTER_ZOOM.get(tabs[index][1], 1.0))
         box.dashboards[(name, index)] = board
 
     def prebuild():
