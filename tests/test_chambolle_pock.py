@@ -1,4 +1,6 @@
 """The forward iteration: the recorded trace, convergence against closed forms, bad input."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,13 @@ def test_solve_with_a_fixed_step_count_is_the_unrolled_iteration():
     change = np.sqrt(np.sum((trace.x(25) - trace.x(24)) ** 2) + np.sum((trace.xi(25) - trace.xi(24)) ** 2))
     scale = max(1.0, np.sqrt(np.sum(trace.x(25) ** 2) + np.sum(trace.xi(25) ** 2)))
     assert sol.iterations == 25 and sol.residual == pytest.approx(change / scale, rel=1e-12)
+
+
+def test_solve_can_stay_silent_and_still_reports_non_convergence():
+    K = operators.FiniteDifference(8)
+    x = np.linspace(0.0, 1.0, 8)
+    tau, sigma = default_steps(K)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # any warning fails the test
+        sol = solve(K, prox.L1(0.3), prox.SquaredL2(), x, tau=tau, sigma=sigma, tol=1e-14, max_iter=3, warn=False)
+    assert not sol.converged and sol.iterations == 3

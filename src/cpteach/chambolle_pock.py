@@ -294,14 +294,16 @@ def _squared_norm(a):
     return float(np.einsum("i,i->", a, a))
 
 
-def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=None, xi0=None):
+def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=None, xi0=None, warn=True):
     """Iterate (2.1)-(2.5) until the relative fixed-point residual is below ``tol``.
 
     The residual is ||(x^{l+1}, xi^{l+1}) - (x^l, xi^l)|| / max(1, ||(x^{l+1}, xi^{l+1})||), checked
     every step; nothing is stored, so memory does not depend on the number of iterations.
     ``tol=0`` runs exactly ``max_iter`` steps (no residual is below 0), and the residual is
     then computed for the last step only.
-    Warns (RuntimeWarning, with the residual reached) if ``max_iter`` is not enough.
+    Warns (RuntimeWarning, with the residual reached) if ``max_iter`` is not enough, unless
+    ``warn=False`` (for callers that report ``converged`` themselves; no warning filter is
+    touched, so this is safe in threads).
 
     Returns
     -------
@@ -332,7 +334,8 @@ def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=Non
         x_l, xi = x_new, xi_new
         if residual < tol:
             return Solution(x_l, xi, it, float(residual), True)
-    warnings.warn(
-        f"Chambolle-Pock did not reach tol = {tol:g} in max_iter = {max_iter} iterations "
-        f"(relative residual {residual:.2e}); raise max_iter or loosen tol", RuntimeWarning, stacklevel=2)
+    if warn:
+        warnings.warn(
+            f"Chambolle-Pock did not reach tol = {tol:g} in max_iter = {max_iter} iterations "
+            f"(relative residual {residual:.2e}); raise max_iter or loosen tol", RuntimeWarning, stacklevel=2)
     return Solution(x_l, xi, max_iter, float(residual), False)

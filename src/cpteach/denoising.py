@@ -18,7 +18,6 @@ added noise is a different number, ``noise_std``). K is a
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,9 +149,8 @@ def denoise(x, filters_or_operator, noise_level, L=300, tol=1e-5, x0=None, xi0=N
     K = analysis_operator(filters_or_operator, x.shape[-2:])
     F, G = constrained_model(noise_level, x.shape)
     tau, sigma = step_sizes(K)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # non-convergence is reported in the result
-        sol = solve(K, F, G, x, tau=tau, sigma=sigma, tol=tol, max_iter=L, x0=x0, xi0=xi0)
+    sol = solve(K, F, G, x, tau=tau, sigma=sigma, tol=tol, max_iter=L, x0=x0, xi0=xi0,
+                warn=False)                     # non-convergence is reported in the result
     at_solution = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=0, x0=sol.x_star, xi0=sol.xi_star)
     primal = at_solution.objective()[0]
     gap = at_solution.gap()[0]                                                  # (2.7)

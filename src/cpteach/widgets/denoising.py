@@ -64,7 +64,7 @@ class _Grid:
 
     def get(self, image, noise_std):
         key = (image, round(float(noise_std), 4))
-        with self._lock:      # one solve at a time (denoise's warning filter is not thread-safe)
+        with self._lock:      # one solve at a time: the background fill never competes with a slider for the CPU
             if key not in self._results:
                 self._results[key] = denoising_run(self._crops[image], self._filters, noise_std, self._s_ratio,
                                                    self._L)
