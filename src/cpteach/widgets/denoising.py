@@ -88,7 +88,7 @@ class _Grid:
         progress.layout.visibility = "hidden"
 
 
-def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
+def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60, image=None, noise_std=0.1):
     """Dashboard for notebook 05: pick a held-out image and a noise level, see TV and learned filters.
 
     The dropdown picks one of ``images.TEST_IMAGES`` (central ``size`` x ``size`` crop), the
@@ -104,6 +104,8 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
     size : int, the crop size (64 keeps one solve below a second)
     s_ratio : float, s / noise_std (the shipped run's ratio by default)
     L : int, maximal iterations per solve
+    image : one of ``images.TEST_IMAGES`` to open on (default: the first, camera)
+    noise_std : one of ``NOISE_STDS`` to open on (default 0.1)
 
     Returns
     -------
@@ -119,10 +121,15 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60):
     from ..reproduce import pretrained_filters
 
     filters = pretrained_filters() if filters is None else filters
+    image = images.TEST_IMAGES[0] if image is None else image
+    if image not in images.TEST_IMAGES:
+        raise ValueError(f"image must be one of the held-out images {images.TEST_IMAGES}, got {image!r}")
+    if noise_std not in NOISE_STDS:
+        raise ValueError(f"noise_std must be one of the slider's levels {[float(v) for v in NOISE_STDS]}, got {noise_std!r}")
     crops = dict(zip(images.TEST_IMAGES, images.held_out_images(size)))
-    sliders = {"image": widgets.Dropdown(options=list(images.TEST_IMAGES), value=images.TEST_IMAGES[0],
+    sliders = {"image": widgets.Dropdown(options=list(images.TEST_IMAGES), value=image,
                                          description="image", layout=widgets.Layout(width="auto")),
-               "noise_std": widgets.SelectionSlider(options=list(NOISE_STDS), value=0.1, continuous_update=True,
+               "noise_std": widgets.SelectionSlider(options=list(NOISE_STDS), value=noise_std, continuous_update=True,
                                                     description="noise std", style={"description_width": "5em"},
                                                     layout=widgets.Layout(width="auto", min_width="17em"))}
     progress = widgets.IntProgress(description="", layout=widgets.Layout(visibility="hidden", width="auto"))
