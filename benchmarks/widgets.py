@@ -5,7 +5,7 @@ Per dashboard it prints
 - Chromium: the latency from a key press on the L slider to the new figure in the page (median
   and worst of 15 presses, 0.35 s apart), and the number of new figures shown during a 1.2 s
   drag of the L slider (plus whether the frame after the drag shows the final slider value).
-Targets (issue 12): median <= 100 ms, worst <= 250 ms, >= 3 figures per 1.2 s drag.
+Targets: median <= 100 ms, worst <= 250 ms, >= 3 figures per 1.2 s drag.
 Timing depends on the machine's load: the load average is printed; compare runs side by side.
 
     python benchmarks/widgets.py                 # Python and Voila
