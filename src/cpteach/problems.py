@@ -34,6 +34,7 @@ import numpy as np
 
 from . import images, operators, prox
 from . import _validate
+from .asymptotics import _dense
 from .chambolle_pock import SolutionParts, check_problem, check_steps, default_steps, solve
 from .denoising import constrained_model, step_sizes   # the denoising model (6.1)
 
@@ -134,7 +135,7 @@ def tv_denoising_1d(n=100, weight=0.2, noise_std=0.15, seed=0, dense=False):
     x = y + noise_std * np.random.default_rng(seed).standard_normal(n)
     K = operators.FiniteDifference(n)
     if dense:
-        K = operators.Matrix(K.apply(np.eye(n)).reshape(n, -1).T)   # columns K e_i
+        K = operators.Matrix(_dense(K))                              # columns K e_i
     tau, sigma = default_steps(K)
     return Problem(K, prox.L1(weight), prox.SquaredL2(), x, y, f"1-D TV denoising (n = {n})", tau, sigma,
                    tol=1e-15)
