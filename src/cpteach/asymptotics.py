@@ -395,9 +395,10 @@ def kink_margin(K, F, G, x, x_star, xi_star, *, tau, sigma):
     >>> round(m, 12)
     0.05
     """
-    _check_masked(F.conjugate(), G)
     v_P, z_D = _fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
-    return float(min(np.min(_kink_distance(G, v_P, tau)), np.min(_kink_distance(F.conjugate(), z_D, sigma))))
+    F_conj = F.conjugate()
+    _check_masked(F_conj, G)
+    return float(min(np.min(_kink_distance(G, v_P, tau)), np.min(_kink_distance(F_conj, z_D, sigma))))
 
 
 @dataclass(frozen=True)
