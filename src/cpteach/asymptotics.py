@@ -425,6 +425,12 @@ class Summability:
     xi_star: np.ndarray
 
 
+def _slope(K, P, D, e, xi, tau):
+    """The limit (4.3) of delta_P^l for masks P, D and e = x - y, and the growth per iteration (4.6) of grad_K."""
+    delta_P_limit = projection_limit(K, P, D, e)                      # (4.3)
+    return delta_P_limit, -tau * K.param_grad(xi, delta_P_limit)      # (4.6)
+
+
 def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol=1e-10, max_iter=100000,
                 rtol=1e-8):
     """Detect whether the unrolled gradient converges as L -> infinity or grows linearly (4.6).
@@ -456,10 +462,9 @@ def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol
     _check_masked(F.conjugate(), G)
     sol = solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter)
     P, D = solution_masks(K, F, G, x, sol.x_star, sol.xi_star, tau=tau, sigma=sigma)
-    e = sol.x_star - np.asarray(y, float)
-    delta_P_limit = projection_limit(K, P, D, e)                              # (4.3)
+    e = sol.x_star - y
+    delta_P_limit, predicted = _slope(K, P, D, e, sol.xi_star, tau)               # (4.3), (4.6)
     summable = _norm(delta_P_limit) <= rtol * _norm(e)
-    predicted = -tau * K.param_grad(sol.xi_star, delta_P_limit)                   # (4.6)
     trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=int(Ls[-1]))
     grads = [backprop(trace.prefix(int(L)), y).grad_K for L in Ls]
     observed = (grads[-1] - grads[-2]) / (Ls[-1] - Ls[-2])
@@ -737,8 +742,7 @@ def predicted_slope(trace, y):
         raise ValueError("predicted_slope needs a trace with L >= 1 iterations")
     y = _validate.ground_truth(y, trace.data)
     m = masks(trace)
-    delta_P_limit = projection_limit(trace.K, m.P[-1], m.D[-1], trace.x_L - y)      # (4.3)
-    return -trace.tau * trace.K.param_grad(trace.xi(trace.L), delta_P_limit)         # (4.6)
+    return _slope(trace.K, m.P[-1], m.D[-1], trace.x_L - y, trace.xi(trace.L), trace.tau)[1]   # (4.3), (4.6)
 
 
 __all__ += ["IterationResiduals", "iteration_residuals", "predicted_slope"]
