@@ -21,7 +21,7 @@ import scipy.linalg
 
 from . import _validate, prox
 from .backprop import BackpropResult, _gradient_at_solution, backprop
-from .chambolle_pock import CPTrace, _z_D, _z_P, chambolle_pock, check_problem, check_steps, solve
+from .chambolle_pock import CPTrace, _fixed_point_arguments, chambolle_pock, check_problem, check_steps, solve
 
 
 __all__ = ["Masks", "masks", "KernelResiduals", "kernel_residuals", "projection_limit", "partial_sums",
@@ -336,19 +336,17 @@ def limit_gradient(K, Delta_P, Delta_D, x_star, xi_star, *, tau, sigma):
 
 def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):
     """The masks (4.1) at the fixed point: P = prox'_{tau G}(x* - tau K^T xi* - x), D = prox'_{sigma F*}(xi* + sigma K x*)."""
-    v_P, z_D = _fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
+    v_P, z_D = _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
     return G.mask(v_P, tau), F.conjugate().mask(z_D, sigma)        # (4.1) at the fixed point
 
 
-def _fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma):
+def _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma):
     """The arguments z_P* - x of prox_{tau G} and z_D* of prox_{sigma F*} at the fixed point (checked inputs)."""
     x = check_problem(K, F, G, x)
     tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
     x_star = _validate.primal(K, x, x_star, "x_star")
     xi_star = _validate.dual(K, x, xi_star, "xi_star")
-    v_P = _z_P(K, x_star, xi_star, tau) - x                          # (2.3) at x^l = x*, shifted by the data (2.4)
-    z_D = _z_D(K, xi_star, x_star, sigma)                            # (2.1) at x_bar^l = x*
-    return v_P, z_D
+    return _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)     # (2.1), (2.3) at the fixed point
 
 
 def _kink_distance(f, v, step):
@@ -395,7 +393,7 @@ def kink_margin(K, F, G, x, x_star, xi_star, *, tau, sigma):
     >>> round(m, 12)
     0.05
     """
-    v_P, z_D = _fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
+    v_P, z_D = _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
     F_conj = F.conjugate()
     _check_masked(F_conj, G)
     return float(min(np.min(_kink_distance(G, v_P, tau)), np.min(_kink_distance(F_conj, z_D, sigma))))

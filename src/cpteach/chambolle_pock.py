@@ -246,6 +246,13 @@ def _cp_step(K, F_conj, G, x, x_l, x_bar, xi, tau, sigma, theta, out_z_D=None, o
     return z_D, xi, z_P, x_new, _x_bar(x_new, x_l, theta)
 
 
+def _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma):
+    """The prox arguments of a step taken at a fixed point (x^l = x_bar^l = x*, xi^l = xi*): z_P* - x and z_D*."""
+    v_P = _z_P(K, x_star, xi_star, tau) - x                # (2.3), shifted by the data as in (2.4)
+    z_D = _z_D(K, xi_star, x_star, sigma)                  # (2.1) at x_bar^l = x*
+    return v_P, z_D
+
+
 def _chambolle_pock(K, F, G, x, tau, sigma, theta, L, x0, xi0):
     """Pure kernel of :func:`chambolle_pock` (no validation): L steps, every iterate stored."""
     F_conj = F.conjugate()

@@ -12,8 +12,8 @@ import scipy.sparse.linalg
 
 from . import _validate
 from .backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, backprop
-from .chambolle_pock import (CPTrace, Solution, SolutionParts, _z_D, _z_P, chambolle_pock, check_problem, check_steps,
-                             solve)
+from .chambolle_pock import (CPTrace, Solution, SolutionParts, _fixed_point_arguments, chambolle_pock, check_problem,
+                             check_steps, solve)
 
 __all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients", "cosine_and_error",
            "FixedPointGradient", "ClosedFormTerms", "ImplicitGradient", "GradientComparison", "unrolled_against",
@@ -154,7 +154,7 @@ def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):
     tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
     x_star = _validate.primal(K, x, x_star, "x_star")
     xi_star = _validate.dual(K, x, xi_star, "xi_star")
-    v_P, z_D = _z_P(K, x_star, xi_star, tau) - x, _z_D(K, xi_star, x_star, sigma)   # (2.1), (2.3) at the fixed point
+    v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)           # (2.1), (2.3) at the fixed point
     delta_P, delta_D = _backward_step(K, F.conjugate(), G, v_P, z_D, tau, sigma,
                                       x_star - y, np.zeros_like(xi_star))            # (5.1)-(5.2)
     return ClosedFormTerms(grad_K=_gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma),
@@ -229,8 +229,7 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
     gmres_tol = tol if gmres_tol is None else float(gmres_tol)
     x_star, xi_star = sol.x_star, sol.xi_star
     F_conj = F.conjugate()
-    z_D = _z_D(K, xi_star, x_star, sigma)                 # (2.1) at the fixed point, x_bar = x*
-    v_P = _z_P(K, x_star, xi_star, tau) - x               # (2.3) shifted by the data, as in (2.4)
+    v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)   # (2.1), (2.3) at the fixed point
     n, k = x_star.size, xi_star.size
 
     def split(v):
