@@ -7,7 +7,7 @@ import numpy as np
 
 from ..asymptotics import IterationResiduals, iteration_residuals, predicted_slope
 from ..backprop import backprop
-from ..chambolle_pock import chambolle_pock, check_steps
+from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
 from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
@@ -64,7 +64,6 @@ def asymptotics_run(problem, L, tau, sigma, theta, points=4):
     >>> run.residuals.DK_delta_P.shape, run.grad_norms.shape
     ((40,), (4,))
     """
-    check_steps(problem.K, tau, sigma, theta)
     trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
     Ls = np.unique(np.linspace(1, L, min(points, L)).round().astype(int))
     return _analyse(trace, problem.y, Ls, {})

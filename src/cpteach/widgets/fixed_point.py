@@ -8,7 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..backprop import backprop
-from ..chambolle_pock import chambolle_pock, check_steps, solve
+from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
 from ..problems import ball_problem
@@ -41,7 +41,6 @@ def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000)
     ((6, 4), '')
     """
     K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
-    check_steps(K, tau, sigma, theta)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sol = solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter,
@@ -100,7 +99,6 @@ def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
     >>> run.cosine.shape == run.Ls.shape, bool(run.cosine[-1] > 0.99)
     (True, True)
     """
-    check_steps(problem.K, tau, sigma, theta)
     reference = fixed_point_reference(problem, tau, sigma, theta) if reference is None else reference
     trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
     Ls = np.unique(np.geomspace(1, L, min(points, L)).round().astype(int))
