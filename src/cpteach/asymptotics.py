@@ -146,7 +146,30 @@ def _norm(v):
 
 
 def _ratio(a, b):
-    return a / b if b > 0 else 0.0
+    """a / b entrywise, 0 where b = 0."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+
+def _row_norms(a, rows):
+    return np.sqrt(np.sum(np.reshape(a, (rows, -1)) ** 2, axis=1))
+
+
+def _residuals(K, delta_P, delta_D, P, D, e):
+    """The scaled residuals (4.2) of :class:`KernelResiduals` for stacked delta_P, delta_D (one row each).
+
+    ``P``, ``D``: the masks of each row (or one pair for all rows); ``e``: ||x^L - y|| of each row (or one).
+    """
+    rows, norm_K = len(delta_P), K.norm()
+    K_dP, Kt_dD = K.apply(delta_P), K.adjoint(delta_D)
+    dP = _row_norms(delta_P, rows)
+    scale_P, scale_D = norm_K * dP, norm_K * np.asarray(e)       # delta_D^l itself tends to 0 (4.3)
+    return dict(K_delta_P=_ratio(_row_norms(K_dP, rows), scale_P),
+                DK_delta_P=_ratio(_row_norms(D * K_dP, rows), scale_P),          # (4.2)
+                Kt_delta_D=_ratio(_row_norms(Kt_dD, rows), scale_D),
+                PKt_delta_D=_ratio(_row_norms(P * Kt_dD, rows), scale_D),        # (4.2)
+                delta_P_norm=_ratio(dP, e),
+                delta_D_norm=_ratio(_row_norms(delta_D, rows), e))               # (4.3): -> 0
 
 
 def kernel_residuals(trace, y, l, Ls):
@@ -184,30 +207,18 @@ def kernel_residuals(trace, y, l, Ls):
     l = _validate.integer("l", l, 1, "the iteration index")
     if l > Ls[0]:
         raise ValueError(f"l must be an integer in [1, min(Ls) = {Ls[0]}], got {l!r}")
-    K = trace.K
-    norm_K = K.norm()
     P = trace.G.mask(trace.z_P(l) - trace.data, trace.tau)       # (4.1) at iteration l
     D = trace.F_conj.mask(trace.z_D(l), trace.sigma)              # (4.1) at iteration l
-    rows = {name: [] for name in ("K_dP", "DK_dP", "Kt_dD", "PKt_dD", "dP", "dD", "delta_P", "delta_D")}
+    delta_P, delta_D, e = [], [], []
     for L in Ls:
         prefix = trace.prefix(int(L))
         res = backprop(prefix, y)
-        delta_P, delta_D = res.delta_P[l - 1], res.delta_D[l - 1]
-        e = _norm(prefix.x_L - y)                                 # ||delta_P^{L+1}||, (3.0)
-        K_dP, Kt_dD = K.apply(delta_P), K.adjoint(delta_D)
-        scale_P, scale_D = norm_K * _norm(delta_P), norm_K * e   # delta_D^l itself tends to 0 (4.3)
-        rows["K_dP"].append(_ratio(_norm(K_dP), scale_P))
-        rows["DK_dP"].append(_ratio(_norm(D * K_dP), scale_P))    # (4.2)
-        rows["Kt_dD"].append(_ratio(_norm(Kt_dD), scale_D))
-        rows["PKt_dD"].append(_ratio(_norm(P * Kt_dD), scale_D))  # (4.2)
-        rows["dP"].append(_ratio(_norm(delta_P), e))
-        rows["dD"].append(_ratio(_norm(delta_D), e))
-        rows["delta_P"].append(delta_P)
-        rows["delta_D"].append(delta_D)
-    a = {name: np.array(v) for name, v in rows.items()}
-    return KernelResiduals(l=int(l), Ls=Ls, K_delta_P=a["K_dP"], DK_delta_P=a["DK_dP"], Kt_delta_D=a["Kt_dD"],
-                           PKt_delta_D=a["PKt_dD"], delta_P_norm=a["dP"], delta_D_norm=a["dD"],
-                           delta_P=a["delta_P"], delta_D=a["delta_D"], P=P, D=D)
+        delta_P.append(res.delta_P[l - 1])
+        delta_D.append(res.delta_D[l - 1])
+        e.append(_norm(prefix.x_L - y))                           # ||delta_P^{L+1}||, (3.0)
+    delta_P, delta_D = np.array(delta_P), np.array(delta_D)
+    return KernelResiduals(l=int(l), Ls=Ls, **_residuals(trace.K, delta_P, delta_D, P, D, np.array(e)),
+                           delta_P=delta_P, delta_D=delta_D, P=P, D=D)
 
 
 def _dense(K):
@@ -662,10 +673,6 @@ class IterationResiduals:
     masks: Masks
 
 
-def _row_norms(a, rows):
-    return np.sqrt(np.sum(np.reshape(a, (rows, -1)) ** 2, axis=1))
-
-
 def iteration_residuals(trace, y, result=None):
     """The kernel residuals (4.2) at every iteration l = 1..L of one run, masks of iteration l.
 
@@ -699,19 +706,8 @@ def iteration_residuals(trace, y, result=None):
     res = backprop(trace, y) if result is None else result
     if not isinstance(res, BackpropResult):
         raise TypeError(f"result must be the BackpropResult of cpteach.backprop, got {type(res).__name__}")
-    L, K = trace.L, trace.K
-    e = max(_norm(trace.x_L - y), 1e-300)                             # ||delta_P^{L+1}||, (3.0)
-    norm_K = K.norm()
-    K_dP, Kt_dD = K.apply(res.delta_P), K.adjoint(res.delta_D)
-    dP = np.maximum(_row_norms(res.delta_P, L), 1e-300)
-    return IterationResiduals(
-        K_delta_P=_row_norms(K_dP, L) / (norm_K * dP),
-        DK_delta_P=_row_norms(m.D * K_dP, L) / (norm_K * dP),           # (4.2), mask D^l
-        Kt_delta_D=_row_norms(Kt_dD, L) / (norm_K * e),
-        PKt_delta_D=_row_norms(m.P * Kt_dD, L) / (norm_K * e),          # (4.2), mask P^l
-        delta_P_norm=_row_norms(res.delta_P, L) / e,
-        delta_D_norm=_row_norms(res.delta_D, L) / e,                    # (4.3): -> 0
-        masks=m)
+    e = _norm(trace.x_L - y)                                          # ||delta_P^{L+1}||, (3.0)
+    return IterationResiduals(**_residuals(trace.K, res.delta_P, res.delta_D, m.P, m.D, e), masks=m)   # masks of l
 
 
 def predicted_slope(trace, y):
