@@ -30,8 +30,8 @@ DASHBOARDS = {   # name -> the notebook cell that shows it (as the notebooks cal
     "cp": "widgets.cp_dashboard()",
     "backprop": "widgets.backprop_dashboard()",
     "asymptotics": "widgets.asymptotics_dashboard()",
-    "asymptotics_nb03": "widgets.asymptotics_dashboard(problem=widgets.tv_l1_denoising_1d(n=48, weight=1.0, "
-                        "lam=0.5), L=1500, L_max=3000)",
+    "asymptotics_nb03": "widgets.asymptotics_dashboard(problem=widgets.tv_l1_denoising_1d(n=48, beta=1.0, "
+                        "alpha=0.5), L=1500, L_max=3000)",
     "fixed_point": "widgets.fixed_point_dashboard()",
     "denoising": "widgets.denoising_dashboard()",
     "presenter": "widgets.presenter()",

@@ -12,7 +12,7 @@ from cpteach.fixed_point import _transposed_step
 def tv_l1():
     """1-D TV-L1 (n = 48), min ||D u||_1 + 0.5 ||u - x||_1, with K the dense difference matrix (so it has
     parameters): its linearised backward map has a non-trivial fixed space."""
-    p = problems.tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5)
+    p = problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, L=4000)
     return p.K, p.F, p.G, p.x, p.y, p.tau, p.sigma, trace
 

@@ -11,19 +11,19 @@ def _dense(K, n):
 
 
 @pytest.mark.parametrize("dense", [False, True])
-@pytest.mark.parametrize("weight", [0.1, 0.3])
-def test_tv_solution_satisfies_the_optimality_conditions(dense, weight):
+@pytest.mark.parametrize("beta", [0.1, 0.3])
+def test_tv_solution_satisfies_the_optimality_conditions(dense, beta):
     # min_u w ||D u||_1 + 0.5 ||u - x||^2  <=>  x* - x = -D^T xi*, xi* in w * sign(D x*) (subdifferential)
-    p = problems.tv_denoising_1d(n=30, weight=weight, seed=1, dense=dense)
+    p = problems.tv_denoising_1d(n=30, beta=beta, seed=1, dense=dense)
     D = np.vstack([np.diff(np.eye(30), axis=0), np.zeros(30)])       # forward differences, Neumann: last row 0
     np.testing.assert_allclose(_dense(p.K, 30), D, atol=1e-15)
     x_star, xi_star = p.x_star, np.ravel(p.xi_star)
     np.testing.assert_allclose(x_star - p.x, -D.T @ xi_star, atol=1e-9)
-    assert np.all(np.abs(xi_star) <= weight + 1e-9)
+    assert np.all(np.abs(xi_star) <= beta + 1e-9)
     jumps = D @ x_star
     support = np.abs(jumps) > 1e-7
     assert support.any() and not support.all()
-    np.testing.assert_allclose(xi_star[support], weight * np.sign(jumps[support]), atol=1e-9)
+    np.testing.assert_allclose(xi_star[support], beta * np.sign(jumps[support]), atol=1e-9)
 
 
 def test_tv_solution_beats_perturbations():
@@ -59,7 +59,7 @@ def test_ball_solution_satisfies_the_optimality_conditions():
 
 
 def test_tv_l1_problem_structure():
-    p = problems.tv_l1_denoising_1d(n=16, lam=0.5, noise_std=0.3, seed=0)
+    p = problems.tv_l1_denoising_1d(n=16, alpha=0.5, noise_std=0.3, seed=0)
     base = problems.tv_denoising_1d(n=16, noise_std=0.3, seed=0)
     np.testing.assert_array_equal(p.x, base.x)
     np.testing.assert_array_equal(p.K.params, np.diff(np.eye(16), axis=0))
@@ -102,9 +102,9 @@ def test_poster_example_shapes_radius_and_steps():
 @pytest.mark.parametrize("build, kwargs, error, match", [
     (problems.tv_denoising_1d, {"n": 3}, ValueError, "n must be an integer >= 8"),
     (problems.tv_denoising_1d, {"n": 10.0}, TypeError, "n must be an integer"),
-    (problems.tv_denoising_1d, {"weight": -1.0}, ValueError, "weight must be positive"),
+    (problems.tv_denoising_1d, {"beta": -1.0}, ValueError, "beta must be positive"),
     (problems.tv_denoising_1d, {"noise_std": -0.1}, ValueError, "noise_std must be >= 0"),
-    (problems.tv_l1_denoising_1d, {"lam": 0.0}, ValueError, "lam must be"),
+    (problems.tv_l1_denoising_1d, {"alpha": 0.0}, ValueError, "alpha must be"),
     (problems.ball_problem, {"radius": "big"}, TypeError, "radius must be a real number"),
     (problems.ball_problem, {"k": 0}, ValueError, "k must be an integer >= 1"),
     (problems.poster_example, {"size": 600}, ValueError, "exceeds the camera image"),

@@ -8,7 +8,7 @@ cheap, and a problem that only feeds a forward run never solves.
 
 Builders (every notebook, widget, test and benchmark takes its problems from here):
 
-- :func:`tv_denoising_1d`: 1-D TV denoising (F = weight*||.||_1, G = 0.5||.||^2), unique x*;
+- :func:`tv_denoising_1d`: 1-D TV denoising (F = beta*||.||_1, G = 0.5||.||^2), unique x*;
 - :func:`tv_l1_denoising_1d`: 1-D TV-L1 (0/1 prox derivatives, masks (4.1), non-summable);
 - :func:`ball_problem`: a random k x n problem with G the indicator of a ball (section 5);
 - :func:`poster_example`: the poster's example (6.1), 48 DCT filters of 7x7 on a 64x64 crop;
@@ -98,18 +98,18 @@ def _piecewise_constant(n):
     return levels[np.minimum(np.arange(n) * len(levels) // n, len(levels) - 1)]
 
 
-def tv_denoising_1d(n=100, weight=0.2, noise_std=0.15, seed=0, dense=False):
-    """1-D total-variation denoising: min_u weight*||D u||_1 + 0.5*||u - x||^2.
+def tv_denoising_1d(n=100, beta=0.2, noise_std=0.15, seed=0, dense=False):
+    """1-D total-variation denoising: min_u beta*||D u||_1 + 0.5*||u - x||^2.
 
     The clean signal y is piecewise constant (four plateaus), the data
     x = y + noise_std * N(0, 1). K = D is the forward difference of
-    :class:`cpteach.operators.FiniteDifference`, F = weight*||.||_1 and
+    :class:`cpteach.operators.FiniteDifference`, F = beta*||.||_1 and
     G = 0.5*||.||^2, so the solution x* is unique.
 
     Parameters
     ----------
     n : int >= 8, signal length
-    weight : float > 0, the TV weight (beta in the notebooks)
+    beta : float > 0, the TV weight, the weight of F (the prox.L1 ``weight``)
     noise_std : float >= 0, standard deviation of the Gaussian noise (default 0.15)
     seed : int, seed of ``np.random.default_rng``
     dense : bool
@@ -128,7 +128,7 @@ def tv_denoising_1d(n=100, weight=0.2, noise_std=0.15, seed=0, dense=False):
     ((40,), True)
     """
     n = _validate.integer("n", n, 8)
-    weight = _validate.positive("weight", weight)
+    beta = _validate.positive("beta", beta)
     noise_std = _validate.nonnegative("noise_std", noise_std)
     seed = _validate.integer("seed", seed, 0)
     y = _piecewise_constant(n)
@@ -137,23 +137,23 @@ def tv_denoising_1d(n=100, weight=0.2, noise_std=0.15, seed=0, dense=False):
     if dense:
         K = operators.Matrix(_dense(K))                              # columns K e_i
     tau, sigma = default_steps(K)
-    return Problem(K, prox.L1(weight), prox.SquaredL2(), x, y, f"1-D TV denoising (n = {n})", tau, sigma,
+    return Problem(K, prox.L1(beta), prox.SquaredL2(), x, y, f"1-D TV denoising (n = {n})", tau, sigma,
                    tol=1e-15)
 
 
-def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_std=0.3, seed=0):
-    """1-D TV-L1 denoising: min_u weight*||D u||_1 + lam*||u - x||_1, with D a learnable matrix.
+def tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5, noise_std=0.3, seed=0):
+    """1-D TV-L1 denoising: min_u beta*||D u||_1 + alpha*||u - x||_1, with D a learnable matrix.
 
     The signal y and the data x are those of :func:`tv_denoising_1d` (same n, noise_std,
     seed); K = D is a :class:`cpteach.operators.Matrix` of the n - 1 forward differences, so
-    ``backprop(...).grad_K`` is its full gradient. Both F = weight*||.||_1 and
-    G = lam*||.||_1 have 0/1 prox derivatives, so the masks (4.1) exist; the linearised
+    ``backprop(...).grad_K`` is its full gradient. Both F = beta*||.||_1 and
+    G = alpha*||.||_1 have 0/1 prox derivatives, so the masks (4.1) exist; the linearised
     backward map has a non-trivial fixed space and the unrolled gradient grows linearly in
     L (4.6). The solution is computed to relative residual 1e-10.
 
     Parameters
     ----------
-    n : int >= 8; weight, lam : float > 0; noise_std : float >= 0 (default 0.3); seed : int
+    n : int >= 8; beta (weight of F), alpha (weight of G) : float > 0; noise_std : float >= 0 (default 0.3); seed : int
 
     Examples
     --------
@@ -161,11 +161,11 @@ def tv_l1_denoising_1d(n=48, weight=1.0, lam=0.5, noise_std=0.3, seed=0):
     >>> p.K.params.shape, p.G.has_mask
     ((15, 16), True)
     """
-    base = tv_denoising_1d(n=n, weight=weight, noise_std=noise_std, seed=seed)
-    lam = _validate.positive("lam", lam)
+    base = tv_denoising_1d(n=n, beta=beta, noise_std=noise_std, seed=seed)
+    alpha = _validate.positive("alpha", alpha)
     K = operators.Matrix(np.diff(np.eye(n), axis=0))
     tau, sigma = default_steps(K)
-    return Problem(K, prox.L1(weight), prox.L1(lam), base.x, base.y, f"1-D TV-L1 denoising (n = {n})",
+    return Problem(K, prox.L1(beta), prox.L1(alpha), base.x, base.y, f"1-D TV-L1 denoising (n = {n})",
                    tau, sigma, tol=1e-10)
 
 
@@ -258,11 +258,11 @@ PRESENTER_PROBLEMS = {
 }  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)
 
 
-def l1_l1_problem(k=20, n=10, weight=0.2, alpha=0.3, noise_std=0.3, seed=0):
-    """A random L1-L1 problem: min_u weight*||K u||_1 + alpha*||u - x||_1, K a random k x n Matrix.
+def l1_l1_problem(k=20, n=10, beta=0.2, alpha=0.3, noise_std=0.3, seed=0):
+    """A random L1-L1 problem: min_u beta*||K u||_1 + alpha*||u - x||_1, K a random k x n Matrix.
 
     K, y and x are those of :func:`ball_problem` (same k, n, noise_std, seed: K has
-    N(0, 1/n) entries, y ~ N(0, I), x = y + noise_std * N(0, I)); F = weight*||.||_1 and
+    N(0, 1/n) entries, y ~ N(0, I), x = y + noise_std * N(0, I)); F = beta*||.||_1 and
     G = alpha*||.||_1 both have 0/1 prox derivatives, so the masks (4.1) exist. For the
     defaults (notebooks 03a, 03b and 04) the solution is unique and nondegenerate, the masked
     operator K_M = M_D K M_P is square and invertible, the sums (4.4) converge and the limit
@@ -272,7 +272,7 @@ def l1_l1_problem(k=20, n=10, weight=0.2, alpha=0.3, noise_std=0.3, seed=0):
     Parameters
     ----------
     k, n : int >= 1, the shape of K
-    weight : float > 0, the weight of F (beta in notebook 03a)
+    beta : float > 0, the weight of F (the prox.L1 ``weight``)
     alpha : float > 0, the weight of G
     noise_std : float >= 0, standard deviation of the noise (default 0.3)
     seed : int, seed of ``np.random.default_rng``
@@ -288,9 +288,9 @@ def l1_l1_problem(k=20, n=10, weight=0.2, alpha=0.3, noise_std=0.3, seed=0):
     ('random 20 x 10 L1-L1 problem', (20, 10), True)
     """
     base = ball_problem(k=k, n=n, noise_std=noise_std, seed=seed)
-    weight = _validate.positive("weight", weight)
+    beta = _validate.positive("beta", beta)
     alpha = _validate.positive("alpha", alpha)
-    return Problem(base.K, prox.L1(weight), prox.L1(alpha), base.x, base.y, f"random {k} x {n} L1-L1 problem",
+    return Problem(base.K, prox.L1(beta), prox.L1(alpha), base.x, base.y, f"random {k} x {n} L1-L1 problem",
                    base.tau, base.sigma)
 
 
