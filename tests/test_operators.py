@@ -165,3 +165,32 @@ def test_filterbank_adjoint_and_norm_for_any_shape(c, k1, k2, n1, n2, batch, see
     lhs, rhs = np.sum(K.apply(u) * v), np.sum(u * K.adjoint(v))
     assert abs(lhs - rhs) <= 1e-11 * max(1.0, abs(lhs))
     assert K.norm() == pytest.approx(np.linalg.norm(dense(K), 2), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_matrix_applies_like_K_and_its_transpose_like_the_adjoint(name):
+    rng = np.random.default_rng(4)
+    K = make_operators(rng)[name]
+    M = K.matrix()
+    assert M.shape == (K.size_out, K.size_in)
+    u, v = rng.standard_normal(K.shape_in), rng.standard_normal(K.shape_out)
+    np.testing.assert_allclose(M @ u.ravel(), K.apply(u).ravel(), atol=1e-12)        # K u
+    np.testing.assert_allclose(M.T @ v.ravel(), K.adjoint(v).ravel(), atol=1e-12)    # dot test: <M u, v> = <u, K^T v>
+    assert np.linalg.norm(M, 2) == pytest.approx(K.norm(), rel=1e-10)
+
+
+def test_matrix_of_the_finite_difference_is_the_difference_matrix():
+    D = np.diff(np.eye(5), axis=0)                               # rows e_{j+1} - e_j, then the Neumann zero row
+    np.testing.assert_array_equal(operators.FiniteDifference(5).matrix(), np.vstack([D, np.zeros(5)]))
+    M = np.arange(6.0).reshape(3, 2)
+    K = operators.Matrix(M)
+    np.testing.assert_array_equal(K.matrix(), M)
+    K.matrix()[0, 0] = 99.0                                      # a copy: K is not changed through it
+    assert K.M[0, 0] == 0.0
+
+
+def test_check_operator_names_the_fix():
+    with pytest.raises(TypeError, match=r"operators.Matrix\(M\)"):
+        operators.check_operator(np.eye(2))
+    K = operators.FiniteDifference(3)
+    assert operators.check_operator(K) is K

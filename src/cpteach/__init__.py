@@ -16,13 +16,15 @@ section of docs/theory.md it implements, and the code cites that file's equation
 """
 from . import operators, prox
 from .backprop import BackpropResult, backprop
-from .chambolle_pock import CPTrace, Solution, chambolle_pock, default_steps, solve
+from .chambolle_pock import (CPState, CPTrace, Solution, Step, chambolle_pock, cp_step, default_steps, primal_dual_gap,
+                             primal_objective, solve)
 from .fixed_point import (FixedPointGradient, GradientComparison, ImplicitGradient, compare_gradients,
                           fixed_point_closed_form, fixed_point_gradient, implicit_gradient)
 from . import asymptotics
 
 __version__ = "0.1.0"
 __all__ = ["operators", "prox", "chambolle_pock", "CPTrace", "Solution", "default_steps", "solve",
+           "cp_step", "CPState", "Step", "primal_objective", "primal_dual_gap",
            "backprop", "BackpropResult",
            "fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "compare_gradients",
            "FixedPointGradient", "ImplicitGradient", "GradientComparison", "asymptotics"]

@@ -77,24 +77,6 @@ def steps(K, tau, sigma, theta):
     return tau, sigma, theta
 
 
-def operator(K):
-    """K must be one of cpteach.operators."""
-    from .operators import LinearOperator   # here, not at the top: operators and prox use this module
-    if not isinstance(K, LinearOperator):
-        raise TypeError(
-            f"K must be a cpteach.operators operator, got {type(K).__name__}; "
-            "wrap a matrix M as operators.Matrix(M)")
-    return K
-
-
-def prox_function(name, f):
-    """f must be one of cpteach.prox."""
-    from .prox import ProxFunction
-    if not isinstance(f, ProxFunction):
-        raise TypeError(f"{name} must be a cpteach.prox function (e.g. prox.L1()), got {type(f).__name__}")
-    return f
-
-
 def finite_array(name, value, shape=None):
     """A real, finite float array; with ``shape``, of exactly that shape."""
     a = np.asarray(value)
@@ -106,15 +88,6 @@ def finite_array(name, value, shape=None):
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or inf; clean it (e.g. np.nan_to_num) before passing it")
     return a
-
-
-def problem(K, F, G, x, name="x"):
-    """Types of K, F, G; x a finite real array whose last axes are K.shape_in."""
-    operator(K)
-    prox_function("F", F)
-    prox_function("G", G)
-    x = finite_array(name, x)
-    return K.check_input(x, name)
 
 
 def primal(K, x, value, name):

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.linalg
 
 from . import _validate, prox
+from .operators import check_operator
 from .backprop import BackpropResult, _gradient_at_solution, backprop
 from .chambolle_pock import CPTrace, _fixed_point_arguments, chambolle_pock, check_problem, check_steps, solve
 
@@ -221,15 +222,9 @@ def kernel_residuals(trace, y, l, Ls):
                            delta_P=delta_P, delta_D=delta_D, P=P, D=D)
 
 
-def _dense(K):
-    """The matrix of K (k x n), column j = K e_j."""
-    n = K.size_in
-    return K.apply(np.eye(n).reshape((n,) + tuple(K.shape_in))).reshape(n, -1).T
-
-
 def _check_masks(K, M_P, M_D, caller):
     """Unbatched 0/1 masks M_P (shape K.shape_in) and M_D (shape K.shape_out), as bool arrays."""
-    _validate.operator(K)
+    check_operator(K)
     out = []
     for name, m, shape in (("M_P", M_P, K.shape_in), ("M_D", M_D, K.shape_out)):
         m = np.asarray(m)
@@ -246,7 +241,7 @@ def _check_masks(K, M_P, M_D, caller):
 
 def _masked_matrix(K, M_P, M_D):
     """Rows M_D = 1 and columns M_P = 1 of the matrix of K (bool masks of the right shapes)."""
-    return _dense(K)[np.ix_(np.flatnonzero(M_D), np.flatnonzero(M_P))]
+    return K.matrix()[np.ix_(np.flatnonzero(M_D), np.flatnonzero(M_P))]
 
 
 def masked_operator(K, M_P, M_D):
@@ -335,7 +330,7 @@ def limit_gradient(K, Delta_P, Delta_D, x_star, xi_star, *, tau, sigma):
     array([[-0.5,  0. ],
            [ 1. ,  1. ]])
     """
-    _validate.operator(K)
+    check_operator(K)
     tau, sigma = _validate.positive("tau", tau), _validate.positive("sigma", sigma)
     x_star = _validate.finite_array("x_star", x_star)
     x_star = K.check_input(x_star, "x_star")

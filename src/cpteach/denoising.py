@@ -22,53 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate, images, operators, prox
-from .chambolle_pock import Solution, SolutionParts, chambolle_pock, default_steps, solve
+from . import images, operators
+from .chambolle_pock import Solution, primal_dual_gap, primal_objective, solve
+from .problems import STEP_RATIO, check_noise_level, constrained_model, step_sizes   # the model (6.1), built there
 
-__all__ = ["STEP_RATIO", "step_sizes", "constrained_model", "analysis_operator", "denoise", "Denoised",
+__all__ = ["STEP_RATIO", "step_sizes", "check_noise_level", "constrained_model", "analysis_operator", "denoise", "Denoised",
            "best_noise_level"]
-
-STEP_RATIO = 10.0  # sigma / tau = STEP_RATIO**2; balances the primal (image) and dual (48 channels) scales
-
-
-def step_sizes(K, ratio=STEP_RATIO):
-    """Step sizes tau = 0.99 / (ratio ||K||), sigma = 0.99 ratio / ||K|| from the exact ||K||.
-
-    tau*sigma*||K||^2 = 0.98 < 1 for every ratio. A ratio of 10 makes the iteration (2.1)-(2.5)
-    on (6.1) reach a PSNR within 0.01 dB of the limit in about 100 iterations instead of
-    thousands for tau = sigma (the dual variable has 48 channels in [-1, 1], the primal
-    variable one image in [0, 1]).
-
-    Examples
-    --------
-    >>> K = operators.FiniteDifference((8, 8))
-    >>> tau, sigma = step_sizes(K)
-    >>> round(tau * sigma * K.norm() ** 2, 4)
-    0.9801
-    """
-    tau, sigma = default_steps(K)
-    return tau / ratio, sigma * ratio
-
-
-def _check_noise_level(noise_level):
-    return _validate.positive("noise_level", noise_level, "the radius factor s of (6.1), the poster's sigma",
-                              example=0.09)
-
-
-def constrained_model(noise_level, shape):
-    """F = ||.||_1 and G = indicator of the ball of radius s sqrt(n1 n2), one ball per image (6.1).
-
-    ``noise_level`` is the radius factor s; ``shape`` the shape of the images (the last two
-    axes are one image).
-
-    Examples
-    --------
-    >>> F, G = constrained_model(0.1, (64, 64))
-    >>> G.radius
-    6.4
-    """
-    noise_level = _check_noise_level(noise_level)
-    return prox.L1(), prox.L2Ball(noise_level * np.sqrt(shape[-2] * shape[-1]), axis=(-2, -1))
 
 
 def analysis_operator(filters_or_operator, shape):
@@ -94,18 +53,27 @@ def analysis_operator(filters_or_operator, shape):
 
 
 @dataclass(frozen=True)
-class Denoised(SolutionParts):
+class Denoised:
     """A solution of (6.1): the :class:`cpteach.chambolle_pock.Solution` and its relative gap.
 
-    ``y_hat`` (shape of x) and ``xi`` are the solution's x* and xi* (also ``x_star``, ``xi_star``);
-    ``solution.iterations``, ``solution.residual`` and ``solution.converged`` say how it was
-    reached. ``relative_gap`` is (P(y_hat) - D(xi)) / P(y_hat) with the primal-dual gap (2.7).
+    ``y_hat`` (shape of x) is the denoised image, the poster's name for the solution x* of
+    (6.1); ``xi`` is the dual solution xi* (shape of K x). ``solution.iterations``,
+    ``solution.residual`` and ``solution.converged`` say how it was reached.
+    ``relative_gap`` is (Phi_P(y_hat) - Phi_D(xi)) / Phi_P(y_hat) with the primal-dual gap (2.7).
     """
 
     solution: Solution
     relative_gap: float
-    y_hat = SolutionParts.x_star       # the denoised image(s), the shape of x
-    xi = SolutionParts.xi_star         # the dual variable, the shape of K x
+
+    @property
+    def y_hat(self):
+        """The denoised image(s) x* of (6.1), the shape of x."""
+        return self.solution.x_star
+
+    @property
+    def xi(self):
+        """The dual solution xi* of (6.1), the shape of K x."""
+        return self.solution.xi_star
 
 
 def denoise(x, filters_or_operator, noise_level, L=300, tol=1e-5, x0=None, xi0=None):
@@ -151,9 +119,8 @@ def denoise(x, filters_or_operator, noise_level, L=300, tol=1e-5, x0=None, xi0=N
     tau, sigma = step_sizes(K)
     sol = solve(K, F, G, x, tau=tau, sigma=sigma, tol=tol, max_iter=L, x0=x0, xi0=xi0,
                 warn=False)                     # non-convergence is reported in the result
-    at_solution = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, L=0, x0=sol.x_star, xi0=sol.xi_star)
-    primal = at_solution.objective()[0]
-    gap = at_solution.gap()[0]                                                  # (2.7)
+    primal = primal_objective(K, F, G, x, sol.x_star)                          # Phi_P (2.7)
+    gap = primal_dual_gap(K, F, G, x, sol.x_star, sol.xi_star)                 # (2.7)
     return Denoised(solution=sol, relative_gap=float(gap / max(primal, 1e-300)))
 
 
@@ -183,7 +150,7 @@ def best_noise_level(y, x, filters_or_operator, grid, L=150):
     y, x = images.check_images(y, "y"), images.check_images(x, "x")
     if y.shape != x.shape or y.ndim != 3:
         raise ValueError(f"y and x must be batches (m, n1, n2) of the same shape, got {y.shape} and {x.shape}")
-    grid = tuple(_check_noise_level(s) for s in grid)
+    grid = tuple(check_noise_level(s) for s in grid)
     if not grid:
         raise ValueError("grid must hold at least one radius factor s, got an empty sequence; e.g. grid=(0.09, 0.1)")
     # one image at a time: the arrays of one image (48 channels) stay in the cache

@@ -8,14 +8,17 @@ leading axes are a batch (several images at once). Every operator offers
 - ``params`` and ``with_params(p)``: the learnable parameters (the matrix itself, or
   the filters),
 - ``param_grad(a, b)``: the gradient with respect to ``params`` of <a, K b>, summed
-  over the batch axes; for a matrix this is the outer product a b^T of eq. (3.4).
+  over the batch axes; for a matrix this is the outer product a b^T of eq. (3.4),
+- ``matrix()``: the dense k x n matrix of K (column j = K e_j), for teaching sizes.
+
+:func:`check_operator` is the argument check of every public function that takes a K.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.fft
 
-__all__ = ["LinearOperator", "Matrix", "FiniteDifference", "FilterBank"]
+__all__ = ["LinearOperator", "Matrix", "FiniteDifference", "FilterBank", "check_operator"]
 
 
 class LinearOperator:
@@ -59,6 +62,19 @@ class LinearOperator:
         """An accumulator for sums of ``param_grad`` (used by the backward pass (3.4))."""
         return _DenseAccumulator(self)
 
+    def matrix(self):
+        """The dense k x n matrix of K on the flattened shapes: column j is K e_j (for teaching sizes).
+
+        Examples
+        --------
+        >>> FiniteDifference(3).matrix()
+        array([[-1.,  1.,  0.],
+               [ 0., -1.,  1.],
+               [ 0.,  0.,  0.]])
+        """
+        n = self.size_in
+        return self.apply(np.eye(n).reshape((n,) + tuple(self.shape_in))).reshape(n, -1).T
+
     def check_input(self, u, name="x"):
         """Raise a clear ValueError unless ``u`` ends with ``shape_in``."""
         u = np.asarray(u)
@@ -68,6 +84,15 @@ class LinearOperator:
                 f"{name} has shape {u.shape}, but K acts on arrays whose last axes are "
                 f"{tuple(self.shape_in)}; reshape {name} or build K for shape {u.shape[-d:] if u.ndim >= d else u.shape}")
         return u
+
+
+def check_operator(K):
+    """K must be one of cpteach.operators (a :class:`LinearOperator`); returns K."""
+    if not isinstance(K, LinearOperator):
+        raise TypeError(
+            f"K must be a cpteach.operators operator, got {type(K).__name__}; "
+            "wrap a matrix M as operators.Matrix(M)")
+    return K
 
 
 class _DenseAccumulator:
@@ -139,6 +164,9 @@ class Matrix(LinearOperator):
 
     def with_params(self, p):
         return Matrix(np.reshape(p, self.M.shape))
+
+    def matrix(self):
+        return self.M.copy()
 
     def param_grad(self, a, b):
         # d<a, M b>/dM = a b^T, summed over batch axes (einsum: no BLAS threads for this small product)

@@ -11,6 +11,8 @@ Every function ``f`` below offers
 - ``f.mask(v, step)``: the 0/1 derivative of the prox as a boolean array, for maps
   whose derivative is 0/1 (used by the asymptotic analysis, eq. (4.1)).
 
+:func:`check_function` is the argument check of every public function that takes F or G.
+
 References
 ----------
 A. Chambolle, T. Pock, J. Math. Imaging Vis. 40 (2011); N. Parikh, S. Boyd,
@@ -22,7 +24,7 @@ import numpy as np
 
 from . import _validate
 
-__all__ = ["ProxFunction", "L1", "SquaredL2", "L2Ball", "Box", "Zero", "Conjugate"]
+__all__ = ["ProxFunction", "L1", "SquaredL2", "L2Ball", "Box", "Zero", "Conjugate", "check_function"]
 
 
 class ProxFunction:
@@ -248,3 +250,10 @@ class Conjugate(ProxFunction):
 
     def mask(self, v, step):
         return ~self.f.mask(v / step, 1.0 / step)
+
+
+def check_function(name, f):
+    """f must be one of cpteach.prox (a :class:`ProxFunction`); returns f."""
+    if not isinstance(f, ProxFunction):
+        raise TypeError(f"{name} must be a cpteach.prox function (e.g. prox.L1()), got {type(f).__name__}")
+    return f

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import operators, prox
-from ..chambolle_pock import chambolle_pock
+from ..chambolle_pock import CPState
+from ..chambolle_pock import cp_step as _library_cp_step   # this module's cp_step is the exercise
 from ._framework import Exercise, call_student, compare, first_match, matches
 
 __all__ = ["ProxL1", "ProxConjugateL1", "CPStep", "prox_l1", "prox_conjugate_l1", "cp_step"]
@@ -160,10 +161,8 @@ cp_step = CPStep()
 def library_step(K, F, G, x, x_l, x_bar, xi, tau, sigma, theta):
     """One step (2.1)-(2.5) of :func:`cpteach.chambolle_pock`: (x^l, x_bar^l, xi^l) -> (x^{l+1}, x_bar^{l+1}, xi^{l+1}).
 
-    The library starts from x_bar^0 = x^0; x_bar enters the step only through sigma K x_bar
-    in (2.1), so x_bar^l - x^l is folded into the dual start: xi^0 = xi + sigma K (x_bar - x_l).
-    The checkers use it as the reference step (the CP step is written once, in the library).
+    The checkers use :func:`cpteach.chambolle_pock.cp_step` as the reference step (the CP step is
+    written once, in the library).
     """
-    trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=1, x0=x_l,
-                           xi0=xi + sigma * K.apply(x_bar - x_l))
-    return trace.x_L, trace.x_bar(1), trace.xi(1)
+    state = _library_cp_step(K, F, G, x, CPState(x=x_l, x_bar=x_bar, xi=xi), tau=tau, sigma=sigma, theta=theta).state
+    return state.x, state.x_bar, state.xi
