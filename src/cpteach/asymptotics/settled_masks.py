@@ -1,0 +1,99 @@
+"""The masks (4.1) of docs/theory.md, section 4: the 0/1 prox derivatives M_P^l, M_D^l of each iteration,
+the first iteration l_o from which they no longer change, and the masks at the solution."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _validate
+from ..chambolle_pock import _fixed_point_arguments, check_problem, check_steps
+from ._checks import _check_trace
+
+__all__ = ["Masks", "masks", "solution_masks"]
+
+
+def _kink(f, v, step, kink_tol):
+    """Entries of v within kink_tol * max(1, |v|) of a jump of f.mask (an ambiguous 0/1 value)."""
+    e = kink_tol * np.maximum(1.0, np.abs(v))
+    m = f.mask(v, step)
+    return (f.mask(v + e, step) != m) | (f.mask(v - e, step) != m)
+
+
+@dataclass(frozen=True)
+class Masks:
+    """The masks (4.1) per iteration: ``P[l - 1]`` = P^l, ``D[l - 1]`` = D^l for l = 1..L.
+
+    ``P_kink``, ``D_kink`` mark entries sitting on a kink (within the tolerance);
+    ``changes[l - 1]`` counts the off-kink entries of (P^l, D^l) that differ from
+    (P^{l-1}, D^{l-1}) (0 for l = 1); ``l_o`` is the first l with (P^m, D^m) = (P^L, D^L)
+    off the kinks for all m >= l.
+    """
+
+    P: np.ndarray
+    D: np.ndarray
+    P_kink: np.ndarray
+    D_kink: np.ndarray
+    changes: np.ndarray
+    l_o: int
+
+
+def masks(trace, kink_tol=1e-9):
+    """The prox-derivative masks P^l = prox'_{tau G}(z_P^l - x), D^l = prox'_{sigma F*}(z_D^l) and l_o (4.1).
+
+    Parameters
+    ----------
+    trace : CPTrace with L >= 1, whose F* and G have 0/1 prox derivatives (``has_mask``).
+    kink_tol : float, relative distance to a kink below which an entry counts as ambiguous;
+        changes of ambiguous entries are ignored when finding l_o.
+
+    Returns
+    -------
+    Masks
+
+    Examples
+    --------
+    >>> from cpteach import operators, prox, chambolle_pock
+    >>> K = operators.FiniteDifference(5)
+    >>> trace = chambolle_pock(K, prox.L1(0.5), prox.L1(0.3), np.array([0., 0., 1., 1., 1.]),
+    ...                        tau=0.49, sigma=0.49, L=100)
+    >>> m = masks(trace)
+    >>> m.P.shape, m.l_o <= 100
+    ((100, 5), True)
+    """
+    _check_trace(trace)
+    if trace.L < 1:
+        raise ValueError("masks need a trace with L >= 1 iterations")
+    G, F_conj, tau, sigma = trace.G, trace.F_conj, trace.tau, trace.sigma
+    v_P = trace.z_P_all - trace.data
+    P = G.mask(v_P, tau)                                          # (4.1)
+    D = F_conj.mask(trace.z_D_all, sigma)                            # (4.1)
+    P_kink = _kink(G, v_P, tau, kink_tol)
+    D_kink = _kink(F_conj, trace.z_D_all, sigma, kink_tol)
+
+    def differ(mask, kink, a, b):
+        return np.sum((mask[a] != mask[b]) & ~kink[a] & ~kink[b], axis=tuple(range(1, mask.ndim)))
+
+    L = trace.L
+    changes = np.zeros(L, dtype=int)
+    changes[1:] = differ(P, P_kink, slice(1, L), slice(0, L - 1)) + differ(D, D_kink, slice(1, L), slice(0, L - 1))
+    last = np.full(L, L - 1)
+    off_final = differ(P, P_kink, slice(0, L), last) + differ(D, D_kink, slice(0, L), last)
+    bad = np.flatnonzero(off_final)
+    l_o = int(bad[-1]) + 2 if bad.size else 1
+    return Masks(P=P, D=D, P_kink=P_kink, D_kink=D_kink, changes=changes, l_o=l_o)
+
+
+def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):
+    """The masks (4.1) at the fixed point: P = prox'_{tau G}(x* - tau K^T xi* - x), D = prox'_{sigma F*}(xi* + sigma K x*)."""
+    v_P, z_D = _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
+    return G.mask(v_P, tau), F.conjugate().mask(z_D, sigma)        # (4.1) at the fixed point
+
+
+def _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma):
+    """The arguments z_P* - x of prox_{tau G} and z_D* of prox_{sigma F*} at the fixed point (checked inputs)."""
+    x = check_problem(K, F, G, x)
+    tau, sigma, _ = check_steps(K, tau, sigma, 1.0)
+    x_star = _validate.primal(K, x, x_star, "x_star")
+    xi_star = _validate.dual(K, x, xi_star, "xi_star")
+    return _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)     # (2.1), (2.3) at the fixed point
