@@ -17,7 +17,6 @@ same command).
 from __future__ import annotations
 
 import time
-import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -78,10 +77,8 @@ def _implicit(K, F, G, x, y, *, tau, sigma, L, tol, x0, xi0):
     The iterate is not the solution and its masks need not have settled, so this is the implicit
     gradient of a nearby point, not the exact hypergradient (docs/theory.md, section 5C)."""
     sol = _inner_solve(K, F, G, x, tau=tau, sigma=sigma, L=L, tol=tol, x0=x0, xi0=xi0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # the loose GMRES budget is by design
-        res = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, solution=sol,
-                                gmres_tol=1e-3, gmres_maxiter=2)                          # (4.5)
+    res = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, solution=sol, gmres_tol=1e-3, gmres_maxiter=2,
+                            warn=False)                   # (4.5); the loose GMRES budget is by design
     return _at_iterate(sol, y, res.grad_K)
 
 
