@@ -19,15 +19,15 @@ def main():
     y, x = reproduce.training_data()
     s = reproduce.load_shipped_run().noise_level
     cores = os.cpu_count() or 1
-    runs = [("fixed_point", cfg["L"], 1), ("unrolled", 5, 1), ("unrolled", 20, 1), ("unrolled", cfg["L"], 1),
-            ("implicit", cfg["L"], 1), (cfg["method"], cfg["L"], cores)]
+    runs = [("fixed_point", cfg.L, 1), ("unrolled", 5, 1), ("unrolled", 20, 1), ("unrolled", cfg.L, 1),
+            ("implicit", cfg.L, 1), (cfg.method, cfg.L, cores)]
     times = {}
     for method, L, workers in runs:
         run = learning.train_filters(y, x, s, method=method, steps=args.steps, L=L,
-                                     learning_rate=cfg["learning_rate"], progress=False, workers=workers)
+                                     learning_rate=cfg.learning_rate, progress=False, workers=workers)
         times[f"{method} (L={L}, {workers} proc.)"] = run.seconds / args.steps
-    reference = times[f"fixed_point (L={cfg['L']}, 1 proc.)"]
-    print(f"{cfg['patches']} patches of {cfg['patch_size']}x{cfg['patch_size']}, s = {s}")
+    reference = times[f"fixed_point (L={cfg.L}, 1 proc.)"]
+    print(f"{cfg.patches} patches of {cfg.patch_size}x{cfg.patch_size}, s = {s}")
     print(f"{'method':<32}{'s / step':>10}{'vs fixed_point':>16}")
     for name, seconds in times.items():
         print(f"{name:<32}{seconds:>10.2f}{seconds / reference:>15.2f}x")

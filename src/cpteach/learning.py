@@ -11,8 +11,7 @@ module learns the filters of its operator K by Adam on the training loss (1.2):
 - :func:`train_filters`: the training loop (a :class:`TrainingResult`).
 
 The shipped experiment and its command line live in :mod:`cpteach.reproduce`
-(``python -m cpteach.reproduce --reproduce``; ``python -m cpteach.learning --reproduce`` is the
-same command).
+(``python -m cpteach.reproduce --reproduce``).
 """
 from __future__ import annotations
 
@@ -296,9 +295,3 @@ def train_filters(y, x, noise_level, filters=None, *, method="fixed_point", step
     return TrainingResult(filters=w, loss=np.array(losses), psnr=np.array(psnrs), method=method, L=L,
                           learning_rate=float(learning_rate), noise_level=float(noise_level),
                           seconds=time.perf_counter() - start)
-
-
-if __name__ == "__main__":
-    from cpteach.reproduce import main
-
-    raise SystemExit(main())

@@ -14,14 +14,12 @@ Command line (each writes to ``--out``, default ``reproduce_output``)::
     python -m cpteach.reproduce --reproduce     # all three (the training and the curves take minutes)
     python -m cpteach.reproduce --evaluate      # only the held-out evaluation of the shipped filters
     python -m cpteach.reproduce --curves        # only the gradient-method curves
-
-``python -m cpteach.learning --reproduce`` is the same as the first line.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -29,7 +27,7 @@ from . import images, operators
 from .denoising import best_noise_level, denoise
 from .learning import train_filters
 
-__all__ = ["NOISE_STD", "S_GRID", "SETTINGS", "SHIPPED_FILE", "HELD_OUT_FILE", "CURVES_FILE", "training_data",
+__all__ = ["NOISE_STD", "S_GRID", "Settings", "SETTINGS", "curve_name", "SHIPPED_FILE", "HELD_OUT_FILE", "CURVES_FILE", "training_data",
            "ShippedRun", "HeldOutEvaluation", "GradientCurves", "load_shipped_run", "load_held_out",
            "load_gradient_curves", "pretrained_filters", "evaluate_held_out", "gradient_curves", "psnr_table",
            "difference_table", "reproduce", "main"]
@@ -39,12 +37,38 @@ S_GRID = (0.08, 0.085, 0.09, 0.095, 0.1, 0.105)   # each model gets its own s: b
 # The training settings were chosen on validation patches cut from the TRAINING images (never the
 # held-out ones): with 12 patches the validation PSNR peaked early and fell while the training loss
 # still fell; 48 patches of 40x40, learning rate 1e-4 and L = 60 rose steadily; L = 30 trained worse;
-# twice the data or larger patches ended at the same validation PSNR.
-SETTINGS = {"patches": 48, "patch_size": 40, "patch_seed": 0, "noise_seed": 1,
-            "method": "unrolled", "L": 60, "learning_rate": 1e-4, "steps": 60,
-            "test_size": 128, "test_seeds": (2, 3, 4, 5, 6), "test_scales": (1, 2), "eval_L": 150,
-            "curve_steps": 60,
-            "curve_methods": ("fixed_point", "unrolled:5", "unrolled:20", "unrolled:60", "implicit")}
+# twice the data or larger patches ended at the same validation PSNR (the Settings below).
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of the shipped experiment (every field is read by :func:`reproduce` and its parts).
+
+    Training: ``patches`` patches of ``patch_size`` x ``patch_size`` (seeds ``patch_seed`` for the
+    patches, ``noise_seed`` for the noise), gradient ``method`` with ``L`` inner iterations, Adam with
+    ``learning_rate`` for ``steps`` outer steps. Held-out evaluation: central crops of ``test_size``,
+    noise seeds ``test_seeds``, resolutions ``test_scales``, ``eval_L`` iterations per solve.
+    Gradient-method curves: ``curve_steps`` outer steps for each (method, L) of ``curve_methods``.
+    """
+
+    patches: int = 48
+    patch_size: int = 40
+    patch_seed: int = 0
+    noise_seed: int = 1
+    method: str = "unrolled"
+    L: int = 60
+    learning_rate: float = 1e-4
+    steps: int = 60
+    test_size: int = 128
+    test_seeds: tuple = (2, 3, 4, 5, 6)
+    test_scales: tuple = (1, 2)
+    eval_L: int = 150
+    curve_steps: int = 60
+    curve_methods: tuple = (("fixed_point", 60), ("unrolled", 5), ("unrolled", 20), ("unrolled", 60),
+                            ("implicit", 60))
+
+
+SETTINGS = Settings()
 SHIPPED_FILE = "filters_48x7x7.npz"
 HELD_OUT_FILE = "held_out_48x7x7.npz"
 CURVES_FILE = "gradient_curves_48x7x7.npz"
@@ -60,9 +84,8 @@ def training_data():
     >>> y.shape, round(float(np.std(x - y)), 2)
     ((48, 40, 40), 0.1)
     """
-    cfg = SETTINGS
-    y = images.training_patches(cfg["patches"], cfg["patch_size"], seed=cfg["patch_seed"])
-    return y, images.add_noise(y, NOISE_STD, seed=cfg["noise_seed"])
+    y = images.training_patches(SETTINGS.patches, SETTINGS.patch_size, seed=SETTINGS.patch_seed)
+    return y, images.add_noise(y, NOISE_STD, seed=SETTINGS.noise_seed)
 
 
 @dataclass(frozen=True)
@@ -122,8 +145,8 @@ class GradientCurves:
     """Training curves of each gradient method (``cpteach/data/gradient_curves_48x7x7.npz``).
 
     Row i of ``loss`` (mean 0.5 ||x - y||^2 per patch) and ``psnr`` (mean training PSNR, dB)
-    is the method ``names[i]`` (``"unrolled:20"``: unrolled with L = 20; otherwise L =
-    ``SETTINGS["L"]``), one column per outer step, all on the shipped run's training data
+    is the method ``names[i]`` (:func:`curve_name`: ``"unrolled:20"`` is unrolled with L = 20; otherwise
+    L = ``SETTINGS.L``), one column per outer step, all on the shipped run's training data
     with its s and learning rate, starting from the DCT atoms (the row of the shipped method
     is the shipped run's history).
     """
@@ -196,8 +219,8 @@ def _models(filters, shape):
     return {"TV": operators.FiniteDifference(shape), "DCT start": images.dct_filters(7), "learned": filters}
 
 
-def evaluate_held_out(filters, s_of, seeds=SETTINGS["test_seeds"], scales=SETTINGS["test_scales"],
-                      size=SETTINGS["test_size"], L=SETTINGS["eval_L"], progress=True):
+def evaluate_held_out(filters, s_of, seeds=SETTINGS.test_seeds, scales=SETTINGS.test_scales,
+                      size=SETTINGS.test_size, L=SETTINGS.eval_L, progress=True):
     """PSNRs of TV, the DCT start and ``filters`` on the held-out images for every noise seed and scale.
 
     Parameters
@@ -230,34 +253,36 @@ def evaluate_held_out(filters, s_of, seeds=SETTINGS["test_seeds"], scales=SETTIN
                              noise_std=NOISE_STD)
 
 
-def _parse_method(spec):
-    """``"unrolled:20"`` -> ("unrolled", 20); ``"implicit"`` -> ("implicit", SETTINGS["L"])."""
-    method, _, L = spec.partition(":")
-    return method, int(L or SETTINGS["L"])
+def curve_name(method, L):
+    """The label of a gradient-method curve: ``"unrolled:20"`` for unrolling (L is the depth), else the method.
+
+    (For ``fixed_point`` and ``implicit``, L is only the inner iteration budget, the shipped run's L.)
+    """
+    return f"{method}:{L}" if method == "unrolled" else method
 
 
-def gradient_curves(run, specs=SETTINGS["curve_methods"], steps=SETTINGS["curve_steps"], workers=1,
-                    progress=True):
-    """Train from the DCT atoms with each gradient method of ``specs`` on the data of the shipped ``run``.
+def gradient_curves(run, methods=SETTINGS.curve_methods, steps=SETTINGS.curve_steps, workers=1, progress=True):
+    """Train from the DCT atoms with each (method, L) of ``methods`` on the data of the shipped ``run``.
 
     Every method gets the shipped run's training data, s (``run.noise_level``) and learning
-    rate; the method of the shipped run itself (``SETTINGS["method"]`` with ``SETTINGS["L"]``)
+    rate; the method of the shipped run itself (``SETTINGS.method`` with ``SETTINGS.L``)
     is not trained again: its row is the first ``steps`` entries of ``run.loss``/``run.psnr``.
+    The curves are named by :func:`curve_name`.
     """
     y, x = training_data()
     loss, psnr = [], []
-    for spec in specs:
-        method, L = _parse_method(spec)
-        if (method, L) == (SETTINGS["method"], SETTINGS["L"]) and len(run.loss) >= steps:
+    for method, L in methods:
+        if (method, L) == (SETTINGS.method, SETTINGS.L) and len(run.loss) >= steps:
             loss.append(run.loss[:steps])
             psnr.append(run.psnr[:steps])
             continue
         curve = train_filters(y, x, run.noise_level, method=method, steps=steps, L=L,
-                              learning_rate=SETTINGS["learning_rate"], progress=progress, workers=workers)
+                              learning_rate=SETTINGS.learning_rate, progress=progress, workers=workers)
         loss.append(curve.loss)
         psnr.append(curve.psnr)
-        print(f"{spec}: {curve.seconds:.0f} s")
-    return GradientCurves(names=tuple(specs), loss=np.array(loss), psnr=np.array(psnr))
+        print(f"{curve_name(method, L)}: {curve.seconds:.0f} s")
+    return GradientCurves(names=tuple(curve_name(method, L) for method, L in methods), loss=np.array(loss),
+                          psnr=np.array(psnr))
 
 
 def psnr_table(names, columns):
@@ -306,15 +331,15 @@ def _train(workers, progress):
     s_of, grid_psnr = {}, {}
     for name, model in (("TV", operators.FiniteDifference(x.shape[-2:])), ("DCT start", images.dct_filters(7))):
         s_of[name], grid_psnr[name] = best_noise_level(y, x, model, S_GRID)
-    run = train_filters(y, x, s_of["DCT start"], method=cfg["method"], steps=cfg["steps"], L=cfg["L"],
-                        learning_rate=cfg["learning_rate"], progress=progress, workers=workers)
+    run = train_filters(y, x, s_of["DCT start"], method=cfg.method, steps=cfg.steps, L=cfg.L,
+                        learning_rate=cfg.learning_rate, progress=progress, workers=workers)
     print(f"training: {run.seconds:.0f} s")
     s_of["learned"], grid_psnr["learned"] = best_noise_level(y, x, run.filters, S_GRID)
     for name in MODELS:
         print(f"{name}: s = {s_of[name]} (training PSNR on {S_GRID}: {np.round(grid_psnr[name], 2).tolist()})")
     return ShippedRun(filters=run.filters, noise_level=s_of["DCT start"], s_tv=s_of["TV"], s_dct=s_of["DCT start"],
                       s_learned=s_of["learned"], train_psnr_grid=np.array([grid_psnr[m] for m in MODELS]),
-                      loss=run.loss, psnr=run.psnr, settings=json.dumps(dict(SETTINGS, noise_std=NOISE_STD,
+                      loss=run.loss, psnr=run.psnr, settings=json.dumps(dict(asdict(SETTINGS), noise_std=NOISE_STD,
                                                                               s_grid=S_GRID)))
 
 
@@ -355,9 +380,9 @@ def reproduce(out="reproduce_output", progress=True, compare=True, workers=None,
       then the learned filters get their own s the same way (``filters_48x7x7.npz``);
     - ``"evaluate"``: TV, DCT start and learned filters, each with its s, on the held-out images
       (central 128x128 crops, full resolution and downscaled by 2) for every noise seed of
-      ``SETTINGS["test_seeds"]`` (``held_out_48x7x7.npz``, plus ``poster.png`` and ``filters.png``);
-    - ``"curves"``: the gradient methods of ``SETTINGS["curve_methods"]`` for
-      ``SETTINGS["curve_steps"]`` steps (``gradient_curves_48x7x7.npz``); skipped when ``compare``
+      ``SETTINGS.test_seeds`` (``held_out_48x7x7.npz``, plus ``poster.png`` and ``filters.png``);
+    - ``"curves"``: the gradient methods of ``SETTINGS.curve_methods`` for
+      ``SETTINGS.curve_steps`` steps (``gradient_curves_48x7x7.npz``); skipped when ``compare``
       is False.
 
     ``workers`` processes share the training patches (default ``os.cpu_count()``); the result

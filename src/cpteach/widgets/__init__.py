@@ -16,7 +16,7 @@ Examples
 True
 """
 from ..problems import PRESENTER_PROBLEMS, Problem, ball_problem, tv_denoising_1d, tv_l1_denoising_1d
-from ._dashboard import Dashboard, check_step_sizes, step_sliders
+from ._dashboard import Dashboard, step_condition_html, step_sliders
 from .iteration import CPRun, cp_dashboard, cp_run
 from .backprop import backprop_dashboard
 from .asymptotics import RESIDUAL_LABELS, AsymptoticsRun, asymptotics_dashboard, asymptotics_run
@@ -27,7 +27,7 @@ from .regimes import regimes_dashboard
 from .presenter import PRESENTER_TABS, presenter
 
 __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "PRESENTER_PROBLEMS",
-           "Dashboard", "step_sliders", "check_step_sizes", "CPRun", "cp_run", "cp_dashboard",
+           "Dashboard", "step_sliders", "step_condition_html", "CPRun", "cp_run", "cp_dashboard",
            "backprop_dashboard", "RESIDUAL_LABELS", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
            "FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "fixed_point_dashboard",

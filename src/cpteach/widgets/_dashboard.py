@@ -42,13 +42,13 @@ from matplotlib.transforms import IdentityTransform
 from ..chambolle_pock import chambolle_pock, check_steps
 from ..plotting import nice_ceil
 
-__all__ = ["Dashboard", "RunCache", "trace_cache", "step_sliders", "check_step_sizes"]
+__all__ = ["Dashboard", "RunCache", "trace_cache", "step_sliders", "step_condition_html"]
 
 CSS_DPI = 96          # matplotlib points map to CSS points: 10 pt text is 13.3 CSS px
 PIXEL_RATIO = 2.0     # rendered pixels per CSS pixel
 
 
-def check_step_sizes(K, tau, sigma, theta):
+def step_condition_html(K, tau, sigma, theta):
     """The status line for valid steps; raise the library's ValueError (prefixed) for invalid ones."""
     try:
         check_steps(K, tau, sigma, theta)

@@ -10,7 +10,7 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
-from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
+from ._dashboard import Dashboard, step_condition_html, step_sliders, trace_cache
 
 __all__ = ["AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard", "RESIDUAL_LABELS"]
 
@@ -123,7 +123,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     lines = tuple(residuals.values())
 
     def redraw(L, tau, sigma, theta):
-        status = check_step_sizes(K, tau, sigma, theta)
+        status = step_condition_html(K, tau, sigma, theta)
         full = traces((tau, sigma, theta), L)
         Ls = np.append(grid[grid < L], L)
         run = _analyse(full.prefix(L), y, Ls, known.setdefault((tau, sigma, theta), {}))

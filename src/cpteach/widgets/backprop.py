@@ -6,7 +6,7 @@ import numpy as np
 from ..backprop import backprop
 from ..plotting import decade_limits, new_figure, plot_convergence, plot_heatmap, update_heatmap
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, check_step_sizes, fixed_width_ticks, step_sliders, trace_cache
+from ._dashboard import Dashboard, step_condition_html, fixed_width_ticks, step_sliders, trace_cache
 
 __all__ = ["backprop_dashboard"]
 
@@ -66,7 +66,7 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
         fixed_width_ticks(ax.yaxis, L_max)         # iterations l up to L_max
 
     def redraw(L, tau, sigma, theta):
-        status = check_step_sizes(K, tau, sigma, theta)
+        status = step_condition_html(K, tau, sigma, theta)
         full = traces((tau, sigma, theta), L)
         res = backprop(full.prefix(L), y)
         delta_P, delta_D = res.delta_P.reshape(L, n), res.delta_D.reshape(L, k)

@@ -12,7 +12,7 @@ from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
 from ..problems import ball_problem
-from ._dashboard import Dashboard, check_step_sizes, step_sliders, trace_cache
+from ._dashboard import Dashboard, step_condition_html, step_sliders, trace_cache
 
 __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "fixed_point_dashboard"]
@@ -169,7 +169,7 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
                                  colorbar_axes=list(axes[3:]))
 
     def redraw(L, tau, sigma, theta):
-        status = check_step_sizes(K, tau, sigma, theta)
+        status = step_condition_html(K, tau, sigma, theta)
         full = traces((tau, sigma, theta), L)
         reference = references(tau, sigma, theta)
         Ls = np.append(grid[grid < L], L)

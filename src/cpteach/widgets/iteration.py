@@ -7,7 +7,7 @@ import numpy as np
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, RunCache, check_step_sizes, step_sliders
+from ._dashboard import Dashboard, RunCache, step_condition_html, step_sliders
 
 __all__ = ["CPRun", "cp_run", "cp_dashboard"]
 
@@ -96,7 +96,7 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     iterate, gap, error = lines["iterate $x^L$"], *curves.values()
 
     def redraw(L, tau, sigma, theta):
-        status = check_step_sizes(problem.K, tau, sigma, theta)
+        status = step_condition_html(problem.K, tau, sigma, theta)
         full = runs((tau, sigma, theta), L)      # x-limit and run length change together: one background per step
         run = full.prefix(L)
         iterate.set_ydata(run.x_L)
