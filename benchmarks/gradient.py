@@ -124,7 +124,7 @@ def main(L=100, repeat=10):
     for name, t, g in zip(("torch.fft", "conv2d"), times[2:], results[2:]):
         err = np.linalg.norm(g - res.grad_K) / np.linalg.norm(res.grad_K)
         rows.append((f"torch autograd fwd+bwd, {name}", f"{1e3 * t:8.1f} ms   (relative difference of grad_K {err:.1e})"))
-        rows.append((f"  cpteach fwd+bwd / torch", f"{(t_fwd + t_bwd) / t:8.2f}"
+        rows.append(("  cpteach fwd+bwd / torch", f"{(t_fwd + t_bwd) / t:8.2f}"
                      + ("      (target <= 1)" if name == "torch.fft" else "")))
     for label, value in rows:
         print(f"  {label:<44}: {value}")

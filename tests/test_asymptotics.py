@@ -5,7 +5,7 @@ import pytest
 
 from cpteach import (asymptotics, backprop, chambolle_pock, default_steps, implicit_gradient, operators, problems,
                      prox, solve)
-from cpteach.fixed_point import _transposed_step
+from cpteach.fixed_point.gradients import _transposed_step
 
 
 @pytest.fixture(scope="module")

@@ -275,7 +275,7 @@ def _symlog_ticks(image):
     """A few labelled ticks on the colour bar of a signed-log heat map instead of one per decade."""
     if image.colorbar is None or image.decades is None:
         return
-    vmax, linthresh = image.norm.vmax, image.norm.linthresh
+    vmax = image.norm.vmax
     middle = vmax / 10.0 ** (image.decades // 2)
     ticks = [-vmax, -middle, 0.0, middle, vmax]
     image.colorbar.set_ticks(ticks, labels=[f"{t:.0e}" if t else "0" for t in ticks])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate
-from ..chambolle_pock import _fixed_point_arguments, check_problem, check_steps
+from ..step import _fixed_point_arguments, check_problem, check_steps
 from ._checks import _check_trace
 
 __all__ = ["Masks", "masks", "solution_masks"]

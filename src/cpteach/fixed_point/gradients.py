@@ -10,8 +10,8 @@ import scipy.sparse.linalg
 
 from .. import _validate
 from ..backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, backprop
-from ..chambolle_pock import (Solution, SolutionParts, _fixed_point_arguments, chambolle_pock, check_problem,
-                              check_steps, solve)
+from ..chambolle_pock import Solution, SolutionParts, chambolle_pock, solve
+from ..step import _fixed_point_arguments, check_problem, check_steps
 
 __all__ = ["fixed_point_gradient", "fixed_point_closed_form", "implicit_gradient", "FixedPointGradient",
            "ClosedFormTerms", "ImplicitGradient"]
