@@ -19,7 +19,10 @@ def reference_iterates(M, F, G, x, tau, sigma, theta, L):
         z_P = xs[-1] - tau * M.T @ xi
         x_new = G.prox(z_P - x, tau) + x
         x_bar = 2 * x_new - xs[-1] if theta == 1 else x_new + theta * (x_new - xs[-1])
-        xs.append(x_new); xis.append(xi); z_Ps.append(z_P); z_Ds.append(z_D)
+        xs.append(x_new)
+        xis.append(xi)
+        z_Ps.append(z_P)
+        z_Ds.append(z_D)
     return xs, xis, z_Ps, z_Ds
 
 
