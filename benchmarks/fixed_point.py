@@ -17,13 +17,14 @@ import time
 from cpteach import compare_gradients, problems, solve
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tol", type=float, default=1e-4, help="relative residual of solve and GMRES")
     parser.add_argument("--max-trace-gb", type=float, default=4.0, help="max_trace_bytes for the unrolled runs")
     parser.add_argument("--Ls", type=int, nargs="+", default=[10, 100, 1000])
-    args = parser.parse_args()
-    p = problems.poster_example()
+    parser.add_argument("--size", type=int, default=64, help="side of the poster example's crop")
+    args = parser.parse_args(argv)
+    p = problems.poster_example(size=args.size)
     K, F, G, x, y, tau, sigma, theta = p.K, p.F, p.G, p.x, p.y, p.tau, p.sigma, p.theta
     print(f"problem: {p.name}; {K}, ||K|| = {K.norm():.3f}, F = {F}, G = {G}, "
           f"tau = {tau:.4g}, sigma = {sigma:.4g}, theta = {theta:g}, tol = {args.tol:g}")

@@ -77,8 +77,14 @@ def fixed_steps_solve(K, F, G, x, tau, sigma, theta, L):
         return solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=0.0, max_iter=L)
 
 
-def main(L=300, repeat=5, lam=0.1):
-    y = images.load_image("camera", scale=2)
+def main(argv=None, lam=0.1):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of interleaved runs; the best time counts")
+    parser.add_argument("-L", type=int, default=300, help="number of iterations")
+    parser.add_argument("--size", type=int, default=256, help="side of the (top-left) crop of the 256x256 image")
+    args = parser.parse_args(argv)
+    L, repeat = args.L, args.repeat
+    y = images.load_image("camera", scale=2)[:args.size, :args.size]
     x = images.add_noise(y, 0.1, seed=0)
     K = operators.FiniteDifference(x.shape)
     F, G = prox.L1(lam), prox.SquaredL2()
@@ -136,8 +142,4 @@ def main(L=300, repeat=5, lam=0.1):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="rounds of interleaved runs; the best time counts")
-    parser.add_argument("-L", type=int, default=300, help="number of iterations")
-    args = parser.parse_args()
-    main(L=args.L, repeat=args.repeat)
+    main()

@@ -94,8 +94,14 @@ def best_interleaved(fns, repeat):
     return best, results
 
 
-def main(L=100, repeat=10):
-    p = problems.poster_example()
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=10, help="rounds of interleaved runs; the best time counts")
+    parser.add_argument("-L", type=int, default=100, help="number of unrolled iterations")
+    parser.add_argument("--size", type=int, default=64, help="side of the poster example's crop")
+    args = parser.parse_args(argv)
+    L, repeat = args.L, args.repeat
+    p = problems.poster_example(size=args.size)
     K, F, G, x, y, tau, sigma, theta = p.K, p.F, p.G, p.x, p.y, p.tau, p.sigma, p.theta
     fns = [lambda r: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=L),
            lambda r: backprop(r[0], y)]
@@ -131,8 +137,4 @@ def main(L=100, repeat=10):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=10, help="rounds of interleaved runs; the best time counts")
-    parser.add_argument("-L", type=int, default=100, help="number of unrolled iterations")
-    args = parser.parse_args()
-    main(L=args.L, repeat=args.repeat)
+    main()
