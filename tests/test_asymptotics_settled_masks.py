@@ -1,0 +1,42 @@
+"""cpteach.asymptotics.settled_masks (docs/theory.md, (4.1): the masks per iteration, l_o, the kinks, functions without 0/1 derivatives)."""
+import numpy as np
+import pytest
+
+from cpteach import asymptotics, chambolle_pock, operators, prox
+
+
+def test_masks_settle_and_l_o_is_where_they_stop_changing(tv_l1):
+    *_, trace = tv_l1
+    m = asymptotics.masks(trace)
+    assert m.P.shape == (4000, 48) and m.D.shape == (4000, 47)
+    assert 1 < m.l_o < 2000
+    assert np.all(m.changes[m.l_o:] == 0) and m.changes[m.l_o - 1] > 0
+    # independent oracle: the masks are the derivatives of the (separable) prox maps, here by central
+    # differences of the prox values themselves at an iteration before and one after l_o
+    h = 1e-7
+    for l in (m.l_o - 1, m.l_o + 10):
+        v_P, z_D = trace.z_P(l) - trace.data, trace.z_D(l)
+        P_fd = (trace.G.prox(v_P + h, trace.tau) - trace.G.prox(v_P - h, trace.tau)) / (2 * h)
+        D_fd = (trace.F_conj.prox(z_D + h, trace.sigma) - trace.F_conj.prox(z_D - h, trace.sigma)) / (2 * h)
+        off_P, off_D = ~m.P_kink[l - 1], ~m.D_kink[l - 1]
+        np.testing.assert_allclose(P_fd[off_P], m.P[l - 1][off_P], atol=1e-6)
+        np.testing.assert_allclose(D_fd[off_D], m.D[l - 1][off_D], atol=1e-6)
+
+
+def test_kink_entries_are_ignored():
+    """An entry that sits on the kink of the clipping flips between 0 and 1; it must not delay l_o."""
+    K = operators.Matrix(np.eye(2))
+    trace = chambolle_pock(K, prox.L1(1.0), prox.Zero(), np.array([0.0, 3.0]), tau=0.5, sigma=0.5, L=5)
+    z_D = trace.z_D_all.copy()
+    z_D[:, 0] = 1.0 + np.array([1e-12, -1e-12, 1e-12, -1e-12, 1e-12])   # on the kink |z| = 1
+    flipped = asymptotics.masks(type(trace)(**{**trace.__dict__, "_z_D": z_D}))
+    assert flipped.D_kink[:, 0].all() and flipped.l_o == 1
+    strict = asymptotics.masks(type(trace)(**{**trace.__dict__, "_z_D": z_D}), kink_tol=0.0)
+    assert strict.l_o == 5
+
+
+def test_masks_reject_functions_without_0_1_derivative():
+    K = operators.Matrix(np.eye(2))
+    trace = chambolle_pock(K, prox.L1(), prox.SquaredL2(), np.ones(2), tau=0.5, sigma=0.5, L=3)
+    with pytest.raises(TypeError, match="0/1 mask"):
+        asymptotics.masks(trace)
