@@ -20,7 +20,8 @@ One module per subsection of section 4; every public name is also here, as
 """
 from .closed_form import ClosedFormLimit, closed_form_limit
 from .contraction import ContractionRate, contraction_rate
-from .kernel import IterationResiduals, KernelResiduals, iteration_residuals, kernel_residuals, projection_limit
+from .kernel import (IterationResiduals, KernelResiduals, ScaledResiduals, iteration_residuals, kernel_residuals,
+                     projection_limit)
 from .masked import masked_operator
 from .nondegeneracy import kink_margin
 from .settled_masks import Masks, masks, solution_masks
@@ -30,4 +31,4 @@ from .tv_l1 import Plateaus, plateaus
 __all__ = ["Masks", "masks", "KernelResiduals", "kernel_residuals", "projection_limit", "partial_sums",
            "limit_gradient", "Summability", "summability", "solution_masks", "masked_operator", "ContractionRate",
            "contraction_rate", "ClosedFormLimit", "closed_form_limit", "kink_margin", "Plateaus", "plateaus",
-           "IterationResiduals", "iteration_residuals", "predicted_slope"]
+           "IterationResiduals", "iteration_residuals", "predicted_slope", "ScaledResiduals"]

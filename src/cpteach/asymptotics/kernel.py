@@ -13,29 +13,39 @@ from ._checks import _check_trace, _norm
 from .masked import _check_masks, _masked_matrix
 from .settled_masks import Masks, masks
 
-__all__ = ["KernelResiduals", "kernel_residuals", "projection_limit", "IterationResiduals", "iteration_residuals"]
+__all__ = ["ScaledResiduals", "KernelResiduals", "kernel_residuals", "projection_limit", "IterationResiduals",
+           "iteration_residuals"]
 
 
 @dataclass(frozen=True)
-class KernelResiduals:
-    """Residuals of (4.2) for a fixed l and growing L (one entry per L).
+class ScaledResiduals:
+    """The six scaled residuals (4.2)-(4.3) of delta_P^l, delta_D^l, one entry per row (an L or an l).
 
-    Relative residuals ``K_delta_P`` = ||K delta_P^l|| / (||K|| ||delta_P^l||) and
-    ``DK_delta_P`` = ||D K delta_P^l|| / (||K|| ||delta_P^l||); ``Kt_delta_D`` =
-    ||K^T delta_D^l|| / (||K|| ||e||) and ``PKt_delta_D`` = ||P K^T delta_D^l|| / (||K|| ||e||)
-    (scaled by ||e||, not ||delta_D^l||, because delta_D^l itself tends to 0 by (4.3)). ``delta_P_norm``, ``delta_D_norm`` are
-    ||delta_P^l|| / ||e|| and ||delta_D^l|| / ||e|| with e = delta_P^{L+1} = x^L - y.
-    ``P``, ``D`` are the masks of iteration l.
+    ``K_delta_P`` = ||K delta_P^l|| / (||K|| ||delta_P^l||) and ``DK_delta_P`` the same with the mask
+    M_D^l of iteration l (4.2); ``Kt_delta_D`` = ||K^T delta_D^l|| / (||K|| ||e||) and ``PKt_delta_D`` with
+    the mask M_P^l (4.2) (scaled by ||e||, not ||delta_D^l||, because delta_D^l itself tends to 0 by (4.3));
+    ``delta_P_norm``, ``delta_D_norm`` = ||delta_P^l|| / ||e||, ||delta_D^l|| / ||e|| with
+    e = delta_P^{L+1} = x^L - y (3.0). A residual whose scale is 0 is 0.
     """
 
-    l: int
-    Ls: np.ndarray
     K_delta_P: np.ndarray
     DK_delta_P: np.ndarray
     Kt_delta_D: np.ndarray
     PKt_delta_D: np.ndarray
     delta_P_norm: np.ndarray
     delta_D_norm: np.ndarray
+
+
+@dataclass(frozen=True)
+class KernelResiduals(ScaledResiduals):
+    """The residuals (:class:`ScaledResiduals`) of (4.2) for a fixed l and growing L (one entry per L in ``Ls``).
+
+    ``delta_P``, ``delta_D`` hold delta_P^l, delta_D^l for each L; ``P``, ``D`` are the masks M_P^l, M_D^l
+    of iteration l.
+    """
+
+    l: int
+    Ls: np.ndarray
     delta_P: np.ndarray
     delta_D: np.ndarray
     P: np.ndarray
@@ -157,22 +167,13 @@ def projection_limit(K, M_P, M_D, e, rtol=1e-10):
 
 
 @dataclass(frozen=True)
-class IterationResiduals:
-    """The residuals (4.2) of delta_P^l, delta_D^l for every l = 1..L of ONE run of length L.
+class IterationResiduals(ScaledResiduals):
+    """The residuals (:class:`ScaledResiduals`) of (4.2) for every l = 1..L of ONE run of length L.
 
-    Arrays of length L, entry l - 1 for iteration l, scaled as in :class:`KernelResiduals`:
-    ``K_delta_P`` = ||K delta_P^l|| / (||K|| ||delta_P^l||), ``DK_delta_P`` the same with
-    the mask D^l (4.2); ``Kt_delta_D`` = ||K^T delta_D^l|| / (||K|| ||e||), ``PKt_delta_D``
-    with the mask P^l (4.2); ``delta_P_norm``, ``delta_D_norm`` = ||delta^l|| / ||e||, with
-    e = x^L - y = delta_P^{L+1} (3.0). ``masks`` are the :class:`Masks` of the run.
+    Arrays of length L, entry l - 1 for iteration l, each with the masks of iteration l;
+    ``masks`` are the :class:`Masks` of the run.
     """
 
-    K_delta_P: np.ndarray
-    DK_delta_P: np.ndarray
-    Kt_delta_D: np.ndarray
-    PKt_delta_D: np.ndarray
-    delta_P_norm: np.ndarray
-    delta_D_norm: np.ndarray
     masks: Masks
 
 
