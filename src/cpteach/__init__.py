@@ -12,7 +12,8 @@ section of docs/theory.md it implements, and the code cites that file's equation
 4. ``asymptotics`` (one module per subsection 4.1-4D) / ``fixed_point`` (gradients 5A-5B and
    their comparison 5C-5E): masks, kernel residuals, partial sums and the limit; one-step and
    implicit gradients as truncations of one series                             (sections 4, 5)
-5. ``denoising`` / ``learning`` / ``reproduce``: the numerical example             (section 6)
+5. ``denoising`` / ``learning`` / ``reproduce`` (with ``shipped``, its result files): the numerical
+   example                                                                      (section 6)
 6. ``plotting``, ``symbolic``: figures; sympy derivations
 7. ``widgets``: the dashboards of the notebooks and the presenter view
 8. ``exercises``: checkers for the notebooks' exercises
@@ -30,8 +31,8 @@ from . import asymptotics
 
 __version__ = "0.1.0"
 
-LAYERS = (("_validate",), ("operators", "prox", "images", "plotting", "symbolic"), ("step",), ("chambolle_pock",),
-          ("problems", "backprop"), ("asymptotics", "fixed_point"), ("denoising",), ("learning",), ("reproduce",),
+LAYERS = (("_validate",), ("operators", "prox", "images", "plotting", "symbolic", "shipped"), ("step",),
+          ("chambolle_pock",), ("problems", "backprop"), ("asymptotics", "fixed_point"), ("denoising",), ("learning",), ("reproduce",),
           ("exercises", "widgets"))
 """The stages of the package, bottom first: a module imports only from the stages of earlier layers."""
 __all__ = ["operators", "prox", "chambolle_pock", "CPTrace", "Solution", "default_steps", "solve",
