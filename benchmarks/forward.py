@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from cpteach import chambolle_pock, images, operators, prox, solve  # noqa: E402
 
 
-def plain_loop(x, lam, tau, sigma, theta, L, store):
+def plain_loop(x, beta, tau, sigma, theta, L, store):
     """TV denoising by L Chambolle-Pock steps in plain numpy (slicing); the trace if ``store``."""
     n1, n2 = x.shape
     if store:
@@ -45,7 +45,7 @@ def plain_loop(x, lam, tau, sigma, theta, L, store):
         grad[0, :-1] = x_bar[1:] - x_bar[:-1]                    # forward differences, Neumann
         grad[1, :, :-1] = x_bar[:, 1:] - x_bar[:, :-1]
         z_D = xi + sigma * grad
-        xi = np.clip(z_D, -lam, lam)                             # prox of sigma (lam ||.||_1)*
+        xi = np.clip(z_D, -beta, beta)                             # prox of sigma (beta ||.||_1)*
         div[:] = 0.0                                             # K^T xi = -div xi
         div[:-1] -= xi[0, :-1]
         div[1:] += xi[0, :-1]
@@ -60,13 +60,13 @@ def plain_loop(x, lam, tau, sigma, theta, L, store):
     return (z_D_all, z_P_all, x_all) if store else x_l
 
 
-def pyproximal_loop(x, lam, tau, sigma, theta, L):
+def pyproximal_loop(x, beta, tau, sigma, theta, L):
     import pylops
     import pyproximal
 
     D = pylops.Gradient(dims=x.shape, edge=False, kind="forward", dtype="float64")
     u = pyproximal.optimization.primaldual.PrimalDual(
-        pyproximal.L2(b=x.ravel()), pyproximal.L1(sigma=lam), D, x0=x.ravel(), tau=tau, mu=sigma,
+        pyproximal.L2(b=x.ravel()), pyproximal.L1(sigma=beta), D, x0=x.ravel(), tau=tau, mu=sigma,
         theta=theta, niter=L)
     return u.reshape(x.shape)
 
@@ -77,7 +77,7 @@ def fixed_steps_solve(K, F, G, x, tau, sigma, theta, L):
         return solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=0.0, max_iter=L)
 
 
-def main(argv=None, lam=0.1):
+def main(argv=None, beta=0.1):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="rounds of interleaved runs; the best time counts")
     parser.add_argument("-L", type=int, default=300, help="number of iterations")
@@ -87,14 +87,14 @@ def main(argv=None, lam=0.1):
     y = images.load_image("camera", scale=2)[:args.size, :args.size]
     x = images.add_noise(y, 0.1, seed=0)
     K = operators.FiniteDifference(x.shape)
-    F, G = prox.L1(lam), prox.SquaredL2()
+    F, G = prox.L1(beta), prox.SquaredL2()
     tau = sigma = 0.99 / K.norm()
     theta = 1.0
     runs = {
         "chambolle_pock": lambda: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=L),
-        "plain loop (stores)": lambda: plain_loop(x, lam, tau, sigma, theta, L, store=True),
+        "plain loop (stores)": lambda: plain_loop(x, beta, tau, sigma, theta, L, store=True),
         "solve (L steps)": lambda: fixed_steps_solve(K, F, G, x, tau, sigma, theta, L),
-        "plain loop (no trace)": lambda: plain_loop(x, lam, tau, sigma, theta, L, store=False),
+        "plain loop (no trace)": lambda: plain_loop(x, beta, tau, sigma, theta, L, store=False),
     }
     try:
         import pylops  # noqa: F401
@@ -103,7 +103,7 @@ def main(argv=None, lam=0.1):
         missing = "PyProximal / pylops are not installed (pip install pyproximal pylops), comparison skipped"
     else:
         missing = None
-        runs["PyProximal PrimalDual"] = lambda: pyproximal_loop(x, lam, tau, sigma, theta, L)
+        runs["PyProximal PrimalDual"] = lambda: pyproximal_loop(x, beta, tau, sigma, theta, L)
     best, out = dict.fromkeys(runs, np.inf), {}
     for _ in range(repeat):  # interleaved, so that all see the same machine load
         for name, run in runs.items():
