@@ -13,13 +13,13 @@ def test_masked_residuals_vanish_unmasked_do_not_and_delta_P_tends_to_the_projec
     assert np.all(r.K_delta_P > 0.2)                                       # "in ker K" is false
     assert r.PKt_delta_D[-1] < 1e-12 and r.delta_D_norm[-1] < 1e-12        # (4.3): delta_D^l -> 0
     assert r.delta_P_norm[-1] > 0.5                                        # but delta_P^l does not
-    limit = asymptotics.projection_limit(K, r.P, r.D, trace.x_L - y)      # (4.3)
+    limit = asymptotics.projection_limit(K, r.M_P, r.M_D, trace.x_L - y)      # (4.3)
     e = np.linalg.norm(trace.x_L - y)
     dist = [np.linalg.norm(d - limit) / e for d in r.delta_P]
     assert dist[0] > 1e-4 and dist[-1] < 1e-10
     # the limit is a fixed point of the masked backward map and lies in range(P) ∩ ker(DK)
-    assert np.all(limit[~r.P] == 0)
-    assert np.linalg.norm(r.D * K.apply(limit)) < 1e-12 * e
+    assert np.all(limit[~r.M_P] == 0)
+    assert np.linalg.norm(r.M_D * K.apply(limit)) < 1e-12 * e
 
 
 def test_masked_residuals_on_a_2d_tv_l1_problem():

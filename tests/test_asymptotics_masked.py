@@ -46,7 +46,7 @@ def test_backward_pass_after_l_o_is_chambolle_pock_with_the_roles_swapped(l1_l1,
     for name, (K, y, tau, sigma, trace) in runs.items():
         m = asymptotics.masks(trace)
         res = backprop(trace, y)
-        M_P, M_D = m.P[-1], m.D[-1]
+        M_P, M_D = m.M_P[-1], m.M_D[-1]
         B = asymptotics.masked_operator(K, M_P, M_D)
         t_max = trace.L - m.l_o + 1                                     # backward steps t = L + 1 - l after l_o
         swapped = chambolle_pock(operators.Matrix(B.T), prox.Zero().conjugate(), prox.Zero(), np.zeros(B.shape[0]),

@@ -8,7 +8,7 @@ from cpteach import asymptotics, chambolle_pock, operators, prox
 def test_masks_settle_and_l_o_is_where_they_stop_changing(tv_l1):
     *_, trace = tv_l1
     m = asymptotics.masks(trace)
-    assert m.P.shape == (4000, 48) and m.D.shape == (4000, 47)
+    assert m.M_P.shape == (4000, 48) and m.M_D.shape == (4000, 47)
     assert 1 < m.l_o < 2000
     assert np.all(m.changes[m.l_o:] == 0) and m.changes[m.l_o - 1] > 0
     # independent oracle: the masks are the derivatives of the (separable) prox maps, here by central
@@ -18,9 +18,9 @@ def test_masks_settle_and_l_o_is_where_they_stop_changing(tv_l1):
         v_P, z_D = trace.z_P(l) - trace.data, trace.z_D(l)
         P_fd = (trace.G.prox(v_P + h, trace.tau) - trace.G.prox(v_P - h, trace.tau)) / (2 * h)
         D_fd = (trace.F_conj.prox(z_D + h, trace.sigma) - trace.F_conj.prox(z_D - h, trace.sigma)) / (2 * h)
-        off_P, off_D = ~m.P_kink[l - 1], ~m.D_kink[l - 1]
-        np.testing.assert_allclose(P_fd[off_P], m.P[l - 1][off_P], atol=1e-6)
-        np.testing.assert_allclose(D_fd[off_D], m.D[l - 1][off_D], atol=1e-6)
+        off_P, off_D = ~m.M_P_kink[l - 1], ~m.M_D_kink[l - 1]
+        np.testing.assert_allclose(P_fd[off_P], m.M_P[l - 1][off_P], atol=1e-6)
+        np.testing.assert_allclose(D_fd[off_D], m.M_D[l - 1][off_D], atol=1e-6)
 
 
 def test_kink_entries_are_ignored():
@@ -30,7 +30,7 @@ def test_kink_entries_are_ignored():
     z_D = trace.z_D_all.copy()
     z_D[:, 0] = 1.0 + np.array([1e-12, -1e-12, 1e-12, -1e-12, 1e-12])   # on the kink |z| = 1
     flipped = asymptotics.masks(type(trace)(**{**trace.__dict__, "_z_D": z_D}))
-    assert flipped.D_kink[:, 0].all() and flipped.l_o == 1
+    assert flipped.M_D_kink[:, 0].all() and flipped.l_o == 1
     strict = asymptotics.masks(type(trace)(**{**trace.__dict__, "_z_D": z_D}), kink_tol=0.0)
     assert strict.l_o == 5
 

@@ -40,7 +40,7 @@ class ScaledResiduals:
 class KernelResiduals(ScaledResiduals):
     """The residuals (:class:`ScaledResiduals`) of (4.2) for a fixed l and growing L (one entry per L in ``Ls``).
 
-    ``delta_P``, ``delta_D`` hold delta_P^l, delta_D^l for each L; ``P``, ``D`` are the masks M_P^l, M_D^l
+    ``delta_P``, ``delta_D`` hold delta_P^l, delta_D^l for each L; ``M_P``, ``M_D`` are the masks M_P^l, M_D^l
     of iteration l.
     """
 
@@ -48,8 +48,8 @@ class KernelResiduals(ScaledResiduals):
     Ls: np.ndarray
     delta_P: np.ndarray
     delta_D: np.ndarray
-    P: np.ndarray
-    D: np.ndarray
+    M_P: np.ndarray
+    M_D: np.ndarray
 
 
 def _ratio(a, b):
@@ -125,7 +125,7 @@ def kernel_residuals(trace, y, l, Ls):
         e.append(_norm(prefix.x_L - y))                           # ||delta_P^{L+1}||, (3.0)
     delta_P, delta_D = np.array(delta_P), np.array(delta_D)
     return KernelResiduals(l=int(l), Ls=Ls, **_residuals(trace.K, delta_P, delta_D, P, D, np.array(e)),
-                           delta_P=delta_P, delta_D=delta_D, P=P, D=D)
+                           delta_P=delta_P, delta_D=delta_D, M_P=P, M_D=D)
 
 
 def projection_limit(K, M_P, M_D, e, rtol=1e-10):
@@ -211,4 +211,4 @@ def iteration_residuals(trace, y, result=None):
     if not isinstance(res, BackpropResult):
         raise TypeError(f"result must be the BackpropResult of cpteach.backprop, got {type(res).__name__}")
     e = _norm(trace.x_L - y)                                          # ||delta_P^{L+1}||, (3.0)
-    return IterationResiduals(**_residuals(trace.K, res.delta_P, res.delta_D, m.P, m.D, e), masks=m)   # masks of l
+    return IterationResiduals(**_residuals(trace.K, res.delta_P, res.delta_D, m.M_P, m.M_D, e), masks=m)   # masks of l

@@ -22,18 +22,18 @@ def _kink(f, v, step, kink_tol):
 
 @dataclass(frozen=True)
 class Masks:
-    """The masks (4.1) per iteration: ``P[l - 1]`` = P^l, ``D[l - 1]`` = D^l for l = 1..L.
+    """The masks (4.1) per iteration: ``M_P[l - 1]`` = M_P^l, ``M_D[l - 1]`` = M_D^l for l = 1..L.
 
-    ``P_kink``, ``D_kink`` mark entries sitting on a kink (within the tolerance);
+    ``M_P_kink``, ``M_D_kink`` mark entries sitting on a kink (within the tolerance);
     ``changes[l - 1]`` counts the off-kink entries of (P^l, D^l) that differ from
     (P^{l-1}, D^{l-1}) (0 for l = 1); ``l_o`` is the first l with (P^m, D^m) = (P^L, D^L)
     off the kinks for all m >= l.
     """
 
-    P: np.ndarray
-    D: np.ndarray
-    P_kink: np.ndarray
-    D_kink: np.ndarray
+    M_P: np.ndarray
+    M_D: np.ndarray
+    M_P_kink: np.ndarray
+    M_D_kink: np.ndarray
     changes: np.ndarray
     l_o: int
 
@@ -58,7 +58,7 @@ def masks(trace, kink_tol=1e-9):
     >>> trace = chambolle_pock(K, prox.L1(0.5), prox.L1(0.3), np.array([0., 0., 1., 1., 1.]),
     ...                        tau=0.49, sigma=0.49, L=100)
     >>> m = masks(trace)
-    >>> m.P.shape, m.l_o <= 100
+    >>> m.M_P.shape, m.l_o <= 100
     ((100, 5), True)
     """
     _check_trace(trace)
@@ -68,20 +68,20 @@ def masks(trace, kink_tol=1e-9):
     v_P = trace.z_P_all - trace.data
     P = G.mask(v_P, tau)                                          # (4.1)
     D = F_conj.mask(trace.z_D_all, sigma)                            # (4.1)
-    P_kink = _kink(G, v_P, tau, kink_tol)
-    D_kink = _kink(F_conj, trace.z_D_all, sigma, kink_tol)
+    M_P_kink = _kink(G, v_P, tau, kink_tol)
+    M_D_kink = _kink(F_conj, trace.z_D_all, sigma, kink_tol)
 
     def differ(mask, kink, a, b):
         return np.sum((mask[a] != mask[b]) & ~kink[a] & ~kink[b], axis=tuple(range(1, mask.ndim)))
 
     L = trace.L
     changes = np.zeros(L, dtype=int)
-    changes[1:] = differ(P, P_kink, slice(1, L), slice(0, L - 1)) + differ(D, D_kink, slice(1, L), slice(0, L - 1))
+    changes[1:] = differ(P, M_P_kink, slice(1, L), slice(0, L - 1)) + differ(D, M_D_kink, slice(1, L), slice(0, L - 1))
     last = np.full(L, L - 1)
-    off_final = differ(P, P_kink, slice(0, L), last) + differ(D, D_kink, slice(0, L), last)
+    off_final = differ(P, M_P_kink, slice(0, L), last) + differ(D, M_D_kink, slice(0, L), last)
     bad = np.flatnonzero(off_final)
     l_o = int(bad[-1]) + 2 if bad.size else 1
-    return Masks(P=P, D=D, P_kink=P_kink, D_kink=D_kink, changes=changes, l_o=l_o)
+    return Masks(M_P=P, M_D=D, M_P_kink=M_P_kink, M_D_kink=M_D_kink, changes=changes, l_o=l_o)
 
 
 def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):

@@ -145,4 +145,4 @@ def predicted_slope(trace, y):
         raise ValueError("predicted_slope needs a trace with L >= 1 iterations")
     y = _validate.ground_truth(y, trace.data)
     m = masks(trace)
-    return _slope(trace.K, m.P[-1], m.D[-1], trace.x_L - y, trace.xi(trace.L), trace.tau)[1]   # (4.3), (4.6)
+    return _slope(trace.K, m.M_P[-1], m.M_D[-1], trace.x_L - y, trace.xi(trace.L), trace.tau)[1]   # (4.3), (4.6)

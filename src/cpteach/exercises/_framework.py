@@ -59,11 +59,6 @@ class CheckResult:
     outcome: Outcome
     message: str
 
-    @property
-    def status(self):
-        """The outcome (the name used before outcomes became an Enum)."""
-        return self.outcome
-
     def __bool__(self):
         return self.outcome is Outcome.CORRECT
 
