@@ -83,3 +83,29 @@ def test_the_one_command_line_is_reproduce():
     out = subprocess.run([sys.executable, "-m", "cpteach.reproduce", "--help"], capture_output=True, text=True,
                          check=True).stdout
     assert "--reproduce" in out and "--evaluate" in out and "--curves" in out
+
+
+def test_across_images_t_matches_scipy_and_the_sign_flip_p_its_counting_argument():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    d = rng.normal(0.3, 0.5, size=(5, 7))                       # (seeds, images)
+    r = reproduce.across_images(d)
+    assert np.allclose(r.per_image, d.mean(axis=0))
+    t_ref = stats.ttest_1samp(d.mean(axis=0), 0.0)
+    assert np.isclose(r.t, t_ref.statistic) and r.dof == 6
+    assert np.isclose(r.standard_error, stats.sem(d.mean(axis=0)))
+    # all images of one sign: only the observed pattern and its negative reach |mean|, p = 2 / 2^m
+    assert reproduce.across_images(np.abs(d) + 0.01).p_sign_flip == 2 / 2 ** 7
+    # a difference and its negative: every pattern's |mean| is 0 or 1 >= 0, so p = 1
+    assert reproduce.across_images(np.array([[1.0, -1.0]])).p_sign_flip == 1.0
+    # |±10 ± 0.1 ± 0.1| >= |10 + 0.1 - 0.1| = 10 for 3 of the 4 patterns of each sign of 10: p = 6/8
+    assert reproduce.across_images(np.array([[10.0, 0.1, -0.1]])).p_sign_flip == 0.75
+    assert "mean ± SE over 7 images" in str(r)
+
+
+def test_across_images_rejects_a_single_image_and_nan():
+    with pytest.raises(ValueError, match="at least 2 images"):
+        reproduce.across_images(np.ones((5, 1)))
+    with pytest.raises(ValueError, match="finite"):
+        reproduce.across_images(np.array([[np.nan, 1.0]]))

@@ -31,7 +31,7 @@ from .shipped import (CURVES_FILE, HELD_OUT_FILE, MODELS, SHIPPED_FILE, Gradient
                       _data_path, _save, load_gradient_curves, load_held_out, load_shipped_run, pretrained_filters)
 
 __all__ = ["NOISE_STD", "S_GRID", "Settings", "SETTINGS", "curve_name", "training_data", "evaluate_held_out",
-           "gradient_curves", "psnr_table", "difference_table", "reproduce", "main",
+           "gradient_curves", "psnr_table", "difference_table", "AcrossImages", "across_images", "reproduce", "main",
            # the shipped files (cpteach.shipped)
            "SHIPPED_FILE", "HELD_OUT_FILE", "CURVES_FILE", "MODELS", "ShippedRun", "HeldOutEvaluation",
            "GradientCurves", "load_shipped_run", "load_held_out", "load_gradient_curves", "pretrained_filters"]
@@ -186,6 +186,57 @@ def difference_table(names, differences):
     """
     return _table(names, differences, 30,
                   lambda d: f"{np.mean(d):+.2f} ±{np.std(d):.2f} [{np.min(d):+.2f}, {np.max(d):+.2f}]")
+
+
+@dataclass(frozen=True)
+class AcrossImages:
+    """Paired differences summarised over the images, the unit of replication (not the noise seeds).
+
+    ``per_image``: the difference of each image, averaged over the noise seeds; ``mean`` and
+    ``standard_error`` (sample standard deviation / sqrt(m)) over the m images; ``t`` = mean / standard_error
+    with ``dof`` = m - 1 degrees of freedom; ``p_sign_flip``: the exact two-sided p-value of the paired
+    sign-flip permutation test (the fraction of the 2^m sign patterns of ``per_image`` whose mean is at
+    least as far from 0 as the observed one). With m images it is never below 2 / 2^m.
+    """
+
+    per_image: np.ndarray
+    mean: float
+    standard_error: float
+    t: float
+    dof: int
+    p_sign_flip: float
+
+    def __str__(self):
+        return (f"{self.mean:+.2f} ± {self.standard_error:.2f} dB (mean ± SE over {self.dof + 1} images), "
+                f"t = {self.t:.1f} with {self.dof} degrees of freedom, sign-flip p = {self.p_sign_flip:.2f}")
+
+
+def across_images(differences):
+    """Summarise paired differences (seeds, images) over the images: :class:`AcrossImages`.
+
+    What decides whether one model beats another is the variation between images; the noise seeds
+    re-noise the same images, so their spread (:func:`difference_table`) says how repeatable each
+    image's difference is, not whether it carries over to other images.
+
+    Examples
+    --------
+    >>> r = across_images(np.array([[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]]))
+    >>> r.per_image, round(r.mean, 3), r.p_sign_flip      # all three positive: 2 of the 8 sign patterns
+    (array([0.2, 0.2, 0.2]), 0.2, 0.25)
+    """
+    d = np.asarray(differences, dtype=float)
+    if d.ndim != 2 or d.shape[1] < 2 or not np.all(np.isfinite(d)):
+        raise ValueError(f"differences must be a finite array (seeds, images) with at least 2 images, "
+                         f"got shape {d.shape}")
+    per_image = d.mean(axis=0)
+    m = len(per_image)
+    mean, se = per_image.mean(), per_image.std(ddof=1) / np.sqrt(m)
+    signs = 1 - 2 * ((np.arange(2 ** m)[:, None] >> np.arange(m)) & 1)      # every sign pattern, (2^m, m)
+    flipped = np.abs((signs * per_image).mean(axis=1))
+    p = np.mean(flipped >= abs(mean) * (1 - 1e-12))
+    return AcrossImages(per_image=per_image, mean=float(mean), standard_error=float(se),
+                        t=float(mean / se) if se > 0 else float(np.sign(mean) * np.inf), dof=m - 1,
+                        p_sign_flip=float(p))
 
 
 def _table(names, columns, width, cell):
