@@ -6,18 +6,18 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from cpteach import asymptotics, backprop, chambolle_pock, compare_gradients, widgets
-from cpteach.widgets._dashboard import RunCache
+from cpteach import asymptotics, backprop, chambolle_pock, compare_gradients, images, problems, widgets
+from cpteach.widgets._dashboard import Memo, envelope
 
 
 @pytest.fixture(scope="module")
 def cp_board():
-    return widgets.cp_dashboard(problem=widgets.tv_denoising_1d(n=40, dense=True), L=20)
+    return widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=40, dense=True), L=20)
 
 
 @pytest.fixture(scope="module")
 def bp_board():
-    return widgets.backprop_dashboard(problem=widgets.tv_denoising_1d(n=20, dense=True), L=10)
+    return widgets.backprop_dashboard(problem=problems.tv_denoising_1d(n=20, dense=True), L=10)
 
 
 def _line(board, label):
@@ -29,12 +29,33 @@ def _pixels(board):
 
 
 def _matches_full_redraw(board):
-    """The frame on screen (cached background + animated artists) equals a frame drawn from scratch."""
-    shown = _pixels(board)
-    board._keys = None                      # forget the background: the next frame draws everything
-    board.update()
-    fresh = _pixels(board)
-    return shown.shape == fresh.shape and np.abs(shown - fresh).mean() < 1.0   # JPEG noise only
+    """The frame on screen (cached background + animated artists) equals, pixel for pixel, the frame
+    drawn from scratch at the same slider values."""
+    shown = np.asarray(board.figure.canvas.buffer_rgba()).copy()
+    board.redraw_all()
+    fresh = np.asarray(board.figure.canvas.buffer_rgba())
+    return shown.shape == fresh.shape and np.array_equal(shown, fresh)
+
+
+def _random_value(slider, rng):
+    if hasattr(slider, "options"):
+        return slider.options[rng.integers(len(slider.options))]
+    if isinstance(slider.value, int):
+        return int(rng.integers(slider.min, slider.max + 1))
+    if hasattr(slider, "base"):                                     # log sliders: stay mostly valid
+        return float(slider.base ** rng.uniform(slider.min, slider.max - 1.0))
+    return float(rng.choice(np.arange(slider.min, slider.max + 1e-9, slider.step)))
+
+
+def random_walk_matches_full_redraws(board, seed, steps=12, every=3):
+    """Move random sliders (seeded); every ``every`` steps the frame must equal a full redraw."""
+    rng = np.random.default_rng(seed)
+    for step in range(1, steps + 1):
+        name = list(board.sliders)[rng.integers(len(board.sliders))]
+        board.sliders[name].value = _random_value(board.sliders[name], rng)
+        if step % every == 0 and not _matches_full_redraw(board):
+            return f"step {step}: frame differs from a full redraw at {board.values()}"
+    return ""
 
 
 def test_cp_dashboard_defaults():
@@ -61,7 +82,7 @@ def test_cp_slider_changes_iterate_and_curves(cp_board, name, value):
 
 def test_cp_iterate_and_gap_match_the_library(cp_board):
     values = cp_board.values()
-    p = widgets.tv_denoising_1d(n=40, dense=True)
+    p = problems.tv_denoising_1d(n=40, dense=True)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"],
                            theta=values["theta"], L=values["L"])
     np.testing.assert_allclose(_line(cp_board, "iterate $x^L$").get_ydata(), trace.x_L)
@@ -83,21 +104,52 @@ def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
 
 def test_cp_run_raises_for_invalid_steps():
     with pytest.raises(ValueError, match=r"tau\*sigma\*\|\|K\|\|\^2"):
-        widgets.cp_run(widgets.tv_denoising_1d(n=10), L=5, tau=1.0, sigma=1.0, theta=1.0)
+        widgets.cp_run(problems.tv_denoising_1d(n=10), L=5, tau=1.0, sigma=1.0, theta=1.0)
 
 
-def test_run_cache_reuses_longer_runs():
+def test_memo_reuses_longer_runs_and_is_bounded():
     calls = []
 
-    def compute(a, length):
+    def compute(length):
         calls.append(length)
         return length
 
-    cache = RunCache(compute, L_max=500, size=2)
-    assert cache(("a",), 7) == 10 and cache(("a",), 10) == 10 and cache(("a",), 11) == 20
-    assert cache(("a",), 480) == 500 and calls == [10, 20, 500]
-    cache(("b",), 1), cache(("c",), 1), cache(("a",), 1)
-    assert calls[-1] == 1 and len(calls) == 6              # "a" was dropped (size 2) and computed again
+    memo = Memo(size=2)
+    assert memo.run(("a",), 7, 500, compute) == 10 and memo.run(("a",), 10, 500, compute) == 10
+    assert memo.run(("a",), 11, 500, compute) == 20
+    assert memo.run(("a",), 480, 500, compute) == 500 and calls == [10, 20, 500]
+    memo.run(("b",), 1, 500, compute), memo.run(("c",), 1, 500, compute), memo.run(("a",), 1, 500, compute)
+    assert calls[-1] == 1 and len(calls) == 6 and len(memo) == 2     # "a" was dropped (size 2) and computed again
+    assert memo("k", lambda: 3) == 3 and memo("k", lambda: 4) == 3
+
+
+def test_envelope_keeps_each_pixel_columns_extremes():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(3000)
+    y[100] = np.nan
+    x, e = envelope(np.arange(3000), y, columns=300)
+    assert len(e) == 600 and np.nanmax(e) == np.nanmax(y) and np.nanmin(e) == np.nanmin(y)
+    np.testing.assert_array_equal(e[:2], [np.nanmin(y[:10]), np.nanmax(y[:10])])
+    assert envelope(np.arange(5), y[:5], columns=300)[1] is not None and len(envelope(np.arange(5), y[:5], 300)[1]) == 5
+
+
+WALKS = {   # small versions of every dashboard
+    "cp": lambda: widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=40, dense=True), L=20),
+    "backprop": lambda: widgets.backprop_dashboard(problem=problems.tv_denoising_1d(n=20, dense=True), L=10),
+    "asymptotics": lambda: widgets.asymptotics_dashboard(problem=problems.tv_l1_denoising_1d(n=16), L=60, L_max=3000),
+    "fixed_point": lambda: widgets.fixed_point_dashboard(problem=problems.ball_problem(k=12, n=8), L=20, L_max=300),
+    "regimes": lambda: widgets.regimes_dashboard(L=10, L_max=200, points=4),
+    "denoising": lambda: widgets.denoising_dashboard(filters=images.dct_filters(3), size=16, L=5),
+}
+
+
+@pytest.mark.parametrize("name", list(WALKS))
+def test_every_frame_equals_a_full_redraw_after_random_walks(name):
+    # the partial redraws (only the axes whose limits or scales changed) must leave no ghost labels
+    board = WALKS[name]()
+    for seed in (0, 1):
+        assert random_walk_matches_full_redraws(board, seed) == ""
+    assert board.partial_draws > 0 or name == "regimes"            # the walk exercised partial redraws
 
 
 @pytest.mark.parametrize("name, value", [("L", 17), ("tau", 0.1), ("theta", 0.5), ("L", 60)])
@@ -115,7 +167,7 @@ def test_bp_slider_changes_heatmaps(bp_board, name, value):
 
 def test_bp_heatmaps_match_backprop(bp_board):
     values = bp_board.values()
-    p = widgets.tv_denoising_1d(n=20, dense=True)
+    p = problems.tv_denoising_1d(n=20, dense=True)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"],
                            theta=values["theta"], L=values["L"])
     res = backprop(trace, p.y)
@@ -128,7 +180,7 @@ def test_bp_heatmaps_match_backprop(bp_board):
 
 @pytest.fixture(scope="module")
 def asym_board():
-    return widgets.asymptotics_dashboard(problem=widgets.tv_l1_denoising_1d(n=16), L=60, L_max=300)
+    return widgets.asymptotics_dashboard(problem=problems.tv_l1_denoising_1d(n=16), L=60, L_max=300)
 
 
 @pytest.mark.parametrize("name, value", [("L", 150), ("tau", 0.2), ("sigma", 0.3), ("theta", 0.5)])
@@ -147,7 +199,7 @@ def test_asymptotics_slider_changes_residuals_and_gradient(asym_board, name, val
 
 def test_iteration_residuals_match_kernel_residuals():
     # oracle: kernel_residuals backpropagates separately for the fixed l and builds the masks of iteration l
-    p = widgets.tv_l1_denoising_1d(n=16)
+    p = problems.tv_l1_denoising_1d(n=16)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=0.5, sigma=0.5, L=80)
     run = asymptotics.iteration_residuals(trace, p.y)
     for l in (1, 30, 80):
@@ -159,7 +211,7 @@ def test_iteration_residuals_match_kernel_residuals():
 
 
 def test_asymptotics_run_gradient_norms_match_backprop():
-    p = widgets.tv_l1_denoising_1d(n=16)
+    p = problems.tv_l1_denoising_1d(n=16)
     run = widgets.asymptotics_run(p, 80, 0.5, 0.5, 1.0)
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=0.5, sigma=0.5, L=80)
     for L, norm in zip(run.Ls, run.grad_norms):
@@ -169,7 +221,7 @@ def test_asymptotics_run_gradient_norms_match_backprop():
 
 def test_predicted_slope_matches_the_observed_growth():
     # (4.6) from the masks of the last iteration against finite differences of ||grad_K|| in L
-    p = widgets.tv_l1_denoising_1d(n=16)
+    p = problems.tv_l1_denoising_1d(n=16)
     run = widgets.asymptotics_run(p, 800, 0.5, 0.5, 1.0)
     assert run.slope_norm > 0
     observed = (run.grad_norms[-1] - run.grad_norms[-2]) / (run.Ls[-1] - run.Ls[-2])
@@ -180,7 +232,7 @@ def test_predicted_slope_matches_the_observed_growth():
 
 @pytest.fixture(scope="module")
 def fp_board():
-    return widgets.fixed_point_dashboard(problem=widgets.ball_problem(k=12, n=8), L=20, L_max=300)
+    return widgets.fixed_point_dashboard(problem=problems.ball_problem(k=12, n=8), L=20, L_max=300)
 
 
 @pytest.mark.parametrize("name, value", [("L", 200), ("tau", 0.2), ("sigma", 0.3), ("theta", 0.5)])
@@ -200,7 +252,7 @@ def test_fixed_point_slider_changes_the_figure(fp_board, name, value):
 
 
 def test_fixed_point_run_against_the_library():
-    p = widgets.ball_problem(k=12, n=8)
+    p = problems.ball_problem(k=12, n=8)
     run = widgets.fixed_point_run(p, 300, p.tau, p.sigma, 1.0)
     c = compare_gradients(p.K, p.F, p.G, p.x, p.y, [int(run.Ls[0]), 300], tau=p.tau, sigma=p.sigma, tol=1e-10)
     np.testing.assert_allclose(run.cosine[[0, -1]], c.unrolled_cosine, atol=1e-6)
@@ -220,34 +272,65 @@ def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
 
 def test_regimes_dashboard_marks_L_and_reads_the_grid():
     board = widgets.regimes_dashboard(L=10, L_max=200, points=4)     # grid L' = 1, 6, 34, 200
-    markers = [line for ax in board.figure.axes for line in ax.get_lines() if line.get_animated()]
+    markers = [line for ax in board.figure.axes for line in ax.get_lines() if line.get_animated()
+               and line.get_linestyle() == "-"]
+    dots = next(line for line in board.figure.axes[0].get_lines() if line.get_animated() and line.get_marker() == "o")
     image = board.image.value
     board.sliders["L"].value = 40
-    assert all(list(m.get_xdata()) == [40, 40] for m in markers) and len(markers) == 2
+    assert all(np.allclose(m.get_xdata(), [40, 40]) for m in markers) and len(markers) == 2
     assert "at L' = 34" in board.status.value and board.image.value != image
-    from cpteach import fixed_point, problems
+    from cpteach import fixed_point
     r = fixed_point.gradient_regimes({"ball": problems.ball_problem()}, L_max=200, points=4)
     assert f"ball (6.1): error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value
-    assert _matches_full_redraw(board)
+    # the dot on the ball's error curve: log-log interpolation between L' = 34 and 200
+    expected = 10 ** np.interp(np.log10(40), np.log10(r.Ls), np.log10(r.rel_error[0]))
+    assert dots.get_ydata()[1] == pytest.approx(expected, rel=1e-9)
+    # every arrow key (one slider step) moves the marker visibly: at least 4 CSS px
+    slider, ax = board.sliders["L"], board.figure.axes[0]
+    for value in (1.0, 40.0):
+        slider.value = value
+        before = ax.transData.transform((markers[0].get_xdata()[0], 1.0))[0]
+        slider.value = slider.base ** (np.log10(value) + slider.step)
+        after = ax.transData.transform((markers[0].get_xdata()[0], 1.0))[0]
+        assert (after - before) / (board.figure.dpi / 96) >= 4
+
+
+def test_regimes_dashboard_uses_its_problems():
+    board = widgets.regimes_dashboard(problems={"ball": problems.ball_problem(k=6, n=4)}, L=10, L_max=50, points=4)
+    assert "ball: error" in board.status.value and "TV-L1" not in board.status.value
 
 
 # the presenter ------------------------------------------------------------------------
 
 def test_presenter_builds_lazily_and_keeps_the_tab():
     box = widgets.presenter()
-    names = list(widgets.PRESENTER_PROBLEMS)
+    assert isinstance(box, widgets.Presenter)
+    names = list(problems.PRESENTER_PROBLEMS)
+    fixed = next(i for i, tab in enumerate(widgets.PRESENTER_TABS) if tab.build is widgets.fixed_point_dashboard)
     assert len(box.tabs.children) == len(widgets.PRESENTER_TABS) and list(box.dashboards) == [(names[0], 0)]
     first = box.current()
     before = first.image.value
     first.sliders["L"].value += 3
     assert first.image.value != before
-    box.tabs.selected_index = 2
-    assert (names[0], 2) in box.dashboards and (names[0], 1) not in box.dashboards
+    box.tabs.selected_index = fixed
+    assert (names[0], fixed) in box.dashboards and (names[0], 1) not in box.dashboards
     box.chooser.value = names[1]
-    assert box.tabs.selected_index == 2 and box.current() is box.dashboards[(names[1], 2)]
-    assert box.tabs.children[2].children[0] is box.current()
+    assert box.tabs.selected_index == fixed and box.current() is box.dashboards[(names[1], fixed)]
+    assert box.tabs.children[fixed].children[0] is box.current()
     box.chooser.value = names[0]
-    assert box.current() is box.dashboards[(names[0], 2)]       # built once, reused
+    assert box.current() is box.dashboards[(names[0], fixed)]       # built once, reused
     assert "update" not in box.current().status.value.split("cpteach-frame")[0]   # no visible counter
+    assert box.chooser.layout.visibility == "visible"
     with pytest.raises(ValueError, match="choose one of"):
         widgets.presenter("no such problem")
+
+
+def test_presenter_hides_the_chooser_where_the_problems_are_fixed():
+    box = widgets.presenter(prebuild_others=False)
+    fixed = [i for i, tab in enumerate(widgets.PRESENTER_TABS) if not tab.per_problem]
+    assert fixed and "l1_l1" in " ".join(problems.PRESENTER_PROBLEMS).replace("-", "_").lower()
+    box.tabs.selected_index = fixed[-1]
+    assert box.chooser.layout.visibility == "hidden"
+    board = box.current()
+    box.chooser.value = list(problems.PRESENTER_PROBLEMS)[1]
+    assert box.current() is board                                   # the same figure, not rebuilt

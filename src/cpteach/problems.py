@@ -353,4 +353,5 @@ def constrained_model(noise_level, shape):
 PRESENTER_PROBLEMS = {
     "1-D TV denoising: F = 0.2 ||.||_1, G = 0.5 ||.||^2": lambda: tv_denoising_1d(dense=True),
     "random 30 x 20 problem: F = ||.||_1, G = ball indicator": ball_problem,
+    "random L1-L1 problem (0/1 masks): F = 0.2 ||.||_1, G = 0.3 ||.||_1": l1_l1_problem,
 }  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)

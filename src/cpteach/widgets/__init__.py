@@ -24,11 +24,11 @@ from .fixed_point import (FixedPointReference, FixedPointRun, fixed_point_dashbo
                           fixed_point_run)
 from .denoising import NOISE_STDS, DenoisingRun, denoising_dashboard, denoising_run
 from .regimes import regimes_dashboard
-from .presenter import PRESENTER_TABS, presenter
+from .presenter import PRESENTER_TABS, Presenter, Tab, presenter
 
 __all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "PRESENTER_PROBLEMS",
            "Dashboard", "step_sliders", "step_condition_html", "CPRun", "cp_run", "cp_dashboard",
            "backprop_dashboard", "RESIDUAL_LABELS", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
            "FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "fixed_point_dashboard",
-           "NOISE_STDS", "DenoisingRun", "denoising_run", "denoising_dashboard", "regimes_dashboard", "PRESENTER_TABS", "presenter"]
+           "NOISE_STDS", "DenoisingRun", "denoising_run", "denoising_dashboard", "regimes_dashboard", "PRESENTER_TABS", "Presenter", "Tab", "presenter"]

@@ -1,20 +1,23 @@
 """The machinery every dashboard shares: a live figure behind sliders, drawn by blitting.
 
-A dashboard is three layers (docs/theory.md gives the equations):
+A dashboard is three named module-level functions (docs/theory.md gives the equations):
 
-1. a *compute* function of plain inputs that returns a frozen dataclass or raises the
-   library's ValueError (e.g. for tau*sigma*||K||^2 >= 1),
-2. a *redraw* function that writes such a result into existing matplotlib artists
-   (set_data / set_ydata / set_array; no figure is rebuilt) and returns a status line,
-3. a *builder* that creates the figure once, wires the sliders and returns a :class:`Dashboard`.
+1. *compute* ``xxx_frame(..., memo, **slider values)``: plain inputs and the dashboard's
+   bounded :class:`Memo` (its only state) in, a frozen dataclass out, or the library's
+   ValueError (e.g. for tau*sigma*||K||^2 >= 1),
+2. *render* ``xxx_render(artists, frame)``: writes such a result into existing matplotlib
+   artists (set_data / set_ydata / set_array; no figure is rebuilt), returns a status line,
+3. *build* ``xxx_dashboard(...)``: creates the figure once, wires the sliders and returns a
+   :class:`Dashboard`, which shows ``render(compute(memo, **values))`` after every change.
 
 Rendering (why it is fast enough to follow a dragged slider). Everything a slider only
 moves is an *animated* artist (curves, heat maps, titles with numbers). The rest (axes,
 ticks, labels, legends, colour bars) is drawn once by Agg into a cached background; a
 slider change restores that background, draws the animated artists on top and sends the
 canvas as a JPEG (or PNG) through an ``ipywidgets.Image``. Only the axes whose limits,
-colour scale, static title or static image changed are redrawn into the background, which
-the dashboards make rare by snapping limits to decades and 1-2-5 steps
+colour scale, static title or static image changed are redrawn into the background, with
+everything that reaches into their old or new region, so that every frame equals a full
+redraw pixel for pixel; the dashboards make this rare by snapping limits to decades and 1-2-5 steps
 (:func:`cpteach.plotting.nice_ceil`, :func:`cpteach.plotting.decade_limits`). The figure is
 rendered at ``pixel_ratio`` times its CSS size (sharp on high-density screens and
 projectors) and shown at CSS size.
@@ -33,16 +36,20 @@ import math
 import time
 
 import ipywidgets as widgets
+import numpy as np
 import PIL.Image
+from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import IdentityTransform
 
-from ..chambolle_pock import chambolle_pock, check_steps
-from ..plotting import nice_ceil
+from ..chambolle_pock import check_steps
+from ._state import IdleWork, Memo, trace_run
 
-__all__ = ["Dashboard", "RunCache", "trace_cache", "step_sliders", "step_condition_html"]
+__all__ = ["Dashboard", "Memo", "IdleWork", "trace_run", "envelope", "step_sliders", "step_condition_html"]
 
 CSS_DPI = 96          # matplotlib points map to CSS points: 10 pt text is 13.3 CSS px
 PIXEL_RATIO = 2.0     # rendered pixels per CSS pixel
@@ -96,36 +103,20 @@ def fixed_width_ticks(axis, largest):
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}".rjust(digits, "\u2007")))
 
 
-class RunCache:
-    """Runs of one dashboard, long enough for the L slider to only index them.
+def envelope(x, y, columns):
+    """(x, y) of a line that draws what ``columns`` pixel columns can show of the curve (x, y).
 
-    ``cache(key, L)`` returns ``compute(*key, length)`` for a length >= L: a run for the same
-    key (e.g. tau, sigma, theta) that is long enough is reused, otherwise one of length
-    min(L_max, nice_ceil(L)) is computed (so a drag of L from 1 to 500 computes about eight
-    runs, and a drag of tau at small L stays cheap). The ``size`` latest keys are kept.
-    The caller takes ``run.prefix(L)``.
+    A curve of more than 2 * ``columns`` points is cut into ``columns`` runs of consecutive
+    points; each run becomes two points at its first x, its smallest and its largest y (NaN
+    ignored), so the line covers the same pixels as the whole curve (a band where it
+    oscillates) at a fraction of the drawing cost. Shorter curves come back unchanged.
     """
-
-    def __init__(self, compute, L_max, size=8):
-        self._compute, self._L_max, self._size = compute, int(L_max), int(size)
-        self._runs = {}
-
-    def __call__(self, key, L):
-        run, length = self._runs.pop(key, (None, -1))
-        if length < L:
-            length = min(self._L_max, max(int(nice_ceil(L)), int(L)))
-            run = self._compute(*key, length)
-        self._runs[key] = (run, length)
-        while len(self._runs) > self._size:
-            self._runs.pop(next(iter(self._runs)))
-        return run
-
-
-def trace_cache(problem, L_max):
-    """A :class:`RunCache` of :func:`cpteach.chambolle_pock` traces of ``problem``, keyed by (tau, sigma, theta)."""
-    K, F, G, x = problem.K, problem.F, problem.G, problem.x
-    return RunCache(lambda tau, sigma, theta, length: chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta,
-                                                                     L=length), L_max)
+    x, y = np.asarray(x), np.asarray(y, dtype=float)
+    if len(y) <= 2 * columns:
+        return x, y
+    starts = np.linspace(0, len(y), columns, endpoint=False).astype(int)
+    low, high = np.fmin.reduceat(y, starts), np.fmax.reduceat(y, starts)
+    return np.repeat(x[starts], 2), np.column_stack([low, high]).ravel()
 
 
 def _encode(canvas, image_format):
@@ -149,46 +140,56 @@ def _encode(canvas, image_format):
 class Dashboard(widgets.VBox):
     """Sliders, a status line and a live matplotlib figure (an ipywidgets ``VBox``).
 
+    Data flow of one frame: ``render(compute(memo, **slider values))``, with the dashboard's
+    own bounded :class:`Memo` (the only state a dashboard keeps between frames).
+
     Parameters
     ----------
     sliders : dict name -> ipywidgets value widget
     figure : matplotlib Figure (constrained layout is computed once, then frozen)
-    redraw : callable(**slider values) -> status HTML; updates the artists in place and
-        raises ValueError for an invalid combination (shown in red; the figure keeps the
-        last valid frame)
+    compute : callable(memo, **slider values) -> the frame's data (a frozen dataclass); raises
+        ValueError for an invalid combination (shown in red; the figure keeps the last valid frame)
+    render : callable(data) -> status HTML; writes the data into the figure's artists
+        (set_data / set_ydata / set_array; no figure is rebuilt)
     animated : artists that change with the sliders (drawn on the cached background)
     pixel_ratio : float, rendered pixels per CSS pixel (2: sharp on high-density screens)
     image_format : "jpeg" (default, fast) or "png"
+    memo_size : int, how many values the memo keeps
 
     Attributes
     ----------
-    sliders, figure, status (ipywidgets.HTML), image (ipywidgets.Image), controls (the box
-    of sliders), updates (number of frames drawn), last_ms (time of the last update),
-    last_active (``time.monotonic()`` of the last slider change),
-    full_draws, partial_draws (how often the background was redrawn, wholly or some axes).
+    sliders, figure, memo, status (ipywidgets.HTML), image (ipywidgets.Image), controls (the
+    box of sliders), updates (number of frames drawn), last_ms (time of the last update),
+    last_active (``time.monotonic()`` of the last slider change), idle (:class:`IdleWork`, the
+    work done while no slider moves), full_draws, partial_draws (how often the background was
+    redrawn, wholly or some axes).
 
     The status line carries a hidden ``<span class="cpteach-frame">`` with the update
     counter and the slider values of the frame (JSON) for the browser tests; the CSS
     classes ``cpteach-dashboard``, ``cpteach-status`` and ``cpteach-figure`` mark the parts.
     """
 
-    def __init__(self, sliders, figure, redraw, *, animated=(), pixel_ratio=PIXEL_RATIO, image_format="jpeg"):
+    def __init__(self, sliders, figure, compute, render, *, animated=(), pixel_ratio=PIXEL_RATIO,
+                 image_format="jpeg", memo_size=32):
+        if image_format not in ("jpeg", "png"):
+            raise ValueError(f"image_format must be 'jpeg' or 'png', got {image_format!r}")
         self.sliders = dict(sliders)
         self.figure = figure
-        self._redraw = redraw
+        self.memo = Memo(memo_size)
+        self._compute_data, self._render = compute, render
         self._animated = list(animated)
         for artist in self._animated:
             artist.set_animated(True)
         self.updates = self.full_draws = self.partial_draws = 0
         self.last_ms = 0.0
         self.last_active = time.monotonic()
+        self.idle = IdleWork(lambda: self.last_active)
         self._keys = self._background = None
+        self._boxes = []
         self._blank = Rectangle((0, 0), 1, 1, transform=IdentityTransform(), facecolor=figure.get_facecolor(),
-                                edgecolor="none")
+                                edgecolor="none", antialiased=False)
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.6em"))
         self.status.add_class("cpteach-status")
-        if image_format not in ("jpeg", "png"):
-            raise ValueError(f"image_format must be 'jpeg' or 'png', got {image_format!r}")
         self._format = image_format
         self.image = widgets.Image(format=image_format)
         self.image.add_class("cpteach-figure")
@@ -211,36 +212,41 @@ class Dashboard(widgets.VBox):
 
     def set_pixel_ratio(self, pixel_ratio):
         """Render at ``pixel_ratio`` pixels per CSS pixel from now on (the layout is computed anew)."""
+        self._pad = 3 * float(pixel_ratio)       # around each axes' box: antialiased edges
         self.figure.set_dpi(CSS_DPI * float(pixel_ratio))
         FigureCanvasAgg(self.figure)
         self.figure.set_layout_engine("constrained")
-        self.figure.canvas.draw()                 # lays the figure out and draws the background
+        self._draw_background()                   # lays the figure out and draws the background
         self.figure.set_layout_engine("none")    # keep this layout: redraws stay cheap
-        self.full_draws += 1
-        self._background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
-        self._keys = self._background_keys()
-        renderer = self.figure.canvas.get_renderer()
-        pad = 3 * pixel_ratio                     # the region of each axes (ticks and labels included)
-        self._slots = [ax.get_tightbbox(renderer).padded(pad) for ax in self.figure.axes]
         width, _ = self.css_size
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%", height="auto")
         if self.updates:
             self.update()
 
-    def side_by_side(self, controls_width="19em", max_height="calc(100vh - 160px)", zoom=1.0):
-        """Put the sliders and the status line in a column left of the figure, and let the figure fill
-        the rest of the width up to ``max_height`` (a CSS length; the presenter view on one screen).
+    def side_by_side(self, controls_width="19em", size=(900, 540), min_text_px=16.5):
+        """Put the sliders and the status line in a column left of the figure, and lay the figure out
+        for a shown size of ``size`` = (width, height) CSS pixels (the presenter on a 1280 x 720
+        projector), so that its smallest text is ``min_text_px`` CSS pixels there.
 
-        ``zoom`` > 1 lays the figure out ``zoom`` times smaller (same pixels), so that, stretched to
-        the same width, its text comes out ``zoom`` times larger (for a projector).
+        Text smaller than the tick labels (legends at "small") is raised to their size first; the
+        figure is then laid out ``min_text_px`` / (that size in CSS px) times smaller than ``size``
+        and rendered at the same pixels, so that, stretched to ``size``, all its text is large
+        enough. The image keeps its aspect and shrinks only where the screen is smaller.
         """
-        if zoom != 1.0:
-            width, height = self.figure.get_size_inches()
-            self.figure.set_size_inches(width / zoom, height / zoom)
-            self.set_pixel_ratio(PIXEL_RATIO * zoom)
+        smallest = min(text.get_fontsize() for text in self.figure.findobj(Text) if text.get_text())
+        base = max(smallest, rcParams["xtick.labelsize"] if isinstance(rcParams["xtick.labelsize"], float)
+                   else FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points())
+        for text in self.figure.findobj(Text):
+            if text.get_fontsize() < base:
+                text.set_fontsize(base)
+        zoom = min_text_px / (base * CSS_DPI / 72)
+        width, height = size
+        self.figure.set_size_inches(width / zoom / CSS_DPI, height / zoom / CSS_DPI)
+        self.set_pixel_ratio(PIXEL_RATIO * zoom)
         self.controls.layout.grid_template_columns = "1fr"
-        self.image.layout = widgets.Layout(flex="1 1 0%", min_width="0", height="auto", max_height=max_height,
-                                           object_fit="contain", object_position="left top")
+        self.image.layout = widgets.Layout(flex="1 1 0%", min_width="0", height="auto", max_width=f"{width}px",
+                                           max_height="calc(100vh - 150px)", object_fit="contain",
+                                           object_position="left top")
         column = widgets.VBox([self.controls, self.status],
                               layout=widgets.Layout(width=controls_width, min_width=controls_width))
         self.children = [widgets.HBox([column, self.image], layout=widgets.Layout(align_items="flex-start"))]
@@ -259,10 +265,15 @@ class Dashboard(widgets.VBox):
         message, ok = self._compute()
         self._show(message, ok and render, start)
 
+    def redraw_all(self):
+        """Draw the whole figure anew (the background included) and send it: what every frame must equal."""
+        self._keys = None
+        self.update()
+
     def _compute(self):
-        """(status HTML, True) after ``redraw``, or (the ValueError's message in red, False)."""
+        """(status HTML, True) after ``render(compute(...))``, or (the ValueError's message in red, False)."""
         try:
-            return self._redraw(**self.values()), True
+            return self._render(self._compute_data(self.memo, **self.values())), True
         except ValueError as err:
             return f"<b style='color:#c00000'>⚠ {html.escape(str(err))}</b>", False
 
@@ -283,32 +294,70 @@ class Dashboard(widgets.VBox):
                  tuple((id(im.get_array()), im.norm.vmin, im.norm.vmax) for im in ax.images if not im.get_animated()))
                 for ax in self.figure.axes]
 
+    def _drawables(self):
+        """What the figure draws on its background: the axes first (their indices are those of the
+        keys), then the figure's legends and texts."""
+        return [*self.figure.axes, *self.figure.legends, *self.figure.texts]
+
+    def _box(self, artist, renderer):
+        """The region ``artist`` draws into (ticks, labels, legends included), padded, in whole pixels."""
+        box = artist.get_tightbbox(renderer).padded(self._pad)
+        return (math.floor(box.x0), math.floor(box.y0), math.ceil(box.x1), math.ceil(box.y1))
+
+    def _draw_background(self):
+        """Draw the figure without its animated artists and remember it and each axes' region."""
+        canvas = self.figure.canvas
+        canvas.draw()                                       # animated artists are left out
+        self.full_draws += 1
+        renderer = canvas.get_renderer()
+        self._boxes = [self._box(artist, renderer) for artist in self._drawables()]
+        self._keys = self._background_keys()
+        self._background = canvas.copy_from_bbox(self.figure.bbox)
+
+    def _redraw_axes(self, changed):
+        """Redraw the axes ``changed`` (indices) into the background, as a full draw would show them.
+
+        The region erased is each changed axes' region before and after the change (a label that
+        moved, a tick label that grew); every other axes (or figure legend, figure text) reaching
+        into that region is erased and redrawn too, until nothing further reaches in. Regions are whole pixels, the erasing is
+        not antialiased: the result equals a full draw pixel for pixel.
+        """
+        figure, canvas = self.figure, self.figure.canvas
+        renderer = canvas.get_renderer()
+        axes = self._drawables()
+        redraw, boxes = set(), dict(enumerate(self._boxes))
+        region = []
+        todo = set(changed)
+        while todo:
+            for i in todo:
+                new = self._box(axes[i], renderer)
+                region += [boxes[i], new]
+                boxes[i] = new
+            redraw |= todo
+            todo = {j for j in range(len(axes)) if j not in redraw
+                    and any(_overlap(boxes[j], r) for r in region)}
+        canvas.restore_region(self._background)
+        for x0, y0, x1, y1 in region:
+            self._blank.set_bounds(x0, y0, x1 - x0, y1 - y0)
+            figure.draw_artist(self._blank)
+        for i in sorted(redraw, key=lambda i: (axes[i].get_zorder(), i)):     # in the figure's drawing order
+            axes[i].draw(renderer)                          # leaves the animated artists out, too
+        self._boxes = [boxes[i] for i in range(len(axes))]
+        self._background = canvas.copy_from_bbox(figure.bbox)
+        self.partial_draws += 1
+
     def _frame(self):
         """The encoded figure: the cached background plus the animated artists.
 
-        Only the axes whose limits, scale or static title changed are redrawn into the
-        background, each inside its region (its tight bounding box when the layout was
-        frozen, which constrained layout keeps apart from the others); the first frame
-        draws everything.
+        Only the axes whose limits, scale, static title or static images changed are redrawn into
+        the background (:meth:`_redraw_axes`); the first frame draws everything.
         """
         figure, canvas = self.figure, self.figure.canvas
         keys = self._background_keys()
         if self._keys is None or len(keys) != len(self._keys):
-            canvas.draw()                                   # animated artists are left out (images are not)
-            self.full_draws += 1
-        else:
-            changed = [(ax, slot) for ax, slot, key, old in zip(figure.axes, self._slots, keys, self._keys)
-                       if key != old]
-            if changed:
-                canvas.restore_region(self._background)
-                renderer = canvas.get_renderer()
-                for ax, box in changed:
-                    self._blank.set_bounds(box.x0, box.y0, box.width, box.height)
-                    figure.draw_artist(self._blank)
-                    ax.draw(renderer)                       # leaves the animated artists out, too
-                self.partial_draws += 1
-        if self._keys is None or keys != self._keys:
-            self._background = canvas.copy_from_bbox(figure.bbox)
+            self._draw_background()
+        elif keys != self._keys:
+            self._redraw_axes([i for i, (key, old) in enumerate(zip(keys, self._keys)) if key != old])
             self._keys = keys
         else:
             canvas.restore_region(self._background)
@@ -316,3 +365,8 @@ class Dashboard(widgets.VBox):
             if artist.get_visible():
                 figure.draw_artist(artist)
         return _encode(canvas, self._format)
+
+
+def _overlap(a, b):
+    """Whether the pixel boxes (x0, y0, x1, y1) ``a`` and ``b`` share a pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -10,9 +11,10 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
-from ._dashboard import Dashboard, step_condition_html, step_sliders, trace_cache
+from ._dashboard import Dashboard, envelope, step_condition_html, step_sliders, trace_run
 
-__all__ = ["AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard", "RESIDUAL_LABELS"]
+__all__ = ["AsymptoticsRun", "asymptotics_run", "AsymptoticsFrame", "asymptotics_frame", "asymptotics_render",
+           "asymptotics_dashboard", "RESIDUAL_LABELS"]
 
 RESIDUAL_LABELS = (r"$\|M_D K\delta_P^l\|$ (masked, 4.2)", r"$\|K\delta_P^l\|$ (unmasked)",
                    r"$\|M_P K^\top\delta_D^l\|$ (masked, 4.2)", r"$\|K^\top\delta_D^l\|$ (unmasked)")
@@ -39,16 +41,18 @@ class AsymptoticsRun:
         return self.grad_norms[-1] + (self.Ls - self.Ls[-1]) * self.slope_norm
 
 
-def _analyse(trace, y, Ls, known):
-    """:class:`AsymptoticsRun` of ``trace`` at the iteration counts ``Ls`` (last = trace.L); ``known``
-    maps L' -> ||grad_K(L')|| already computed for the same steps (filled in)."""
+def _analyse(trace, y, Ls, grad_norm):
+    """:class:`AsymptoticsRun` of ``trace`` at the iteration counts ``Ls`` (last = trace.L); ``grad_norm(l)``
+    returns ||grad_K|| (3.4) of the first l iterations (e.g. from a memo)."""
     res = backprop(trace, y)
-    for l in Ls[:-1]:
-        if l not in known:
-            known[l] = float(np.linalg.norm(backprop(trace.prefix(int(l)), y).grad_K))     # (3.4)
-    norms = [known[l] for l in Ls[:-1]] + [float(np.linalg.norm(res.grad_K))]
+    norms = [grad_norm(int(l)) for l in Ls[:-1]] + [float(np.linalg.norm(res.grad_K))]
     slope = float(np.linalg.norm(predicted_slope(trace, y)))                                  # (4.6)
     return AsymptoticsRun(iteration_residuals(trace, y, res), np.asarray(Ls), np.array(norms), slope)
+
+
+def _grad_norm(trace, y, l):
+    """||grad_K|| (3.4) of the first l iterations of ``trace``."""
+    return float(np.linalg.norm(backprop(trace.prefix(l), y).grad_K))
 
 
 def asymptotics_run(problem, L, tau, sigma, theta, points=4):
@@ -66,7 +70,59 @@ def asymptotics_run(problem, L, tau, sigma, theta, points=4):
     """
     trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
     Ls = np.unique(np.linspace(1, L, min(points, L)).round().astype(int))
-    return _analyse(trace, problem.y, Ls, {})
+    return _analyse(trace, problem.y, Ls, partial(_grad_norm, trace, problem.y))
+
+
+@dataclass(frozen=True)
+class AsymptoticsFrame:
+    """What :func:`asymptotics_dashboard` shows: the :class:`AsymptoticsRun` of the first L steps
+    of a cached run of length ``length`` (the panels' x-range) and the status line."""
+
+    run: AsymptoticsRun
+    length: int
+    status: str
+
+
+def asymptotics_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
+    """The :class:`AsymptoticsFrame` for the slider values; the forward run and ||grad_K(L')|| for L'
+    in ``grid`` come from ``memo``."""
+    status = step_condition_html(problem.K, tau, sigma, theta)
+    full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
+    Ls = np.append(grid[grid < L], L)
+    run = _analyse(full.prefix(L), problem.y, Ls,
+                   lambda l: memo(("grad_norm", tau, sigma, theta, l), _grad_norm, full, problem.y, l))
+    return AsymptoticsFrame(run, full.L, status)
+
+
+def asymptotics_render(artists, frame):
+    """Write an :class:`AsymptoticsFrame` into the artists of :func:`asymptotics_dashboard`; return the status.
+
+    Curves longer than the panel is wide are drawn as their per-pixel envelope (:func:`envelope`).
+    """
+    run, r = frame.run, frame.run.residuals
+    L = len(r.DK_delta_P)
+    ax_masks, ax_res, ax_grad = artists["axes"]
+    for ax in artists["axes"]:
+        ax.set_xlim(0, frame.length)
+    columns = max(1, int(ax_res.bbox.width * L / frame.length))       # pixel columns the curves span
+    l = np.arange(1, L + 1)
+    artists["changes"].set_data(*envelope(l, r.masks.changes, columns))
+    artists["l_o"].set_xdata([r.masks.l_o, r.masks.l_o])
+    ax_masks.title.set_text(rf"Mask changes, $l_o$ = {r.masks.l_o}")
+    values = (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)
+    for line, v in zip(artists["residuals"], values):
+        line.set_data(*envelope(l, np.where(v > 0, v, np.nan), columns))
+    artists["grad"].set_data(run.Ls, run.grad_norms)
+    artists["predicted"].set_data(run.Ls, run.predicted)
+    ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
+    low, high = decade_limits(*values, step=4)
+    largest = max(float(np.nanmax(v, initial=0.0)) for v in values)
+    ax_res.set_ylim(low, 10 * high if largest > high / 3 else high)    # no curve on the top frame
+    low = min(0.0, run.predicted.min())
+    high = max(run.grad_norms.max(), run.predicted.max())
+    ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(1.2 * high))
+    kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"
+    return frame.status + f"; l<sub>o</sub> = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
@@ -97,12 +153,10 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     """
     problem = tv_l1_denoising_1d() if problem is None else problem
     sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
-    K, y = problem.K, problem.y
-    traces = trace_cache(problem, L_max)
     grid = np.unique(np.linspace(1, L_max, 9).round().astype(int))    # the L' of the right panel (plus L)
-    known = {}                                                         # (tau, sigma, theta) -> {L': ||grad_K||}
     first = asymptotics_run(problem, 2, problem.tau, problem.sigma, problem.theta)
-    fig, (ax_masks, ax_res, ax_grad) = new_figure(3, width=3.45, height=3.3)
+    fig, axes = new_figure(3, width=3.45, height=3.3)
+    ax_masks, ax_res, ax_grad = axes
     (changes,) = ax_masks.plot(np.arange(1, 3), first.residuals.masks.changes, drawstyle="steps-mid",
                                label="changed entries")
     l_o = ax_masks.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", label="$l_o$")
@@ -114,35 +168,16 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
                                                                     r.Kt_delta_D))),
                                  title=r"Residuals of $\delta^l$, one run", xlabel=r"iteration $l$",
                                  ylabel="relative residual (log scale)", start=1)
+    lines = tuple(residuals.values())
+    for line, masked in zip(lines, (True, False, True, False)):     # the masked curves on top, the unmasked
+        line.set(linewidth=2.0, zorder=3) if masked else line.set(linewidth=0.8, alpha=0.45, zorder=2)
     legend_outside(ax_res, "below", ncols=1)
     (grad,) = ax_grad.plot(first.Ls, first.grad_norms, "o-", label=r"unrolled $\|\nabla_K\ell(L')\|$ (3.4)")
     (predicted,) = ax_grad.plot(first.Ls, first.predicted, "k--", label="line with slope (4.6)")
     ax_grad.set(xlabel=r"number of iterations $L'$", ylabel=r"$\|\nabla_K\ell\|$",
                 title=r"$\|\nabla_K\ell\|$ up to $L$")
     legend_outside(ax_grad, "below", ncols=1)
-    lines = tuple(residuals.values())
-
-    def redraw(L, tau, sigma, theta):
-        status = step_condition_html(K, tau, sigma, theta)
-        full = traces((tau, sigma, theta), L)
-        Ls = np.append(grid[grid < L], L)
-        run = _analyse(full.prefix(L), y, Ls, known.setdefault((tau, sigma, theta), {}))
-        r, l = run.residuals, np.arange(1, L + 1)
-        changes.set_data(l, r.masks.changes)
-        l_o.set_xdata([r.masks.l_o, r.masks.l_o])
-        ax_masks.title.set_text(rf"Mask changes, $l_o$ = {r.masks.l_o}")
-        for line, values in zip(lines, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)):
-            line.set_data(l, np.where(values > 0, values, np.nan))
-        grad.set_data(run.Ls, run.grad_norms)
-        predicted.set_data(run.Ls, run.predicted)
-        for ax in (ax_masks, ax_res, ax_grad):
-            ax.set_xlim(0, full.L)
-        ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
-        ax_res.set_ylim(*decade_limits(r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D, step=4))
-        low = min(0.0, run.predicted.min())
-        high = max(run.grad_norms.max(), run.predicted.max())
-        ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(high))
-        kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"
-        return status + f"; l<sub>o</sub> = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
-
-    return Dashboard(sliders, fig, redraw, animated=(changes, l_o, ax_masks.title, *lines, grad, predicted))
+    artists = {"axes": axes, "changes": changes, "l_o": l_o, "residuals": lines, "grad": grad,
+               "predicted": predicted}
+    return Dashboard(sliders, fig, partial(asymptotics_frame, problem, L_max, grid), partial(asymptotics_render, artists),
+                     animated=(changes, l_o, ax_masks.title, *lines, grad, predicted), memo_size=64)

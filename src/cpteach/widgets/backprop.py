@@ -1,14 +1,18 @@
 """Notebook 02's dashboard: the backward recursion (3.0)-(3.3) and grad_K (3.4), live."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+
 import numpy as np
 
-from ..backprop import backprop
-from ..plotting import decade_limits, new_figure, plot_convergence, plot_heatmap, update_heatmap
+from ..backprop import BackpropResult, backprop
+from ..chambolle_pock import chambolle_pock
+from ..plotting import decade_limits, new_figure, nice_ceil, plot_convergence, plot_heatmap, update_heatmap
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, step_condition_html, fixed_width_ticks, step_sliders, trace_cache
+from ._dashboard import Dashboard, fixed_width_ticks, step_condition_html, step_sliders, trace_run
 
-__all__ = ["backprop_dashboard"]
+__all__ = ["BackpropFrame", "backprop_frame", "backprop_render", "backprop_dashboard"]
 
 
 def _padded(rows, length):
@@ -18,13 +22,51 @@ def _padded(rows, length):
     return out
 
 
+@dataclass(frozen=True)
+class BackpropFrame:
+    """What :func:`backprop_dashboard` shows: :func:`cpteach.backprop` of the first L steps of a
+    cached run of length ``length`` (the heat maps' height) and the status line."""
+
+    result: BackpropResult
+    length: int
+    status: str
+
+
+def backprop_frame(problem, L_max, memo, L, tau, sigma, theta):
+    """The :class:`BackpropFrame` for the slider values (the forward run from ``memo``)."""
+    status = step_condition_html(problem.K, tau, sigma, theta)
+    full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
+    return BackpropFrame(backprop(full.prefix(L), problem.y), full.L, status)
+
+
+def backprop_render(artists, frame):
+    """Write a :class:`BackpropFrame` into the artists of :func:`backprop_dashboard`; return the status line."""
+    res, rows = frame.result, frame.length        # the heat maps' height changes with the cached run only
+    L = len(res.delta_P)
+    delta_P, delta_D = res.delta_P.reshape(L, -1), res.delta_D.reshape(L, -1)
+    n, k = delta_P.shape[1], delta_D.shape[1]
+    update_heatmap(artists["delta_P"], _padded(delta_P, rows), extent=(-0.5, n - 0.5, 0.5, rows + 0.5))
+    update_heatmap(artists["delta_D"], _padded(delta_D, rows), extent=(-0.5, k - 0.5, 0.5, rows + 0.5))
+    update_heatmap(artists["grad_K"], res.grad_K, vmax=nice_ceil(np.percentile(np.abs(res.grad_K), 98)))  # saturate a few
+    artists["grad_K"].axes.title.set_text(rf"$\nabla_K \ell$ (3.4), loss = {res.loss:.3g}")
+    l = np.arange(1, L + 1)
+    size_P, size_D = np.linalg.norm(delta_P, axis=1), np.linalg.norm(delta_D, axis=1)
+    artists["norm_P"].set_data(l, np.where(size_P > 0, size_P, np.nan))
+    artists["norm_D"].set_data(l, np.where(size_D > 0, size_D, np.nan))
+    ax = artists["norm_P"].axes
+    ax.set_xlim(0.5, rows + 0.5)
+    ax.set_ylim(*decade_limits(size_P, size_D, step=4))
+    return frame.status + f"; loss ½‖y − x<sup>L</sup>‖² = {res.loss:.4g}"
+
+
 def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_max=300):
     """Dashboard for notebook 02: the backward recursion (3.0)-(3.3) and grad_K (3.4), live.
 
     Sliders L, tau, sigma, theta; the forward run is cached per tau, sigma, theta (the L
     slider takes its first L steps) and :func:`cpteach.backprop` runs on that prefix. Heat
     maps show delta_P^l and delta_D^l (rows l = 1..L, columns the entries; grey rows are
-    iterations beyond L) and grad_K; a fourth panel shows ||delta_P^l||, ||delta_D^l|| over l
+    iterations beyond L) and grad_K (its colour scale ends at the 98th percentile of |grad_K|, so
+    that a few large entries do not hide the rest); a fourth panel shows ||delta_P^l||, ||delta_D^l|| over l
     on a log scale. Step sizes with tau*sigma*||K||^2 >= 1 show the library's error in red.
 
     Parameters
@@ -44,9 +86,8 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     """
     problem = tv_denoising_1d(n=40, dense=True) if problem is None else problem
     sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
-    K, y = problem.K, problem.y
-    traces = trace_cache(problem, L_max)
-    first = backprop(traces((problem.tau, problem.sigma, problem.theta), 1).prefix(1), y)
+    first = backprop(chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=problem.tau, sigma=problem.sigma,
+                                    theta=problem.theta, L=1), problem.y)
     n, k = first.delta_P[0].size, first.delta_D[0].size
     fig, axes = new_figure(2, nrows=2, width=4.4, height=2.7)
     images = {
@@ -55,32 +96,14 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
         "delta_D": plot_heatmap(axes[1], first.delta_D.reshape(1, k), r"$\delta_D^l$ (3.3)", r"entry $i$ of $z_D$",
                                 r"iteration $l$", colorbar_label="signed log scale", decades=8),
         "grad_K": plot_heatmap(axes[2], first.grad_K, r"$\nabla_K \ell$ (3.4)", "column of K",
-                               "row of K", colorbar_label="∂ℓ/∂K[row, column]"),
+                               "row of K", colorbar_label="∂ℓ/∂K[row, column]\n(98th percentile)"),
     }
     norms = plot_convergence(axes[3], {r"$\|\delta_P^l\|$": np.linalg.norm(first.delta_P, axis=1),
                                        r"$\|\delta_D^l\|$": np.linalg.norm(first.delta_D, axis=1)},
                              title="Size of the adjoints", xlabel=r"iteration $l$",
                              ylabel="norm (log scale)", start=1)
-    norm_P, norm_D = norms.values()
     for ax in axes[:2]:
         fixed_width_ticks(ax.yaxis, L_max)         # iterations l up to L_max
-
-    def redraw(L, tau, sigma, theta):
-        status = step_condition_html(K, tau, sigma, theta)
-        full = traces((tau, sigma, theta), L)
-        res = backprop(full.prefix(L), y)
-        delta_P, delta_D = res.delta_P.reshape(L, n), res.delta_D.reshape(L, k)
-        rows = full.L                              # the heat maps' height changes with the cached run only
-        update_heatmap(images["delta_P"], _padded(delta_P, rows), extent=(-0.5, n - 0.5, 0.5, rows + 0.5))
-        update_heatmap(images["delta_D"], _padded(delta_D, rows), extent=(-0.5, k - 0.5, 0.5, rows + 0.5))
-        update_heatmap(images["grad_K"], res.grad_K)
-        axes[2].title.set_text(rf"$\nabla_K \ell$ (3.4), loss = {res.loss:.3g}")
-        l = np.arange(1, L + 1)
-        size_P, size_D = np.linalg.norm(delta_P, axis=1), np.linalg.norm(delta_D, axis=1)
-        norm_P.set_data(l, np.where(size_P > 0, size_P, np.nan))
-        norm_D.set_data(l, np.where(size_D > 0, size_D, np.nan))
-        axes[3].set_xlim(0.5, rows + 0.5)
-        axes[3].set_ylim(*decade_limits(size_P, size_D, step=4))
-        return status + f"; loss ½‖y − x<sup>L</sup>‖² = {res.loss:.4g}"
-
-    return Dashboard(sliders, fig, redraw, animated=(*images.values(), axes[2].title, norm_P, norm_D))
+    artists = {**images, **dict(zip(("norm_P", "norm_D"), norms.values()))}
+    return Dashboard(sliders, fig, partial(backprop_frame, problem, L_max), partial(backprop_render, artists),
+                     animated=(*images.values(), axes[2].title, *norms.values()))

@@ -1,17 +1,18 @@
 """Notebook 05's dashboard: held-out images denoised by (6.1) with TV and with learned filters."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from functools import partial
 
 import ipywidgets as widgets
 import numpy as np
 
 from .. import images, operators
-from ..plotting import new_figure, plot_images
+from ..plotting import new_figure, nice_ceil, plot_images
 from ._dashboard import Dashboard
 
-__all__ = ["DenoisingRun", "denoising_run", "denoising_dashboard", "NOISE_STDS"]
+__all__ = ["DenoisingRun", "denoising_run", "DenoisingFrame", "denoising_frame", "denoising_render",
+           "denoising_dashboard", "NOISE_STDS"]
 
 NOISE_STDS = tuple(np.round(np.arange(0.02, 0.201, 0.02), 2))   # the slider's grid of noise levels
 
@@ -48,44 +49,70 @@ def denoising_run(y, filters, noise_std, s_ratio=0.95, L=60, seed=2):
     return DenoisingRun(x, tv, learned, images.psnr(y, x), images.psnr(y, tv), images.psnr(y, learned))
 
 
-class _Grid:
-    """Results per (image, noise level), filled for one image at a time by a background thread.
+@dataclass(frozen=True)
+class DenoisingFrame:
+    """What :func:`denoising_dashboard` shows: the ground truth ``y``, the :class:`DenoisingRun` and
+    the slider values."""
 
-    A slider move to a level already computed only looks it up; a level not yet there is
-    computed at once (the frame then waits for at most two solves). ``progress`` shows the filling.
+    y: np.ndarray
+    run: DenoisingRun
+    noise_std: float
+    s_ratio: float
+
+
+def _run(crops, filters, s_ratio, L, memo, image, noise_std):
+    """The :class:`DenoisingRun` of ``image`` at ``noise_std`` from ``memo`` (computed if new)."""
+    return memo(("run", image, round(float(noise_std), 4)), denoising_run, crops[image], filters, noise_std,
+                s_ratio, L)
+
+
+def denoising_frame(crops, filters, s_ratio, L, memo, image, noise_std):
+    """The :class:`DenoisingFrame` for the chosen image and noise level (the run from ``memo``)."""
+    return DenoisingFrame(crops[image], _run(crops, filters, s_ratio, L, memo, image, noise_std), float(noise_std),
+                          s_ratio)
+
+
+def denoising_render(artists, frame):
+    """Write a :class:`DenoisingFrame` into the images of :func:`denoising_dashboard`; return the status.
+
+    Every image is shown on the grey scale of its ground truth's range; the two errors on one
+    scale (the 99.5th percentile of both, so that they compare and a few outliers do not flatten them).
     """
+    y, run = frame.y, frame.run
+    low, high = float(y.min()), float(y.max())
+    shown, axes = artists["shown"], artists["axes"]
+    if not np.array_equal(shown["ground truth y"].get_array(), y):     # static while only the noise moves
+        shown["ground truth y"].set_data(y)
+    for title, data in (("ground truth y", y), ("noisy x", run.x), ("TV", run.tv), ("learned filters", run.learned)):
+        if title != "ground truth y":
+            shown[title].set_data(data)
+        shown[title].set_clim(low, high)
+    error_tv, error_learned = np.abs(run.tv - y), np.abs(run.learned - y)
+    scale = nice_ceil(np.percentile(np.concatenate([error_tv.ravel(), error_learned.ravel()]), 99.5))
+    for title, error in (("|TV − y|", error_tv), ("|learned − y|", error_learned)):   # one scale: they compare
+        shown[title].set_data(error)
+        shown[title].set_clim(0.0, scale)
+    for title, psnr in (("noisy x", run.psnr_x), ("TV", run.psnr_tv), ("learned filters", run.psnr_learned)):
+        axes[title].title.set_text(f"{title}: {psnr:.2f} dB")
+    axes["|learned − y|"].title.set_text(f"|learned − y|: {run.psnr_learned - run.psnr_tv:+.2f} dB")
+    return (f"noise std {frame.noise_std:.2f}, s = {frame.s_ratio * frame.noise_std:.3f}; PSNR gain of the learned "
+            f"filters over TV: {run.psnr_learned - run.psnr_tv:+.2f} dB (mean error TV {error_tv.mean():.3f}, "
+            f"learned {error_learned.mean():.3f})")
 
-    def __init__(self, crops, filters, s_ratio, L, progress):
-        self._crops, self._filters, self._s_ratio, self._L = crops, filters, s_ratio, L
-        self._results = {}
-        self._lock = threading.Lock()
-        self._progress = progress
-        self._wanted = None
 
-    def get(self, image, noise_std):
-        key = (image, round(float(noise_std), 4))
-        with self._lock:      # one solve at a time: the background fill never competes with a slider for the CPU
-            if key not in self._results:
-                self._results[key] = denoising_run(self._crops[image], self._filters, noise_std, self._s_ratio,
-                                                   self._L)
-        return self._results[key]
+def _fill_in_idle_time(board, crops, filters, s_ratio, L, image):
+    """Queue the runs of every noise level of ``image`` as the board's idle work (the progress bar follows)."""
+    progress = board.progress
+    progress.max, progress.value, progress.description = len(NOISE_STDS), 0, f"{image}:"
+    progress.layout.visibility = "visible"
 
-    def fill(self, image):
-        """Compute every level of ``image`` in a background thread (stops when another image is wanted)."""
-        self._wanted = image
-        threading.Thread(target=self._fill, args=(image,), daemon=True).start()
+    def task(i, noise_std):
+        _run(crops, filters, s_ratio, L, board.memo, image, noise_std)
+        progress.value = i + 1
+        if i + 1 == len(NOISE_STDS):
+            progress.layout.visibility = "hidden"
 
-    def _fill(self, image):
-        progress = self._progress
-        progress.max, progress.value = len(NOISE_STDS), 0
-        progress.description = f"{image}:"
-        progress.layout.visibility = "visible"
-        for i, noise_std in enumerate(NOISE_STDS):
-            if self._wanted != image:
-                return
-            self.get(image, noise_std)
-            progress.value = i + 1
-        progress.layout.visibility = "hidden"
+    board.idle.replace([partial(task, i, v) for i, v in enumerate(NOISE_STDS)])
 
 
 def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60, image=None, noise_std=0.1):
@@ -93,9 +120,13 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60, image=None, n
 
     The dropdown picks one of ``images.TEST_IMAGES`` (central ``size`` x ``size`` crop), the
     slider the noise standard deviation on the grid ``NOISE_STDS``; (6.1) is solved with
-    s = s_ratio * noise_std for K = finite differences (TV) and for the filter bank. The
-    results of every level of the chosen image are computed in the background when the
-    image is chosen (a progress bar shows it), so moving the slider only looks them up.
+    s = s_ratio * noise_std for K = finite differences (TV) and for the filter bank. Top row:
+    ground truth, TV, learned filters; bottom row: the noisy image, the errors |TV - y| and
+    |learned - y| on one scale (where the learned filters win shows as a darker panel). The
+    images share the grey scale of the ground truth's range. The results of every level of
+    the chosen image are computed in the kernel's idle time once the image is chosen (a
+    progress bar shows it; :class:`IdleWork`, no thread), so moving the slider only looks
+    them up.
     Step sizes come from the denoising model (tau*sigma*||K||^2 = 0.98 < 1 always).
 
     Parameters
@@ -131,34 +162,25 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60, image=None, n
                                          description="image", layout=widgets.Layout(width="auto")),
                "noise_std": widgets.SelectionSlider(options=list(NOISE_STDS), value=noise_std, continuous_update=True,
                                                     description="noise std", style={"description_width": "5em"},
-                                                    layout=widgets.Layout(width="auto", min_width="17em"))}
+                                                    layout=widgets.Layout(width="auto", min_width="26em"))}
     progress = widgets.IntProgress(description="", layout=widgets.Layout(visibility="hidden", width="auto"))
-    grid = _Grid(crops, filters, s_ratio, L, progress)
-    fig, axes = new_figure(4, width=2.45, height=2.75)
+    fig, axes = new_figure(3, nrows=2, width=2.3, height=2.35)
     blank = np.zeros((size, size))
-    shown = plot_images(axes, {"ground truth y": blank, "x": blank, "tv": blank, "learned": blank})
-    y_shown, x_shown, tv_shown, learned_shown = shown.values()
-    for ax in axes[1:]:
-        ax.set_ylabel("")
-    previous = {}
-
-    def redraw(image, noise_std):
-        run = grid.get(image, noise_std)
-        if previous.get("image") != image:                 # the ground truth is static while only the noise moves
-            y_shown.set_data(crops[image])
-        for ax, artist, label, data, psnr in zip(axes[1:], (x_shown, tv_shown, learned_shown),
-                                                 ("noisy x", "TV", "learned filters"), (run.x, run.tv, run.learned),
-                                                 (run.psnr_x, run.psnr_tv, run.psnr_learned)):
-            artist.set_data(data)
-            ax.title.set_text(f"{label}: {psnr:.2f} dB")
-        if previous.get("image") != image:
-            previous["image"] = image
-            grid.fill(image)
-        return (f"noise std {noise_std:.2f}, s = {s_ratio * noise_std:.3f}; PSNR gain of the learned filters "
-                f"over TV: {run.psnr_learned - run.psnr_tv:+.2f} dB")
-
-    board = Dashboard(sliders, fig, redraw,
-                      animated=(x_shown, tv_shown, learned_shown, *(ax.title for ax in axes[1:])))
+    titles = ("ground truth y", "TV", "learned filters", "noisy x", "|TV − y|", "|learned − y|")
+    shown = dict(zip(titles, plot_images(axes, dict(zip(titles, [blank] * 6))).values()))
+    for ax in axes:
+        ax.set(xlabel="", ylabel="", xticks=[], yticks=[])
+    for title in titles[4:]:
+        shown[title].set_cmap("magma")
+    fig.colorbar(shown["|learned − y|"], ax=list(axes[4:]), label="error (one scale)", shrink=0.9)
+    artists = {"shown": shown, "axes": dict(zip(titles, axes))}
+    board = Dashboard(sliders, fig, partial(denoising_frame, crops, filters, s_ratio, L),
+                      partial(denoising_render, artists), memo_size=64,
+                      animated=[shown[t] for t in titles[1:]] + [ax.title for ax in axes[1:]])
     board.progress = progress
+    board.controls.layout.grid_template_columns = "minmax(10em, 1fr) minmax(26em, 3fr)"
     board.controls.children = (*board.controls.children, progress)
+    fill = partial(_fill_in_idle_time, board, crops, filters, s_ratio, L)
+    sliders["image"].observe(lambda change: fill(change["new"]), names="value")
+    fill(image)
     return board

@@ -1,9 +1,8 @@
 """Notebook 04's dashboard: unrolled (3.4), one-step (5.3) and implicit (5.5) gradients, live."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import partial
 
 import numpy as np
 
@@ -12,10 +11,10 @@ from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
 from ..problems import ball_problem
-from ._dashboard import Dashboard, step_condition_html, step_sliders, trace_cache
+from ._dashboard import Dashboard, step_condition_html, step_sliders, trace_run
 
 __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
-           "fixed_point_dashboard"]
+           "FixedPointFrame", "fixed_point_frame", "fixed_point_render", "fixed_point_dashboard"]
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,19 @@ def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000)
     ((6, 4), '')
     """
     K, F, G, x, y = problem.K, problem.F, problem.G, problem.x, problem.y
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        sol = solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter,
-                    x0=problem.x_star, xi0=problem.xi_star)
-        implicit = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, tol=tol, solution=sol)  # (5.5)
+    sol = solve(K, F, G, x, tau=tau, sigma=sigma, theta=theta, tol=tol, max_iter=max_iter, x0=problem.x_star,
+                xi0=problem.xi_star, warn=False)
+    implicit = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, tol=tol, solution=sol,
+                                 warn=False)                                                              # (5.5)
     one_step = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, solution=sol)      # (5.3)
-    warning = " ".join(str(w.message).split(";")[0] for w in caught)
+    problems = []
+    if not sol.converged:
+        problems.append(f"Chambolle-Pock did not reach tol = {tol:g} in max_iter = {max_iter} iterations "
+                        f"(relative residual {sol.residual:.2e})")
+    if not implicit.gmres_converged:
+        problems.append(f"GMRES did not reach gmres_tol = {tol:g} for the adjoint equation (5.5) "
+                        f"(relative residual {implicit.gmres_residual:.2e})")
+    warning = " ".join(problems)
     return FixedPointReference(one_step.grad_K, implicit.grad_K, warning)
 
 
@@ -75,15 +80,17 @@ class FixedPointRun:
         return cosine_and_error(self.reference.one_step, self.reference.implicit)[1]
 
 
-def _compare(trace, y, Ls, reference, known):
-    """:class:`FixedPointRun` from the prefixes of ``trace`` of lengths ``Ls`` (last = trace.L); ``known``
-    maps L' -> (cosine, error) already computed for the same steps (filled in)."""
+def _compare(trace, y, Ls, reference, pairs_of):
+    """:class:`FixedPointRun` from the prefixes of ``trace`` of lengths ``Ls`` (last = trace.L);
+    ``pairs_of(missing)`` returns (cosine, error) of each L' in ``Ls[:-1]`` (e.g. from a memo)."""
     unrolled = backprop(trace, y).grad_K                                                   # (3.4)
-    missing = [int(l) for l in Ls[:-1] if l not in known]
-    if missing:
-        known.update(zip(missing, zip(*unrolled_against(trace, y, missing, reference.implicit))))
-    pairs = np.array([known[l] for l in Ls[:-1]] + [cosine_and_error(unrolled, reference.implicit)])
+    pairs = np.array(pairs_of([int(l) for l in Ls[:-1]]) + [cosine_and_error(unrolled, reference.implicit)])
     return FixedPointRun(np.asarray(Ls), pairs[:, 0], pairs[:, 1], unrolled, reference)
+
+
+def _pairs(trace, y, implicit, Ls):
+    """(cosine, error) of the unrolled gradient of the first L' steps of ``trace`` against ``implicit``, L' in Ls."""
+    return list(zip(*unrolled_against(trace, y, Ls, implicit))) if Ls else []
 
 
 def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
@@ -102,7 +109,65 @@ def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
     reference = fixed_point_reference(problem, tau, sigma, theta) if reference is None else reference
     trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
     Ls = np.unique(np.geomspace(1, L, min(points, L)).round().astype(int))
-    return _compare(trace, problem.y, Ls, reference, {})
+    return _compare(trace, problem.y, Ls, reference, partial(_pairs, trace, problem.y, reference.implicit))
+
+
+@dataclass(frozen=True)
+class FixedPointFrame:
+    """What :func:`fixed_point_dashboard` shows: the :class:`FixedPointRun` of the first L steps of a
+    cached run of length ``length`` (the curves' x-range), the heat maps' colour scale ``vmax`` and
+    the status line."""
+
+    run: FixedPointRun
+    length: int
+    vmax: float
+    status: str
+
+
+def fixed_point_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
+    """The :class:`FixedPointFrame` for the slider values; the forward run, the reference gradients and
+    the comparisons at the L' of ``grid`` come from ``memo``."""
+    status = step_condition_html(problem.K, tau, sigma, theta)
+    full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
+    reference = memo(("reference", tau, sigma, theta), fixed_point_reference, problem, tau, sigma, theta)
+
+    def pairs_of(Ls):
+        missing = [l for l in Ls if ("pair", tau, sigma, theta, l) not in memo]
+        new = dict(zip(missing, _pairs(full, problem.y, reference.implicit, missing)))   # one backward pass
+        return [memo(("pair", tau, sigma, theta, l), new.get, l) for l in Ls]
+
+    run = _compare(full.prefix(L), problem.y, np.append(grid[grid < L], L), reference, pairs_of)
+    magnitudes = np.abs(np.concatenate([np.ravel(g) for g in (run.unrolled, reference.one_step, reference.implicit)]))
+    vmax = nice_ceil(np.percentile(magnitudes, 98))     # a few large entries saturate; the rest shows structure
+    return FixedPointFrame(run, full.L, vmax, status)
+
+
+def fixed_point_render(artists, frame):
+    """Write a :class:`FixedPointFrame` into the artists of :func:`fixed_point_dashboard`; return the status."""
+    run, reference, vmax = frame.run, frame.run.reference, frame.vmax
+    ax_cos, ax_err, ax_bar = artists["axes"]
+    artists["cosine"].set_data(run.Ls, run.cosine)
+    artists["one_step_cosine"].set_ydata([run.one_step_cosine] * 2)
+    artists["error"].set_data(run.Ls, np.maximum(run.rel_error, 1e-16))
+    artists["one_step_error"].set_ydata([max(run.one_step_rel_error, 1e-16)] * 2)
+    for bar, value in zip(artists["bars"], (1.0, run.one_step_cosine, run.cosine[-1])):
+        bar.set_width(value)
+    ax_bar.title.set_text(rf"Cosines at $L$ = {run.Ls[-1]}")
+    heat = artists["heat"]
+    update_heatmap(heat["unrolled"], run.unrolled, vmax=vmax)
+    for key in ("one_step", "implicit"):                 # static: redrawn when tau, sigma, theta or the scale change
+        if heat[key].norm.vmax != vmax or not np.array_equal(heat[key].get_array(), getattr(reference, key)):
+            update_heatmap(heat[key], getattr(reference, key), vmax=vmax)
+    for ax in (ax_cos, ax_err):
+        ax.set_xlim(0.8, 1.25 * frame.length)
+    low = min(run.cosine.min(), run.one_step_cosine)
+    ax_cos.set_ylim(-1.05 if low < 0 else np.floor(10 * low) / 10 - 0.02, 1.02)
+    ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4))
+    status = (frame.status + f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
+              f"{run.one_step_cosine:.4f}")
+    if reference.warning:
+        status += f" <b style='color:#c00000'>⚠ {reference.warning}</b>"
+    return status
 
 
 def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, L_max=1000):
@@ -111,7 +176,8 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     Sliders L, tau, sigma, theta. Top row: cosine and relative error of the unrolled gradient
     (3.4) of L' <= L iterations (a fixed log grid plus L) against the implicit gradient (5.5), the
     one-step gradient (5.3) as a dashed line, and the cosines at L as bars. Bottom row: the three
-    gradients as heat maps (rows and columns of K) on ONE colour scale. The implicit gradient is
+    gradients as heat maps (rows and columns of K) on ONE colour scale (the 98th percentile of
+    their magnitudes: a few large entries saturate, so the structure of the rest shows). The implicit gradient is
     the derivative of the loss at the solution, so it does not move with tau, sigma, theta; the
     unrolled and the one-step gradients do. Runs and references are cached per tau, sigma, theta.
     Invalid steps show the library's error in red.
@@ -133,70 +199,31 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     """
     problem = ball_problem() if problem is None else problem
     sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
-    K, y = problem.K, problem.y
-    traces = trace_cache(problem, L_max)
-    references = lru_cache(maxsize=8)(lambda tau, sigma, theta: fixed_point_reference(problem, tau, sigma, theta))
     grid = np.unique(np.geomspace(1, L_max, 12).round().astype(int))   # the L' of the curves (plus L)
-    known = {}                                                          # (tau, sigma, theta) -> {L': (cos, err)}
-    shown = {}                                                          # what the static heat maps show
-    steps = sliders["tau"].value, sliders["sigma"].value, sliders["theta"].value   # cached for the first frame
-    try:
-        first = fixed_point_run(problem, 2, *steps, reference=references(*steps))
-    except ValueError:                                                  # invalid initial steps: draw the problem's
-        first = fixed_point_run(problem, 2, problem.tau, problem.sigma, problem.theta)
+    ones, zeros = np.ones(2), np.zeros(problem.K.M.shape)   # placeholders: the first frame draws the data
     fig, axes = new_figure(3, nrows=2, width=3.3, height=2.55)
     ax_cos, ax_err, ax_bar = axes[:3]
-    (cosine,) = ax_cos.semilogx(first.Ls, first.cosine, "o-", label="unrolled (3.4)")
-    one_step_cosine = ax_cos.axhline(first.one_step_cosine, color="C1", linestyle="--", label="one-step (5.3)")
-    ax_cos.set(xlabel=r"iterations $L'$", ylabel="cosine to implicit", title="Cosine to the implicit (5.5)")
+    (cosine,) = ax_cos.semilogx([1, 2], ones, "o-", label="unrolled (3.4)")
+    one_step_cosine = ax_cos.axhline(1.0, color="C1", linestyle="--", label="one-step (5.3)")
+    ax_cos.set(xlabel=r"iterations $L'$", ylabel="cosine to implicit", title="Cosine to implicit (5.5)")
     legend_outside(ax_cos, "below", ncols=1)
-    (error,) = ax_err.loglog(first.Ls, first.rel_error, "o-", label="unrolled (3.4)")
-    one_step_error = ax_err.axhline(first.one_step_rel_error, color="C1", linestyle="--", label="one-step (5.3)")
-    ax_err.set(xlabel=r"iterations $L'$", ylabel="relative error", title="Relative error to the implicit")
+    (error,) = ax_err.loglog([1, 2], ones, "o-", label="unrolled (3.4)")
+    one_step_error = ax_err.axhline(1.0, color="C1", linestyle="--", label="one-step (5.3)")
+    ax_err.set(xlabel=r"iterations $L'$", ylabel="relative error", title="Error to implicit (5.5)")
     legend_outside(ax_err, "below", ncols=1)
-    bars = ax_bar.bar(["unrolled", "one-step", "implicit"], [first.cosine[-1], first.one_step_cosine, 1.0],
-                      color=["C0", "C1", "C2"])
-    ax_bar.set(ylim=(-1.05, 1.05), ylabel="cosine", title="Cosines at $L$")
-    ax_bar.axhline(0, color="k", linewidth=0.5)
+    bars = ax_bar.barh(["implicit", "one-step", "unrolled"], [1.0, 1.0, 1.0], color=["C2", "C1", "C0"])
+    ax_bar.set(xlim=(-1.05, 1.05), xlabel="cosine to implicit", title="Cosines at $L$")
+    ax_bar.axvline(0, color="k", linewidth=0.5)
     titles = {"unrolled": r"unrolled $\nabla_K\ell$ (3.4)", "one_step": r"one-step $\nabla_K$ (5.3)",
               "implicit": r"implicit $\nabla_K$ (5.5)"}
-    gradients = {"unrolled": first.unrolled, "one_step": first.reference.one_step,
-                 "implicit": first.reference.implicit}
     heat = {}
     for i, (key, ax) in enumerate(zip(titles, axes[3:])):
-        heat[key] = plot_heatmap(ax, gradients[key], titles[key], "column of K", "row of K" if i == 0 else "",
-                                 colorbar_label="∂ℓ/∂K (one scale)" if i == 2 else None,
+        heat[key] = plot_heatmap(ax, zeros, titles[key], "column of K", "row of K" if i == 0 else "",
+                                 colorbar_label="∂ℓ/∂K, one scale\n(98th percentile)" if i == 2 else None,
                                  colorbar_axes=list(axes[3:]))
-
-    def redraw(L, tau, sigma, theta):
-        status = step_condition_html(K, tau, sigma, theta)
-        full = traces((tau, sigma, theta), L)
-        reference = references(tau, sigma, theta)
-        Ls = np.append(grid[grid < L], L)
-        run = _compare(full.prefix(L), y, Ls, reference, known.setdefault((tau, sigma, theta), {}))
-        cosine.set_data(run.Ls, run.cosine)
-        one_step_cosine.set_ydata([run.one_step_cosine] * 2)
-        error.set_data(run.Ls, np.maximum(run.rel_error, 1e-16))
-        one_step_error.set_ydata([max(run.one_step_rel_error, 1e-16)] * 2)
-        for bar, value in zip(bars, (run.cosine[-1], run.one_step_cosine, 1.0)):
-            bar.set_height(value)
-        ax_bar.title.set_text(rf"Cosines at $L$ = {L}")
-        vmax = nice_ceil(max(np.max(np.abs(g)) for g in (run.unrolled, reference.one_step, reference.implicit)))
-        update_heatmap(heat["unrolled"], run.unrolled, vmax=vmax)
-        if shown.get("reference") is not reference or shown.get("vmax") != vmax:   # static until tau, sigma, theta
-            update_heatmap(heat["one_step"], reference.one_step, vmax=vmax)          # or the scale change
-            update_heatmap(heat["implicit"], reference.implicit, vmax=vmax)
-            shown.update(reference=reference, vmax=vmax)
-        for ax in (ax_cos, ax_err):
-            ax.set_xlim(0.8, 1.25 * full.L)
-        low = min(run.cosine.min(), run.one_step_cosine)
-        ax_cos.set_ylim(-1.05 if low < 0 else np.floor(10 * low) / 10 - 0.02, 1.02)
-        ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4))
-        status += (f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
-                   f"{run.one_step_cosine:.4f}")
-        if reference.warning:
-            status += f" <b style='color:#c00000'>⚠ {reference.warning}</b>"
-        return status
-
-    return Dashboard(sliders, fig, redraw, animated=(cosine, one_step_cosine, error, one_step_error, *bars,
-                                                     ax_bar.title, heat["unrolled"]))
+    artists = {"axes": (ax_cos, ax_err, ax_bar), "cosine": cosine, "one_step_cosine": one_step_cosine,
+               "error": error, "one_step_error": one_step_error, "bars": bars, "heat": heat}
+    return Dashboard(sliders, fig, partial(fixed_point_frame, problem, L_max, grid),
+                     partial(fixed_point_render, artists),
+                     animated=(cosine, one_step_cosine, error, one_step_error, *bars, ax_bar.title, heat["unrolled"]),
+                     memo_size=64)

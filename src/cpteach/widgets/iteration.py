@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+
 import numpy as np
 
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, RunCache, step_condition_html, step_sliders
+from ._dashboard import Dashboard, step_condition_html, step_sliders
 
-__all__ = ["CPRun", "cp_run", "cp_dashboard"]
+__all__ = ["CPRun", "cp_run", "CPFrame", "cp_frame", "cp_render", "cp_dashboard"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,46 @@ def cp_run(problem, L, tau, sigma, theta):
     return CPRun(x, trace.gap(), error)
 
 
+@dataclass(frozen=True)
+class CPFrame:
+    """What :func:`cp_dashboard` shows: the first L steps of a cached run of length ``length``,
+    the limits of the convergence panel (from the whole cached run: they stay while L moves)
+    and the status line."""
+
+    run: CPRun
+    length: int
+    ylim: tuple
+    status: str
+
+
+def cp_frame(problem, L_max, memo, L, tau, sigma, theta):
+    """The :class:`CPFrame` for the slider values: a run from ``memo`` (:meth:`Memo.run`), its first L steps."""
+    status = step_condition_html(problem.K, tau, sigma, theta)
+    full = memo.run(("cp", tau, sigma, theta), L, L_max, partial(cp_run, problem, tau=tau, sigma=sigma, theta=theta))
+    return CPFrame(full.prefix(L), full.L, decade_limits(full.gap, full.error), status)
+
+
+def cp_render(artists, frame):
+    """Write a :class:`CPFrame` into the artists of :func:`cp_dashboard`; return the status line."""
+    run, L = frame.run, frame.run.L
+    artists["iterate"].set_ydata(run.x_L)
+    artists["ax_signal"].title.set_text(rf"Iterate $x^L$ after $L$ = {L} steps")
+    l = np.arange(L + 1)
+    artists["gap"].set_data(l, np.where(run.gap > 0, run.gap, np.nan))
+    artists["error"].set_data(l, np.where(run.error > 0, run.error, np.nan))
+    ax_conv = artists["ax_conv"]
+    ax_conv.set_xlim(0, frame.length)         # x-limit and run length change together: one background per run
+    ax_conv.set_ylim(*frame.ylim)
+    return frame.status
+
+
 def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500):
     """Dashboard for notebook 01: the iterate x^L and the convergence of CP, live.
 
     Sliders L, tau, sigma, theta; the left panel shows x^L next to the ground truth y, the
     noisy data x and the solution x*, the right panel the primal-dual gap (2.7) and
     ||x^l - x*|| for l <= L on a log scale. Runs are cached per choice of tau, sigma,
-    theta (see :class:`RunCache`); the L slider shows the first L steps of one. The
+    theta in the dashboard's memo; the L slider shows the first L steps of one. The
     status line shows tau*sigma*||K||^2; a value >= 1 shows the library's error in red.
 
     Parameters
@@ -82,7 +117,6 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     """
     problem = tv_denoising_1d(dense=True) if problem is None else problem
     sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
-    runs = RunCache(lambda tau, sigma, theta, length: cp_run(problem, length, tau, sigma, theta), L_max)
     fig, (ax_signal, ax_conv) = new_figure(2, width=4.6, height=3.0)
     first = cp_run(problem, 1, problem.tau, problem.sigma, problem.theta)
     lines = plot_signals(ax_signal, {"noisy data $x$": problem.x, "ground truth $y$": problem.y,
@@ -93,19 +127,7 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     curves = plot_convergence(ax_conv, {"primal-dual\ngap (2.7)": first.gap, r"$\|x^l - x^*\|$": first.error},
                               title="Convergence of Chambolle-Pock", xlabel=r"iteration $l$",
                               ylabel="gap, distance (log scale)")
-    iterate, gap, error = lines["iterate $x^L$"], *curves.values()
-
-    def redraw(L, tau, sigma, theta):
-        status = step_condition_html(problem.K, tau, sigma, theta)
-        full = runs((tau, sigma, theta), L)      # x-limit and run length change together: one background per step
-        run = full.prefix(L)
-        iterate.set_ydata(run.x_L)
-        ax_signal.title.set_text(rf"Iterate $x^L$ after $L$ = {L} steps")
-        l = np.arange(L + 1)
-        gap.set_data(l, np.where(run.gap > 0, run.gap, np.nan))
-        error.set_data(l, np.where(run.error > 0, run.error, np.nan))
-        ax_conv.set_xlim(0, full.L)
-        ax_conv.set_ylim(*decade_limits(full.gap, full.error))
-        return status
-
-    return Dashboard(sliders, fig, redraw, animated=(iterate, ax_signal.title, gap, error))
+    artists = {"iterate": lines["iterate $x^L$"], "ax_signal": ax_signal, "ax_conv": ax_conv,
+               **dict(zip(("gap", "error"), curves.values()))}
+    return Dashboard(sliders, fig, partial(cp_frame, problem, L_max), partial(cp_render, artists),
+                     animated=(artists["iterate"], ax_signal.title, artists["gap"], artists["error"]))

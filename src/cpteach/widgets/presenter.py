@@ -1,121 +1,159 @@
 """The lecturer's view (notebooks/presenter.ipynb in Voila): a problem chooser and one tab per dashboard.
 
-Every tab fits a 1280 x 720 projector: the sliders sit in a column left of the figure.
-Only the first tab is built before the view shows; the other (problem, tab) pairs are built
-in the kernel's idle time afterwards (or when first opened), and kept: switching the problem
-keeps the tab and, once built, only swaps the dashboard in.
-``PRESENTER_TABS`` lists (title, builder); a builder takes ``problem=`` and returns a
-:class:`Dashboard` (or any widget), so a further tab is one more entry.
+Every tab fits a 1280 x 720 projector: the sliders sit in a column left of the figure, all
+text is at least 16 CSS px. Only the first tab is built before the view shows; the other
+(problem, tab) pairs are built in the kernel's idle time afterwards (:class:`IdleWork`, no
+thread) or when first opened, and kept: switching the problem keeps the tab and, once built,
+only swaps the dashboard in. ``PRESENTER_TABS`` lists :class:`Tab` entries, so a further
+tab is one more entry.
 """
 from __future__ import annotations
 
-import asyncio
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import ipywidgets as widgets
 
-from ..problems import PRESENTER_PROBLEMS
-from ._dashboard import Dashboard
+from ..problems import PRESENTER_PROBLEMS, tv_l1_denoising_1d
+from ._dashboard import Dashboard, IdleWork
+from .asymptotics import asymptotics_dashboard
 from .backprop import backprop_dashboard
 from .fixed_point import fixed_point_dashboard
 from .iteration import cp_dashboard
 from .regimes import regimes_dashboard
 
-__all__ = ["PRESENTER_TABS", "presenter"]
+__all__ = ["Tab", "PRESENTER_TABS", "Presenter", "presenter"]
+
+PRESENTER_CSS = """<style>
+.cpteach-presenter, .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout,
+.cpteach-presenter .widget-html-content, .cpteach-presenter .lm-TabBar-tabLabel,
+.cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 17px !important; }
+.cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 28px; height: 28px; }
+.cpteach-presenter .lm-TabBar-tab { min-height: 32px; }
+</style>"""
 
 
-PRESENTER_TABS = [("Iteration (§2)", cp_dashboard),
-                  ("Backprop (§3)", backprop_dashboard),
-                  ("Fixed point (§5)", fixed_point_dashboard),
-                  ("Three regimes (§5)", regimes_dashboard)]
-# figures whose layout has room for 1.2x larger text on a projector (the three-column fixed-point figure and
-# the regimes figure with its long legend do not: their labels would collide)
-PRESENTER_ZOOM = {cp_dashboard: 1.2, backprop_dashboard: 1.2}
+@dataclass(frozen=True)
+class Tab:
+    """One tab of the presenter: its title and its builder.
+
+    ``per_problem``: the builder takes ``problem=`` (the chooser's choice); otherwise it is
+    built once and the chooser is hidden on this tab (its figure compares fixed problems).
+    """
+
+    title: str
+    build: Callable
+    per_problem: bool = True
 
 
-def presenter(problem=None, tabs=None, prebuild_others=True):
+PRESENTER_TABS = [
+    Tab("Iteration (§2)", cp_dashboard),
+    Tab("Backprop (§3)", backprop_dashboard),
+    Tab("Asymptotics, TV-L1 (§4)",
+        lambda: asymptotics_dashboard(problem=tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5), L=1500, L_max=3000),
+        per_problem=False),
+    Tab("Fixed point (§5)", fixed_point_dashboard),
+    Tab("Three regimes (§5)", regimes_dashboard, per_problem=False),
+]
+
+
+class Presenter(widgets.VBox):
     """The lecturer's view: a problem chooser and one tab per dashboard, built lazily.
-
-    Tabs (default ``PRESENTER_TABS``): the Chambolle-Pock iteration (:func:`cp_dashboard`),
-    the backpropagated gradients (:func:`backprop_dashboard`) and the unrolled / one-step /
-    implicit gradients (:func:`fixed_point_dashboard`), each with sliders L, tau, sigma,
-    theta beside the figure, and the lecturer's figure of three regimes
-    (:func:`regimes_dashboard`, the same three problems whatever the choice). Choosing another problem keeps the tab on screen and rebuilds
-    it for the new problem; dashboards already built for a problem are reused.
 
     Parameters
     ----------
     problem : str, a key of ``PRESENTER_PROBLEMS`` (default: the first)
-    tabs : list of (title, builder) or None (default: ``PRESENTER_TABS``)
+    tabs : list of :class:`Tab` or None (default: ``PRESENTER_TABS``)
     prebuild_others : bool, build the other (problem, tab) pairs in the kernel's idle time
         (one at a time, only while no slider moved for 1.5 s), so switching is a swap
 
-    Returns
-    -------
-    ipywidgets.VBox with attributes ``chooser`` (Dropdown), ``tabs`` (Tab) and
-    ``dashboards`` (dict (problem name, tab index) -> the dashboards built so far),
-    ``current()`` (the dashboard on screen)
+    Attributes
+    ----------
+    chooser (Dropdown), tabs (ipywidgets.Tab), dashboards (dict (problem name or None, tab
+    index) -> the dashboards built so far), idle (:class:`IdleWork`)
     """
-    names = list(PRESENTER_PROBLEMS)
-    problem = names[0] if problem is None else problem
-    if problem not in PRESENTER_PROBLEMS:
-        raise ValueError(f"unknown problem {problem!r}; choose one of {names}")
-    tabs = list(PRESENTER_TABS if tabs is None else tabs)
-    chooser = widgets.Dropdown(options=names, value=problem, description="problem",
-                               style={"description_width": "4.5em"}, layout=widgets.Layout(width="34em"))
-    busy = widgets.HTML()
-    tab = widgets.Tab(children=[widgets.VBox() for _ in tabs], titles=[title for title, _ in tabs],
-                      selected_index=0)
-    box = widgets.VBox([widgets.HBox([widgets.HTML("<b>cpteach</b>"), chooser, busy],
-                                     layout=widgets.Layout(align_items="center")), tab])
-    box.add_class("cpteach-presenter")
-    box.chooser, box.tabs, box.dashboards = chooser, tab, {}
-    instances = {}
 
-    def show():
+    def __init__(self, problem=None, tabs=None, prebuild_others=True):
+        self._names = list(PRESENTER_PROBLEMS)
+        problem = self._names[0] if problem is None else problem
+        if problem not in PRESENTER_PROBLEMS:
+            raise ValueError(f"unknown problem {problem!r}; choose one of {self._names}")
+        self._tabs = list(PRESENTER_TABS if tabs is None else tabs)
+        self.chooser = widgets.Dropdown(options=self._names, value=problem, description="problem",
+                                        style={"description_width": "5em"}, layout=widgets.Layout(width="40em"))
+        self._busy = widgets.HTML()
+        self.tabs = widgets.Tab(children=[widgets.VBox() for _ in self._tabs],
+                                titles=[tab.title for tab in self._tabs], selected_index=0)
+        self.dashboards = {}
+        self._problems = {}
+        header = widgets.HBox([widgets.HTML(PRESENTER_CSS + "<b>cpteach</b>"), self.chooser, self._busy],
+                              layout=widgets.Layout(align_items="center", min_height="40px"))
+        super().__init__([header, self.tabs])
+        self.add_class("cpteach-presenter")
+        self.idle = IdleWork(self._last_active, idle_s=1.5, tick_s=0.5)
+        self._activity = 0.0
+        self.chooser.observe(self._on_change, names="value")
+        self.tabs.observe(self._on_change, names="selected_index")
+        self._show()
+        if prebuild_others:             # in a kernel: after the page has fetched the first tab
+            self.idle.replace([lambda key=key: self._build(*key) for key in self._missing()], delay_s=4.0)
+
+    def _key(self, name, index):
+        return (name if self._tabs[index].per_problem else None, index)
+
+    def current(self):
+        """The dashboard on screen."""
+        return self.dashboards[self._key(self.chooser.value, self.tabs.selected_index or 0)]
+
+    def _last_active(self):
+        return max([board.last_active for board in self.dashboards.values() if isinstance(board, Dashboard)]
+                   + [self._activity])
+
+    def _missing(self):
+        keys = dict.fromkeys(self._key(name, index) for name in self._names for index in range(len(self._tabs)))
+        return [key for key in keys if key not in self.dashboards]
+
+    def _on_change(self, change):
+        self._activity = time.monotonic()
+        self._show()
+
+    def _show(self):
         """Put the dashboard of the chosen problem into the tab on screen (build it if new)."""
-        name, index = chooser.value, tab.selected_index or 0
-        key = (name, index)
-        if key not in box.dashboards:
-            busy.value = "<i>building ...</i>"
-            build(name, index)
-            busy.value = ""
-        tab.children[index].children = [box.dashboards[key]]
+        index = self.tabs.selected_index or 0
+        key = self._key(self.chooser.value, index)
+        self.chooser.layout.visibility = "visible" if self._tabs[index].per_problem else "hidden"
+        if key not in self.dashboards:
+            self._busy.value = "<i>building ...</i>"
+            self._build(*key)
+            self._busy.value = ""
+        self.tabs.children[index].children = [self.dashboards[key]]
 
-    def build(name, index):
-        if name not in instances:
-            instances[name] = PRESENTER_PROBLEMS[name]()
-        board = tabs[index][1](problem=instances[name])
-        if isinstance(board, Dashboard):
-            board.side_by_side(zoom=PRESENTER_ZOOM.get(tabs[index][1], 1.0))
-        box.dashboards[(name, index)] = board
-
-    def prebuild():
-        """Build the next missing (problem, tab) while nobody touches the view, one per idle second."""
-        missing = [(name, index) for name in names for index in range(len(tabs))
-                   if (name, index) not in box.dashboards]
-        if not missing:
+    def _build(self, name, index):
+        if (name, index) in self.dashboards:
             return
-        idle = time.monotonic() - max([board.last_active for board in box.dashboards.values()
-                                       if isinstance(board, Dashboard)] + [activity[0]])
-        if idle > 1.5:
-            build(*missing[0])
-        loop.call_later(0.5, prebuild)
+        tab = self._tabs[index]
+        if tab.per_problem:
+            if name not in self._problems:
+                self._problems[name] = PRESENTER_PROBLEMS[name]()
+            board = tab.build(problem=self._problems[name])
+        else:
+            board = tab.build()
+        if isinstance(board, Dashboard):
+            board.side_by_side()
+        self.dashboards[(name, index)] = board
 
-    box.current = lambda: box.dashboards[(chooser.value, tab.selected_index or 0)]
-    activity = [time.monotonic()]
 
-    def on_change(change):
-        activity[0] = time.monotonic()
-        show()
+def presenter(problem=None, tabs=None, prebuild_others=True):
+    """The lecturer's view (:class:`Presenter`): a problem chooser and one tab per dashboard, built lazily.
 
-    chooser.observe(on_change, names="value")
-    tab.observe(on_change, names="selected_index")
-    show()
-    try:                                           # in a kernel: build the other tabs while the view is idle,
-        loop = asyncio.get_running_loop()          # so that a problem switch or a new tab only swaps them in
-    except RuntimeError:
-        return box                                 # no event loop (a script or a test): build on demand only
-    if prebuild_others:
-        loop.call_later(4.0, prebuild)         # after the page has fetched the first tab
-    return box
+    Tabs (default ``PRESENTER_TABS``): the Chambolle-Pock iteration (:func:`cp_dashboard`), the
+    backpropagated gradients (:func:`backprop_dashboard`), the asymptotics of TV-L1
+    (:func:`asymptotics_dashboard`), the unrolled / one-step / implicit gradients
+    (:func:`fixed_point_dashboard`), each with sliders L, tau, sigma, theta beside the figure,
+    and the lecturer's figure of three regimes (:func:`regimes_dashboard`). The asymptotics and
+    regimes tabs show fixed problems, so the chooser is hidden there. Choosing another problem
+    keeps the tab on screen and rebuilds it for the new problem; dashboards already built for a
+    problem are reused.
+    """
+    return Presenter(problem, tabs, prebuild_others)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import partial
 
 import ipywidgets as widgets
 import numpy as np
@@ -12,25 +13,65 @@ from ..plotting import new_figure, plot_gradient_regimes
 from ..problems import ball_problem, l1_l1_problem, tv_l1_denoising_1d
 from ._dashboard import Dashboard
 
-__all__ = ["regimes_dashboard"]
+__all__ = ["RegimesFrame", "regimes_frame", "regimes_render", "regimes_dashboard", "default_regimes"]
 
 
-@lru_cache(maxsize=2)
-def _regimes(L_max, points):
-    """:func:`cpteach.fixed_point.gradient_regimes` of the three teaching regimes (computed once per setting)."""
-    return gradient_regimes({"0/1 masks, summable (L1-L1)": l1_l1_problem(), "ball (6.1)": ball_problem(),
-                             "TV-L1": tv_l1_denoising_1d()}, L_max=L_max, points=points)
+def default_regimes():
+    """The three teaching regimes: L1-L1 with 0/1 masks (summable), the ball problem of (6.1), TV-L1 (no limit)."""
+    return {"0/1 masks, summable (L1-L1)": l1_l1_problem(), "ball (6.1)": ball_problem(),
+            "TV-L1": tv_l1_denoising_1d()}
 
 
-def regimes_dashboard(problem=None, L=100, L_max=2000, points=12):
+@dataclass(frozen=True)
+class RegimesFrame:
+    """What :func:`regimes_dashboard` shows at the slider's ``L`` (a float: the marker moves with every
+    step of the log slider; the status reads the integer L): the index ``m`` of the largest grid
+    point L' <= L (-1 below the grid) and each problem's error at L, interpolated on the log-log
+    grid (the dots)."""
+
+    L: float
+    m: int
+    error_at_L: np.ndarray
+
+
+def regimes_frame(result, memo, L):
+    """The :class:`RegimesFrame` of ``result`` (a :class:`cpteach.fixed_point.GradientRegimes`) at the slider's L."""
+    m = int(np.searchsorted(result.Ls, round(L), side="right")) - 1
+    log_error = np.log10(np.maximum(result.rel_error, 1e-17))
+    error = np.array([10.0 ** np.interp(math.log10(L), np.log10(result.Ls), row) for row in log_error])
+    return RegimesFrame(L, m, error)
+
+
+def regimes_render(result, artists, frame):
+    """Write a :class:`RegimesFrame` into the marker lines and dots; return the status line."""
+    m = frame.m
+    for marker in artists["markers"]:
+        marker.set_xdata([frame.L, frame.L])
+    artists["dots"].set_data(np.full(len(frame.error_at_L), frame.L), frame.error_at_L)
+    L = round(frame.L)
+    if m < 0:
+        return f"L = {L}: below the first L' = {result.Ls[0]} of the grid"
+    parts = [f"{name}: error {result.rel_error[i, m]:.1e}, cosine {result.cosine[i, m]:.3f}"
+             for i, name in enumerate(result.names)]
+    return f"L = {L}; values at L' = {result.Ls[m]}, the largest grid point ≤ L:<br>" + "<br>".join(parts)
+
+
+def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     """Dashboard of the lecturer's figure: how the unrolled gradient (3.4) approaches the implicit one (5.5).
 
-    The figure of :func:`cpteach.plotting.plot_gradient_regimes` for three problems (L1-L1 with
-    0/1 masks, the ball problem of (6.1), TV-L1 without limit), computed once by
-    :func:`cpteach.fixed_point.gradient_regimes`; the L slider (log scale, as the L axis) moves a marker over both panels
-    and the status line reads the error and cosine of each problem at the largest L' <= L of
-    the grid. ``problem`` is accepted (so the presenter can pass its choice) but the figure
-    always compares the same three problems.
+    The figure of :func:`cpteach.plotting.plot_gradient_regimes` for ``problems`` (default
+    :func:`default_regimes`: L1-L1 with 0/1 masks, the ball problem of (6.1), TV-L1 without
+    limit), computed once by :func:`cpteach.fixed_point.gradient_regimes` on ``points``
+    log-spaced L' <= ``L_max``. The L slider (log scale, as the L axis; 0.05 decade per
+    arrow key) moves a marker over both panels and a dot along each error curve
+    (interpolated between grid points); the status line reads the error and cosine of each
+    problem at the largest grid point L' <= L.
+
+    Parameters
+    ----------
+    problems : dict name -> Problem, or None (the three teaching regimes)
+    L : int, where the marker starts
+    L_max, points : the grid of :func:`cpteach.fixed_point.gradient_regimes`
 
     Returns
     -------
@@ -42,25 +83,22 @@ def regimes_dashboard(problem=None, L=100, L_max=2000, points=12):
     >>> sorted(board.sliders)
     ['L']
     """
-    result = _regimes(L_max, points)
-    # a log slider for the log L axis: the marker moves evenly with the hand (redraw rounds L to an integer)
-    sliders = {"L": widgets.FloatLogSlider(value=L, base=10, min=0, max=math.log10(L_max), step=0.01,
+    result = gradient_regimes(default_regimes() if problems is None else problems, L_max=L_max, points=points)
+    # a log slider for the log L axis: the marker moves evenly with the hand (the status rounds L to an integer)
+    sliders = {"L": widgets.FloatLogSlider(value=L, base=10, min=0, max=math.log10(L_max), step=0.05,
                                            readout_format=".0f", description="L", continuous_update=True,
                                            style={"description_width": "1.5em"},
                                            layout=widgets.Layout(width="auto", min_width="12em"))}
     fig, (ax_err, ax_cos) = new_figure(2, width=4.3, height=3.3)
     plot_gradient_regimes((ax_err, ax_cos), result)
-    markers = [ax.axvline(L, color="0.4", linewidth=1) for ax in (ax_err, ax_cos)]
-
-    def redraw(L):
-        L = round(L)
-        for marker in markers:
-            marker.set_xdata([L, L])
-        m = int(np.searchsorted(result.Ls, L, side="right")) - 1
-        if m < 0:
-            return f"L = {L}: below the first L' = {result.Ls[0]} of the grid"
-        parts = [f"{name}: error {result.rel_error[i, m]:.1e}, cosine {result.cosine[i, m]:.3f}"
-                 for i, name in enumerate(result.names)]
-        return f"L = {L}; values at L' = {result.Ls[m]}, the largest grid point ≤ L:<br>" + "<br>".join(parts)
-
-    return Dashboard(sliders, fig, redraw, animated=markers)
+    handles, labels = ax_cos.get_legend_handles_labels()        # one legend under both panels, two columns
+    ax_cos.get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    ax_err.set(title="Distance to implicit (5.5)", xlabel="unrolled iterations $L$")
+    ax_cos.set(title="Direction (cosine)", xlabel="unrolled iterations $L$")
+    markers = [ax.axvline(L, color="0.3", linewidth=2) for ax in (ax_err, ax_cos)]
+    (dots,) = ax_err.plot([L] * len(result.names), np.ones(len(result.names)), "o", color="0.3", markersize=7,
+                          zorder=4)
+    artists = {"markers": markers, "dots": dots}
+    return Dashboard(sliders, fig, partial(regimes_frame, result), partial(regimes_render, result, artists),
+                     animated=(*markers, dots))
