@@ -91,6 +91,8 @@ def test_theorem_conditions_rejects_what_it_cannot_check():
     p = problems.l1_l1_problem()
     with pytest.raises(TypeError, match="0/1 prox derivative of F"):
         theorem_conditions(p.K, prox.SquaredL2(), p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma)
+    with pytest.raises(TypeError, match="knows G"):
+        theorem_conditions(p.K, p.F, prox.SquaredL2().conjugate(), p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma)
     with pytest.raises(ValueError, match="one problem"):
         theorem_conditions(p.K, p.F, p.G, np.stack([p.x, p.x]), np.stack([p.x_star] * 2), np.stack([p.xi_star] * 2),
                            tau=p.tau, sigma=p.sigma)

@@ -121,6 +121,9 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
     F_conj = F.conjugate()
     if not F_conj.has_mask:
         raise TypeError(f"theorem_conditions needs a 0/1 prox derivative of F* (e.g. F = prox.L1()), got F = {F!r}")
+    if not (G.has_mask or isinstance(G, (prox.L2Ball, prox.SquaredL2))):
+        raise TypeError(f"theorem_conditions knows G with a 0/1 prox derivative (L1, Zero), L2Ball and SquaredL2, "
+                        f"got G = {G!r}; check its conditions by hand (section 5C)")
     v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)      # (2.1), (2.3) at the fixed point
     M_D = F_conj.mask(z_D, sigma)                                              # (4.1)
     M_P = G.mask(v_P, tau) if G.has_mask else np.ones(x.shape, dtype=bool)    # (4.1), or every column
