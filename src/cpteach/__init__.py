@@ -9,8 +9,8 @@ section of docs/theory.md it implements, and the code cites that file's equation
 2. ``step``: the CP step (2.1)-(2.5), written once and public as ``cp_step``; the gap (2.7);
    ``chambolle_pock``: the forward trace and ``solve``                            (section 2)
 3. ``backprop``: the backward step (3.1)-(3.3) and the gradient sum (3.4), written once  (section 3)
-4. ``asymptotics`` (one module per subsection 4.1-4D) / ``fixed_point`` (gradients 5A-5B and
-   their comparison 5C-5E): masks, kernel residuals, partial sums and the limit; one-step and
+4. ``asymptotics`` (one module per subsection 4.1-4D), then ``fixed_point`` (gradients 5A-5B, the
+   theorem's conditions 5C, read off asymptotics' masks, and the comparison and cost 5C-5E): masks, kernel residuals, partial sums and the limit; one-step and
    implicit gradients as truncations of one series                             (sections 4, 5)
 5. ``denoising`` / ``learning`` / ``reproduce`` (with ``shipped``, its result files): the numerical
    example                                                                      (section 6)
@@ -32,7 +32,7 @@ from . import asymptotics
 __version__ = "0.1.0"
 
 LAYERS = (("_validate",), ("operators", "prox", "images", "plotting", "symbolic", "shipped"), ("step",),
-          ("chambolle_pock",), ("problems", "backprop"), ("asymptotics", "fixed_point"), ("denoising",), ("learning",), ("reproduce",),
+          ("chambolle_pock",), ("problems", "backprop"), ("asymptotics",), ("fixed_point",), ("denoising",), ("learning",), ("reproduce",),
           ("exercises", "widgets"))
 """The stages of the package, bottom first: a module imports only from the stages of earlier layers."""
 __all__ = ["operators", "prox", "chambolle_pock", "CPTrace", "Solution", "default_steps", "solve",

@@ -25,9 +25,19 @@ def _check_masks(K, M_P, M_D, caller):
     return tuple(out)
 
 
-def _masked_matrix(K, M_P, M_D):
-    """Rows M_D = 1 and columns M_P = 1 of the matrix of K (bool masks of the right shapes)."""
-    return K.matrix()[np.ix_(np.flatnonzero(M_D), np.flatnonzero(M_P))]
+def _masked_matrix(K, M_P, M_D, chunk=64):
+    """Rows M_D = 1 and columns M_P = 1 of the matrix of K (bool masks of the right shapes).
+
+    Column j is K e_j restricted to the rows M_D = 1, computed ``chunk`` columns at a time, so that
+    an operator with many rows (a filter bank) never needs its whole dense matrix.
+    """
+    cols, rows = np.flatnonzero(M_P), np.flatnonzero(M_D)
+    B = np.empty((rows.size, cols.size))
+    for start in range(0, cols.size, chunk):
+        E = np.zeros((min(chunk, cols.size - start), K.size_in))
+        E[np.arange(E.shape[0]), cols[start:start + chunk]] = 1.0
+        B[:, start:start + E.shape[0]] = K.apply(E.reshape((-1,) + tuple(K.shape_in))).reshape(E.shape[0], -1)[:, rows].T
+    return B
 
 
 def masked_operator(K, M_P, M_D):

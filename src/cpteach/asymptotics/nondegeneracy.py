@@ -16,11 +16,14 @@ def _kink_distance(f, v, step):
         return np.abs(np.abs(v) - step * f.weight)                   # soft thresholding: |v| = step * weight
     if isinstance(f, prox.Box):
         return np.minimum(np.abs(v - f.lower), np.abs(v - f.upper))  # clipping: v = lower or upper
-    if isinstance(f, prox.Zero):
+    if isinstance(f, (prox.Zero, prox.SquaredL2)):                  # no kink: smooth prox
         return np.full(np.shape(v), np.inf)
+    if isinstance(f, prox.L2Ball):                                   # projection (6.2): ||v|| = radius
+        return np.broadcast_to(np.abs(f._norm(v) - f.radius), np.shape(v))
     if isinstance(f, prox.Conjugate):                                # mask(v, s) = ~f.mask(v / s, 1 / s)
         return step * _kink_distance(f.f, v / step, 1.0 / step)
-    raise TypeError(f"kink_margin knows the kinks of L1, Box, Zero and their conjugates, got {f!r}")
+    raise TypeError(f"kink_margin knows the kinks of L1, Box, Zero, SquaredL2, L2Ball and the conjugates of these, "
+                    f"got {f!r}")
 
 
 def kink_margin(K, F, G, x, x_star, xi_star, *, tau, sigma):

@@ -170,6 +170,36 @@ def _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, b_x, b_x_prev, b
     return (a_x, a_x_prev, delta_D), delta_P, delta_D
 
 
+@dataclass(frozen=True)
+class _AdjointSystem:
+    """I - J^T of (5.5) as a scipy LinearOperator on the flattened state (x, x_prev, xi), the split of a flat
+    vector into the three slots, and ``step(b_x, b_x_prev, b_xi)``: (J^T b, delta_P, delta_D) by (3.7)."""
+
+    operator: scipy.sparse.linalg.LinearOperator
+    split: object
+    step: object
+
+
+def _adjoint_system(K, F_conj, G, x, x_star, xi_star, tau, sigma, theta):
+    """The linear system (5.5) at the fixed point (x*, xi*): one backward step (3.7) per application of J^T."""
+    v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)   # (2.1), (2.3) at the fixed point
+    n, k = x_star.size, xi_star.size
+
+    def split(v):
+        return v[:n].reshape(x_star.shape), v[n:2 * n].reshape(x_star.shape), v[2 * n:].reshape(xi_star.shape)
+
+    def step(b_x, b_x_prev, b_xi):
+        return _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, b_x, b_x_prev, b_xi)
+
+    def matvec(v):
+        v = np.ravel(v)
+        a, _, _ = step(*split(v))
+        return v - np.concatenate([np.ravel(part) for part in a])            # (I - J^T) lambda
+
+    operator = scipy.sparse.linalg.LinearOperator((2 * n + k, 2 * n + k), matvec=matvec, dtype=float)
+    return _AdjointSystem(operator=operator, split=split, step=step)
+
+
 def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, solution=None,
                       gmres_tol=None, gmres_maxiter=None, restart=30, warn=True):
     """The limit L -> infinity of the unrolled gradient, by solving the adjoint equation (5.5).
@@ -227,20 +257,10 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
     sol = _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution, warn)
     gmres_tol = tol if gmres_tol is None else float(gmres_tol)
     x_star, xi_star = sol.x_star, sol.xi_star
-    F_conj = F.conjugate()
-    v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)   # (2.1), (2.3) at the fixed point
+    system = _adjoint_system(K, F.conjugate(), G, x, x_star, xi_star, tau, sigma, theta)
+    A, split = system.operator, system.split
     n, k = x_star.size, xi_star.size
-
-    def split(v):
-        return v[:n].reshape(x_star.shape), v[n:2 * n].reshape(x_star.shape), v[2 * n:].reshape(xi_star.shape)
-
-    def matvec(v):
-        v = np.ravel(v)
-        a, _, _ = _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, *split(v))
-        return v - np.concatenate([np.ravel(part) for part in a])            # (I - J^T) lambda
-
     g = np.concatenate([np.ravel(x_star - y), np.zeros(n + k)])             # (5.5)
-    A = scipy.sparse.linalg.LinearOperator((2 * n + k, 2 * n + k), matvec=matvec, dtype=float)
     inner = []
     restart = int(min(restart, 2 * n + k))
     if gmres_maxiter is None:
@@ -260,7 +280,7 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
             "whether the unrolled series converges (cpteach.asymptotics.summability)",
             RuntimeWarning, stacklevel=2)
     adjoint = split(lam)
-    _, Delta_P, Delta_D = _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, *adjoint)
+    _, Delta_P, Delta_D = system.step(*adjoint)
     return ImplicitGradient(grad_K=_gradient_at_solution(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma),   # (4.5)
                             loss=0.5 * float(np.sum((x_star - y) ** 2)), Delta_P=Delta_P, Delta_D=Delta_D,
                             adjoint=adjoint, solution=sol, gmres_iterations=len(inner),

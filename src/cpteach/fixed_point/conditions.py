@@ -1,0 +1,145 @@
+"""When the theorem of docs/theory.md, section 5C applies: its conditions at a solved problem, in numbers
+(check them, never infer them from the agreement of two gradients)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _validate, prox
+from ..asymptotics.masked import _masked_matrix
+from ..asymptotics.nondegeneracy import _kink_distance
+from ..step import _fixed_point_arguments, check_problem, check_steps
+from .gradients import _adjoint_system
+
+__all__ = ["TheoremConditions", "theorem_conditions"]
+
+
+@dataclass(frozen=True)
+class TheoremConditions:
+    """The conditions 1-3 of the theorem of section 5C at a solution (x*, xi*), as numbers.
+
+    Condition 1 (a unique saddle point). ``unclipped_rows``: rows with M_D = 1, where the dual is
+    strictly inside the box of prox_{sigma F*} (4.1) and so free to move; ``free_unknowns``: entries
+    with M_P = 1 (all ``n`` when prox'_{tau G} is not a 0/1 mask); ``rank``: the rank of K on those
+    rows and columns, i.e. of K_M (section 4D). ``dual_unique`` = (rank == unclipped_rows): the
+    unclipped rows have full row rank, so in particular no more of them than unknowns;
+    ``primal_unique`` = (rank == free_unknowns) for a masked G, (kappa < 1) for a damped one.
+    Condition 2 (nondegeneracy). ``kink_margin``: the distance of z_P* - x and z_D* to the nearest
+    kink of the two proximal maps (:func:`cpteach.asymptotics.kink_margin`; for the ball
+    | ||z_P* - x|| - r | = tau mu); ``nondegenerate`` = (kink_margin > margin_tol).
+    For the ball (4.12): ``mu`` = ||K^T xi*|| and ``kappa`` = r / (r + tau mu); for
+    G = SquaredL2(w): ``kappa`` = 1 / (1 + tau w) (``mu`` NaN); both NaN for a masked G.
+    Condition 3. ``sigma_min``: the smallest singular value of I - J^T (dense, NaN when
+    2n + k > ``dense_max``). ``applies`` is True when every computed condition holds, and
+    ``verdict`` says it in one line.
+    """
+
+    n: int
+    k: int
+    unclipped_rows: int
+    free_unknowns: int
+    rank: int
+    dual_unique: bool
+    primal_unique: bool
+    kink_margin: float
+    nondegenerate: bool
+    mu: float
+    kappa: float
+    sigma_min: float
+    applies: bool
+    verdict: str
+
+
+def _damping(G, v_P, tau, K, xi_star):
+    """(mu, kappa) of (4.12) for the ball, (NaN, 1 / (1 + tau w)) for SquaredL2(w), (NaN, NaN) for a mask."""
+    if isinstance(G, prox.L2Ball):
+        mu = float(np.linalg.norm(K.adjoint(xi_star))) if np.linalg.norm(v_P) > G.radius else 0.0   # (4.12)
+        return mu, G.radius / (G.radius + tau * mu)                                              # (4.12)
+    if isinstance(G, prox.SquaredL2):
+        return np.nan, 1.0 / (1.0 + tau * G.weight)
+    return np.nan, np.nan
+
+
+def _verdict(c):
+    """The one-line verdict of :class:`TheoremConditions` fields ``c`` (a dict)."""
+    fails = []
+    if not c["dual_unique"]:
+        more = f" > {c['free_unknowns']} unknowns" if c["unclipped_rows"] > c["free_unknowns"] else ""
+        fails.append(f"{c['unclipped_rows']} unclipped dual rows{more} of rank {c['rank']}: dual not unique (1)")
+    if not c["primal_unique"]:
+        fails.append(f"rank {c['rank']} < {c['free_unknowns']} free unknowns: primal not unique (1)")
+    if not c["nondegenerate"]:
+        fails.append(f"kink margin {c['kink_margin']:.1e}: degenerate (2)")
+    if c["sigma_min"] <= c["sv_tol"]:
+        fails.append(f"sigma_min(I - J^T) = {c['sigma_min']:.1e}: singular (3)")
+    if fails:
+        return "the theorem does NOT apply: " + "; ".join(fails)
+    svd = "not computed" if np.isnan(c["sigma_min"]) else f"{c['sigma_min']:.2e}"
+    return (f"the theorem applies: {c['unclipped_rows']} unclipped rows, {c['free_unknowns']} free unknowns, "
+            f"rank {c['rank']}; kink margin {c['kink_margin']:.2e}; sigma_min(I - J^T) {svd}")
+
+
+def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, margin_tol=1e-6, rtol=1e-10,
+                       sv_tol=1e-8, dense_max=2000):
+    """The conditions of the theorem of section 5C at a solved problem, in numbers, with a one-line verdict.
+
+    Check them before trusting an implicit gradient: the agreement of the implicit gradient with
+    finite differences or with long unrolling is a consequence of the theorem, not evidence for
+    its hypotheses. F* must have a 0/1 prox derivative (F = beta ||.||_1: prox_{sigma F*} clips);
+    G may be masked (L1, Zero), the ball (L2Ball) or SquaredL2.
+
+    Parameters
+    ----------
+    K, F, G, x : the problem (1.1), unbatched; x_star, xi_star : its (approximate) solution
+    tau, sigma, theta : the step sizes of the iteration the theorem speaks about
+    margin_tol : kink margins at or below it count as degenerate (choose it above the solve's error)
+    rtol : singular values of K_M at or below rtol * the largest count as zero (for ``rank``)
+    sv_tol : sigma_min(I - J^T) at or below it counts as singular
+    dense_max : largest 2n + k for which I - J^T is built densely (by 2n + k backward steps)
+
+    Returns
+    -------
+    TheoremConditions
+
+    Examples
+    --------
+    >>> from cpteach import problems
+    >>> p = problems.l1_l1_problem()
+    >>> c = theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma)
+    >>> c.applies, c.unclipped_rows == c.free_unknowns == c.rank
+    (True, True)
+    """
+    x = check_problem(K, F, G, x)
+    if x.shape != tuple(K.shape_in):
+        raise ValueError(f"theorem_conditions takes one problem, x of shape {tuple(K.shape_in)}, got {x.shape}; "
+                         "check each sample of a batch on its own")
+    tau, sigma, theta = check_steps(K, tau, sigma, theta)
+    x_star = _validate.primal(K, x, x_star, "x_star")
+    xi_star = _validate.dual(K, x, xi_star, "xi_star")
+    margin_tol = _validate.nonnegative("margin_tol", margin_tol)
+    F_conj = F.conjugate()
+    if not F_conj.has_mask:
+        raise TypeError(f"theorem_conditions needs a 0/1 prox derivative of F* (e.g. F = prox.L1()), got F = {F!r}")
+    if not (G.has_mask or isinstance(G, (prox.L2Ball, prox.SquaredL2))):
+        raise TypeError(f"theorem_conditions knows G with a 0/1 prox derivative (L1, Zero), L2Ball and SquaredL2, "
+                        f"got G = {G!r}; check its conditions by hand (section 5C)")
+    v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)      # (2.1), (2.3) at the fixed point
+    M_D = F_conj.mask(z_D, sigma)                                              # (4.1)
+    M_P = G.mask(v_P, tau) if G.has_mask else np.ones(x.shape, dtype=bool)    # (4.1), or every column
+    B = _masked_matrix(K, M_P, M_D)                                            # K_M on the active sets
+    s = np.linalg.svd(B, compute_uv=False) if B.size else np.zeros(0)
+    rank = int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
+    mu, kappa = _damping(G, v_P, tau, K, xi_star)
+    margin = float(min(np.min(_kink_distance(G, v_P, tau)), np.min(_kink_distance(F_conj, z_D, sigma))))
+    dim = 2 * x.size + xi_star.size
+    sigma_min = np.nan
+    if dim <= dense_max:
+        A = _adjoint_system(K, F_conj, G, x, x_star, xi_star, tau, sigma, theta).operator
+        sigma_min = float(np.linalg.svd(A.matmat(np.eye(dim)), compute_uv=False)[-1])   # I - J^T of (5.5)
+    c = dict(n=x.size, k=xi_star.size, unclipped_rows=int(M_D.sum()), free_unknowns=int(M_P.sum()), rank=rank,
+             dual_unique=rank == int(M_D.sum()),
+             primal_unique=rank == int(M_P.sum()) if G.has_mask else bool(kappa < 1),
+             kink_margin=margin, nondegenerate=margin > margin_tol, mu=mu, kappa=kappa, sigma_min=sigma_min)
+    applies = c["dual_unique"] and c["primal_unique"] and c["nondegenerate"] and not sigma_min <= sv_tol
+    return TheoremConditions(**c, applies=bool(applies), verdict=_verdict({**c, "sv_tol": sv_tol}))
