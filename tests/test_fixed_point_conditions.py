@@ -6,6 +6,7 @@ import pytest
 
 from cpteach import CPState, asymptotics, cp_step, operators, primal_dual_gap, primal_objective, problems, prox
 from cpteach.fixed_point import series_cost, theorem_conditions
+from cpteach.fixed_point.conditions import _rank
 
 
 def fd_jacobian(p, x_star, xi_star, h=1e-7):
@@ -126,3 +127,11 @@ def test_series_cost_is_bounded_and_validates():
         series_cost(p.K, p.F, p.G, p.x, p.x_star, tau=p.tau, sigma=p.sigma, solution=p.solution)
     with pytest.raises(ValueError, match="eps"):
         series_cost(p.K, p.F, p.G, p.x, p.y, tau=p.tau, sigma=p.sigma, solution=p.solution, eps=0)
+
+
+def test_the_rank_of_a_large_masked_operator_comes_from_its_gram_matrix():
+    """Above 10**6 entries _rank uses B^T B; on a tall matrix of known rank both routes agree."""
+    rng = np.random.default_rng(0)
+    B = rng.standard_normal((1500, 40)) @ rng.standard_normal((40, 700))      # rank 40, 1.05e6 entries
+    assert _rank(B, 1e-10) == 40 == _rank(B, 1e-10, dense_size=10**7) == np.linalg.matrix_rank(B)
+    assert _rank(B.T, 1e-10) == 40 and _rank(np.zeros((3, 2)), 1e-10) == 0

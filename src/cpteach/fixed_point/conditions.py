@@ -61,6 +61,24 @@ def _damping(G, v_P, tau, K, xi_star):
     return np.nan, np.nan
 
 
+def _rank(B, rtol, dense_size=10**6):
+    """Numerical rank of B: singular values above rtol * the largest (by SVD up to ``dense_size`` entries).
+
+    A larger B (the 32x32 filter bank has thousands of unclipped rows) is ranked by the eigenvalues of
+    its smaller Gram matrix, B^T B or B B^T, which resolve singular values down to about 1e-7 of the
+    largest, so there rtol is raised to 1e-7: enough to count rows against unknowns.
+    """
+    if B.size == 0:
+        return 0
+    if B.size <= dense_size:
+        s = np.linalg.svd(B, compute_uv=False)
+    else:
+        gram = B.T @ B if B.shape[0] >= B.shape[1] else B @ B.T
+        s = np.sqrt(np.maximum(np.linalg.eigvalsh(gram), 0.0))[::-1]
+        rtol = max(rtol, 1e-7)
+    return int(np.sum(s > rtol * s[0])) if s[0] > 0 else 0
+
+
 def _verdict(c):
     """The one-line verdict of :class:`TheoremConditions` fields ``c`` (a dict)."""
     fails = []
@@ -94,7 +112,8 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
     K, F, G, x : the problem (1.1), unbatched; x_star, xi_star : its (approximate) solution
     tau, sigma, theta : the step sizes of the iteration the theorem speaks about
     margin_tol : kink margins at or below it count as degenerate (choose it above the solve's error)
-    rtol : singular values of K_M at or below rtol * the largest count as zero (for ``rank``)
+    rtol : singular values of K_M at or below rtol * the largest count as zero (for ``rank``; at least 1e-7
+        when K_M has more than 10**6 entries, ranked through its Gram matrix)
     sv_tol : sigma_min(I - J^T) at or below it counts as singular
     dense_max : largest 2n + k for which I - J^T is built densely (by 2n + k backward steps)
 
@@ -128,8 +147,7 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
     M_D = F_conj.mask(z_D, sigma)                                              # (4.1)
     M_P = G.mask(v_P, tau) if G.has_mask else np.ones(x.shape, dtype=bool)    # (4.1), or every column
     B = _masked_matrix(K, M_P, M_D)                                            # K_M on the active sets
-    s = np.linalg.svd(B, compute_uv=False) if B.size else np.zeros(0)
-    rank = int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
+    rank = _rank(B, rtol)
     mu, kappa = _damping(G, v_P, tau, K, xi_star)
     margin = float(min(np.min(_kink_distance(G, v_P, tau)), np.min(_kink_distance(F_conj, z_D, sigma))))
     dim = 2 * x.size + xi_star.size

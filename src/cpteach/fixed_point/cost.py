@@ -48,7 +48,7 @@ def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, m
     (J^T)^N g, which decays like (1 - gamma_min)^(N/2), so N ~ ln(1/eps) / gamma_min with
     gamma_min = sigma tau varsigma_min^2 (4.8)-(4.9). GMRES without restart needs about
     ln(1/eps) / sqrt(gamma_min) iterations (the eigenvalues of I - J^T lie on the circle
-    |w - 1/2| = 1/2, at distance sqrt(gamma_i) from 0); restarts erode that square-root gain.
+    |w - 1/2| = 1/2, at distance sqrt(gamma_i) from 0; (5.9)); restarts erode that square-root gain.
     All three use the operator of :func:`cpteach.implicit_gradient`.
 
     Parameters
