@@ -16,7 +16,7 @@ import scipy.linalg
 
 from .. import operators
 from ..asymptotics import projection_limit
-from ._framework import ATOL, Exercise, MultipleChoice, as_array, call_student, compare, first_match
+from ._framework import Exercise, MultipleChoice, as_array, call_student, compare, first_match
 
 __all__ = ["DeltaPLimit", "PredictLo", "WhyDeltaPZero", "delta_P_limit"]
 
@@ -64,14 +64,23 @@ def delta_P_limit(K, P, D, e):
             return None
         unmasked = np.zeros(7)
         unmasked[P] = _null_space_projection(K[:, P], e[P])
+        inverted = np.zeros(7)
+        inverted[P] = _null_space_projection(K[np.ix_(~D, P)], e[P])
         candidates = [
             (np.zeros(7), "your result is 0, but here range(P) ∩ ker(D K) is not {0} (D K P has more "
                           "columns than rows): the limit is 0 only when that intersection is trivial."),
             (P * e, "you returned P e itself; (4.3) projects it onto range(P) ∩ ker(D K)."),
+            (P * e - right, "you returned the component of P e orthogonal to range(P) ∩ ker(D K) (the row "
+                            "space instead of the null space?); (4.3) is the projection onto the subspace."),
             (unmasked, "you used ker(K): (4.2)-(4.3) only need D K delta_P = 0, the rows where D is False "
                        "do not constrain the limit (this is the erratum to the poster's 'in ker K')."),
+            (inverted, "you used the rows where D is False: ker(D K) constrains the rows where D is True "
+                       "(the unclipped dual entries)."),
             (_null_space_projection(K[D], e), "your projection onto ker(D K) ignores the primal mask: the "
                                               "limit also lies in range(P) (zero where P is False)."),
+            (P * _null_space_projection(K[D], e), "you projected onto ker(D K) first and applied P afterwards: "
+                                                  "the masked vector is no longer in ker(D K); restrict K to the "
+                                                  "columns where P is True, then project e restricted to P."),
         ]
         message = first_match(got, candidates)
         if message is not None:
@@ -79,12 +88,18 @@ def delta_P_limit(K, P, D, e):
         got = as_array(got)
         if got is None or got.shape != right.shape:
             return problem
-        if np.any(np.abs(got[~P]) > ATOL):
+        if np.any(np.abs(got[~P]) > 1e-6 * max(1.0, np.max(np.abs(got)))):
             return "your result is non-zero where P is False; the limit lies in range(P)."
         if np.linalg.norm(K[D] @ got) > 1e-7 * max(1.0, np.linalg.norm(got)):
             return "D K (your result) is not 0, so your result is not in ker(D K)."
         return ("your result lies in range(P) ∩ ker(D K) but is not the orthogonal projection: "
                 "e - result must be orthogonal to that subspace.")
+
+    def _explain_error(self, err):
+        if isinstance(err, IndexError):
+            return (" A boolean index of the wrong length: did you swap P and D? D (length k) selects rows "
+                    "of K, P (length n) selects columns.")
+        return super()._explain_error(err)
 
 
 class PredictLo(MultipleChoice):
