@@ -277,6 +277,20 @@ class MultipleChoice(Exercise):
     def __repr__(self):
         return str(self.prompt())
 
+    def verify(self, answer, shown):
+        """``shown`` once ``answer`` is given (right or wrong), else a prompt to answer first.
+
+        The verification cell of a predict-then-verify question ends with
+        ``question.verify(answer, fig)`` (a figure) or ``question.verify(answer, table)`` (a text,
+        shown as a code block), so that Run All does not show it under the unanswered question.
+        """
+        if self.check(answer).outcome is Outcome.NOT_ATTEMPTED:
+            return Message("Verify", "answer the question above first (set `answer` and run its cell), "
+                                     "then run this cell again.")
+        if isinstance(shown, str):
+            return Message("Verify", f"\n\n```text\n{shown}\n```")
+        return shown
+
     def check(self, answer):
         """Check the chosen letter; case, spaces and brackets do not matter ("C", " (c) ")."""
         if isinstance(answer, str):

@@ -36,11 +36,10 @@ class DeltaPLimit(Exercise):
     """
 
     name = "the limit (4.3) of delta_P"
-    hint_text = ("A vector in range(P) is zero where P is False, so only the columns K[:, P] matter; "
-                 "ker(D K) only constrains the rows where D is True. Restrict K to those rows and "
-                 "columns, find an orthonormal basis N of its null space (scipy.linalg.null_space), "
-                 "project e restricted to P onto it (N N^T e_P) and put the result back into a "
-                 "length-n vector.")
+    hint_text = ("Two questions reduce the problem to a smaller matrix. Where can a vector of range(P) be non-zero, "
+                 "so which columns of K can it see? Which rows of K does the condition D K v = 0 involve? Then "
+                 "recall how to project onto the null space of a matrix once you have an orthonormal basis of it "
+                 "(scipy.linalg.null_space gives one), and where the answer has to be zero.")
     solution_code = """
 def delta_P_limit(K, P, D, e):
     import scipy.linalg
