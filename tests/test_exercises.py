@@ -262,3 +262,23 @@ def test_variants_are_distinguishable(exercise, variant_function):
     for variant, message in exercise._messages.items():
         result = exercise.check(lambda *args, variant=variant: variant_function(*args, variant=variant))
         _incorrect(result, message)
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+def test_verification_waits_for_an_answer(question):
+    """Predict-then-verify: the verification is shown only once an answer (right or wrong) is given."""
+    figure = object()
+    assert "answer the question above first" in question.verify(None, figure).text
+    wrong = next(letter for letter in question.choices if letter != question.answer)
+    assert question.verify(wrong, figure) is figure and question.verify(question.answer, figure) is figure
+    assert "```text\nrow 1\nrow 2\n```" in question.verify(question.answer, "row 1\nrow 2").text
+
+
+def test_one_step_data_make_each_part_observable():
+    """one_step_gradient's data: some dual entries clipped, some not; tau != sigma; x != x*."""
+    rng = np.random.default_rng(7)
+    K = rng.standard_normal((6, 5)) / 3
+    x, y, x_star = rng.standard_normal((3, 5))
+    xi_star = np.array([1.0, -1.0, 0.3, -0.6, 1.0, 0.1])
+    unclipped = np.abs(xi_star + 0.45 * K @ x_star) <= 1
+    assert 0 < unclipped.sum() < unclipped.size and np.linalg.norm(x - x_star) > 0.5

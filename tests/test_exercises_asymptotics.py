@@ -94,14 +94,14 @@ DELTA_P_LIMIT_CORRECT = [
 ]
 DELTA_P_LIMIT_MISTAKES = [
     ("zero", lambda K, P, D, e: np.zeros(K.shape[1]), "limit is 0 only when"),
-    ("P e", lambda K, P, D, e: np.where(P, e, 0.0), "returned P e itself"),
+    ("P e", lambda K, P, D, e: np.where(P, e, 0.0), "returned M_P e itself"),
     ("ker K", _unmasked_kernel, "you used ker(K)"),
-    ("rows where D is False", lambda K, P, D, e: _limit(K, P, D, e, rows=lambda D: ~D), "rows where D is False"),
+    ("rows where M_D is False", lambda K, P, D, e: _limit(K, P, D, e, rows=lambda D: ~D), "rows where M_D is False"),
     ("no primal mask", lambda K, P, D, e: _project(K[D], e), "ignores the primal mask"),
-    ("mask after projecting", lambda K, P, D, e: P * _project(K[D], e), "applied P afterwards"),
+    ("mask after projecting", lambda K, P, D, e: P * _project(K[D], e), "applied M_P afterwards"),
     ("row space", _complement, "orthogonal to"),
-    ("P and D swapped", _swapped_masks, "swap P and D"),
-    ("e itself", lambda K, P, D, e: e, "non-zero where P is False"),
+    ("P and D swapped", _swapped_masks, "swap M_P and M_D"),
+    ("e itself", lambda K, P, D, e: e, "non-zero where M_P is False"),
     ("null space of B^T", lambda K, P, D, e: _limit(K, P, D, e, basis=lambda B: scipy.linalg.null_space(B.T)),
      "K^T"),
 ]
