@@ -4,24 +4,33 @@ An exercise is a small object in the style of Kaggle's learntools:
 
 - ``check(answer)`` returns a :class:`CheckResult` whose ``outcome`` is an
   :class:`Outcome`: ``NOT_ATTEMPTED`` (``None``, ``NotImplemented``, or a function that
-  still raises ``NotImplementedError`` or returns ``None``), ``INCORRECT`` (with a message
-  that points at the mistake without printing the answer) or ``CORRECT``;
+  still raises ``NotImplementedError``), ``INCORRECT`` (with a message that names the
+  mistake without printing the answer; a function that returns ``None`` for some inputs
+  is incorrect: a ``return`` is missing in one branch) or ``CORRECT``;
 - ``hint()`` and ``solution()`` return a :class:`Message`, shown as Markdown.
 
 Only the student's own call is guarded: an exception raised by the student's function is
-reported as "your function raised ...", while an exception anywhere else in a checker
+reported as "your function raised ..." (a shape error of a matrix product is explained:
+"did you use K where K^T belongs?"), while an exception anywhere else in a checker
 (the reference, the diagnosis) is a bug in cpteach and is raised as :class:`CheckerError`.
-Arrays are compared with float tolerances (:func:`compare`, :func:`matches`).
+The student's function gets deep copies of its arguments (it may modify them in place).
+Arrays are compared with tolerances that accept float32 arithmetic (:func:`compare`,
+:func:`matches`); NaN or inf in an answer is named as such.
 """
 from __future__ import annotations
 
+import copy
 import html
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 
-RTOL, ATOL = 1e-7, 1e-9
+RTOL, ATOL = 1e-5, 1e-9   # relative to the largest entry of the expected value: float32 answers pass
+
+SHAPE_ERROR_HINT = (" A shape error in a matrix product: did you use K where K^T belongs (or the other way "
+                    "round)? K is k x n: K maps R^n to R^k and K^T maps R^k back to R^n.")
+NAN_HINT = "a division by zero (0/0 where a norm or |v| vanishes)?"
 
 
 class Outcome(str, Enum):
@@ -77,7 +86,11 @@ class CheckerError(RuntimeError):
 
 
 class _NotAttempted(Exception):
-    """The student's function is still a stub (raises NotImplementedError or returns None)."""
+    """The student's function is still a stub (it raises NotImplementedError)."""
+
+
+class _ReturnedNone(Exception):
+    """The student's function returned None; ``when`` describes the inputs."""
 
 
 class _StudentError(Exception):
@@ -88,13 +101,14 @@ class _StudentError(Exception):
         self.error = error
 
 
-def call_student(function, *args):
-    """Call the student's ``function`` on copies of the array arguments; the only guarded call.
+def call_student(function, *args, when="called with the checker's data"):
+    """Call the student's ``function`` on deep copies of the arguments; the only guarded call.
 
-    Raises ``_NotAttempted`` for a stub (NotImplementedError, or ``None`` returned) and
-    ``_StudentError`` for any other exception of the student's code.
+    Raises ``_NotAttempted`` for a stub (NotImplementedError), ``_ReturnedNone`` when it
+    returns None (``when`` says for which inputs) and ``_StudentError`` for any other
+    exception of the student's code.
     """
-    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    args = copy.deepcopy(args)
     try:
         out = function(*args)
     except NotImplementedError as err:
@@ -102,9 +116,15 @@ def call_student(function, *args):
     except Exception as err:  # the student's code failed: reported, not raised
         raise _StudentError(err) from err
     if out is None:
-        raise _NotAttempted("your function returns None; fill in its body and return the result "
-                            "(is a `return` missing?).")
+        raise _ReturnedNone(when)
     return out
+
+
+def parts(got, names):
+    """``got`` as a list of ``len(names)`` parts (a tuple or a list is accepted), else what is wrong."""
+    if isinstance(got, (tuple, list)) and len(got) == len(names):
+        return list(got), None
+    return None, f"return the {len(names)} results ({', '.join(names)}), e.g. as a tuple."
 
 
 def as_array(got):
@@ -115,6 +135,12 @@ def as_array(got):
         return None
 
 
+def _close(got, expected, rtol, atol):
+    expected = np.asarray(expected, dtype=float)
+    scale = np.max(np.abs(expected)) if expected.size else 0.0
+    return np.allclose(got, expected, rtol=rtol, atol=atol + rtol * scale)
+
+
 def compare(name, got, expected, rtol=RTOL, atol=ATOL):
     """None if ``got`` matches ``expected`` (shape and values), else what is wrong (no values shown)."""
     got = as_array(got)
@@ -122,7 +148,9 @@ def compare(name, got, expected, rtol=RTOL, atol=ATOL):
         return f"{name} is not an array of numbers."
     if got.shape != np.shape(expected):
         return f"{name} has shape {got.shape}, expected {np.shape(expected)}."
-    if np.allclose(got, expected, rtol=rtol, atol=atol):
+    if not np.all(np.isfinite(got)):
+        return f"{name} contains NaN or inf ({np.sum(~np.isfinite(got))} entries): {NAN_HINT}"
+    if _close(got, expected, rtol, atol):
         return None
     return f"{name} differs from the expected value."
 
@@ -130,7 +158,8 @@ def compare(name, got, expected, rtol=RTOL, atol=ATOL):
 def matches(got, candidate, rtol=RTOL, atol=ATOL):
     """Whether ``got`` equals ``candidate`` in shape and, within the tolerances, in value."""
     got = as_array(got)
-    return got is not None and got.shape == np.shape(candidate) and np.allclose(got, candidate, rtol=rtol, atol=atol)
+    return (got is not None and got.shape == np.shape(candidate) and np.all(np.isfinite(candidate))
+            and _close(got, candidate, rtol, atol))
 
 
 def first_match(got, candidates, rtol=RTOL, atol=ATOL):
@@ -169,6 +198,9 @@ class Exercise:
             problem = self._diagnose(answer)
         except _NotAttempted as why:
             return CheckResult(Outcome.NOT_ATTEMPTED, f"{self.name}: {why}")
+        except _ReturnedNone as when:
+            return CheckResult(Outcome.INCORRECT, f"{self.name}: your function returns None when {when}: "
+                                                  "a `return` missing in one branch?")
         except _StudentError as raised:
             err = raised.error
             return CheckResult(Outcome.INCORRECT, f"{self.name}: your function raised {type(err).__name__}: {err}"
@@ -197,8 +229,17 @@ class Exercise:
             return None
         return f"expected a function, got {type(answer).__name__}."
 
+    shape_error_hint = SHAPE_ERROR_HINT
+
     def _explain_error(self, err):
         """Extra words after "your function raised ..." (subclasses recognise typical errors)."""
+        text = str(err)
+        if isinstance(err, ValueError) and any(key in text for key in ("mismatch", "not aligned",
+                                                                        "could not be broadcast")):
+            return self.shape_error_hint
+        if isinstance(err, ValueError) and "truth value of an array" in text:
+            return (" An `if` (or `and`, `max`) on a whole array: the formula acts entry by entry, use "
+                    "np.where, np.maximum, np.abs or a mask instead.")
         return ""
 
     def _on_correct(self):
@@ -235,6 +276,20 @@ class MultipleChoice(Exercise):
 
     def __repr__(self):
         return str(self.prompt())
+
+    def verify(self, answer, shown):
+        """``shown`` once ``answer`` is given (right or wrong), else a prompt to answer first.
+
+        The verification cell of a predict-then-verify question ends with
+        ``question.verify(answer, fig)`` (a figure) or ``question.verify(answer, table)`` (a text,
+        shown as a code block), so that Run All does not show it under the unanswered question.
+        """
+        if self.check(answer).outcome is Outcome.NOT_ATTEMPTED:
+            return Message("Verify", "answer the question above first (set `answer` and run its cell), "
+                                     "then run this cell again.")
+        if isinstance(shown, str):
+            return Message("Verify", f"\n\n```text\n{shown}\n```")
+        return shown
 
     def check(self, answer):
         """Check the chosen letter; case, spaces and brackets do not matter ("C", " (c) ")."""

@@ -1,4 +1,4 @@
-"""Exercises of notebook 03, docs/theory.md section 4 (asymptotics of the adjoints): the limit (4.3) of
+"""Exercises of notebooks 03a and 03b, docs/theory.md section 4 (asymptotics of the adjoints): the limit (4.3) of
 delta_P and two predict-then-verify questions (l_o as tau -> 0; why Delta_P = 0 for a unique solution).
 
 Examples
@@ -16,7 +16,7 @@ import scipy.linalg
 
 from .. import operators
 from ..asymptotics import projection_limit
-from ._framework import ATOL, Exercise, MultipleChoice, as_array, call_student, compare, first_match
+from ._framework import Exercise, MultipleChoice, as_array, call_student, compare, first_match
 
 __all__ = ["DeltaPLimit", "PredictLo", "WhyDeltaPZero", "delta_P_limit"]
 
@@ -28,50 +28,58 @@ def _null_space_projection(A, e):
 
 
 class DeltaPLimit(Exercise):
-    """Implement the limit (4.3) of delta_P^l: ``delta_P_limit(K, P, D, e)``, the orthogonal
-    projection of P e onto range(P) ∩ ker(D K).
+    """Implement the limit (4.3) of delta_P^l: ``delta_P_limit(K, M_P, M_D, e)``, the orthogonal
+    projection of M_P e onto range(M_P) ∩ ker(M_D K).
 
-    ``K`` is a NumPy matrix (k x n), ``P`` a bool array of length n (primal mask),
-    ``D`` a bool array of length k (dual mask), ``e`` an array of length n.
+    ``K`` is a NumPy matrix (k x n), ``M_P`` a bool array of length n (primal mask),
+    ``M_D`` a bool array of length k (dual mask), ``e`` an array of length n.
     """
 
     name = "the limit (4.3) of delta_P"
-    hint_text = ("A vector in range(P) is zero where P is False, so only the columns K[:, P] matter; "
-                 "ker(D K) only constrains the rows where D is True. Restrict K to those rows and "
-                 "columns, find an orthonormal basis N of its null space (scipy.linalg.null_space), "
-                 "project e restricted to P onto it (N N^T e_P) and put the result back into a "
-                 "length-n vector.")
+    hint_text = ("Two questions reduce the problem to a smaller matrix. Where can a vector of range(M_P) be non-zero, "
+                 "so which columns of K can it see? Which rows of K does the condition M_D K v = 0 involve? Then "
+                 "recall how to project onto the null space of a matrix once you have an orthonormal basis of it "
+                 "(scipy.linalg.null_space gives one), and where the answer has to be zero.")
     solution_code = """
-def delta_P_limit(K, P, D, e):
+def delta_P_limit(K, M_P, M_D, e):
     import scipy.linalg
-    A = K[np.ix_(D, P)]                       # D K P on the active rows and columns
+    A = K[np.ix_(M_D, M_P)]                   # M_D K M_P on the active rows and columns
     N = scipy.linalg.null_space(A)            # orthonormal basis of its kernel
     out = np.zeros(K.shape[1])
-    out[P] = N @ (N.T @ e[P])                 # (4.3): projection of P e
+    out[M_P] = N @ (N.T @ e[M_P])             # (4.3): projection of M_P e
     return out
 """
 
     def _diagnose(self, answer):
         rng = np.random.default_rng(6)
         K = rng.standard_normal((4, 7))
-        P = np.array([True, True, False, True, True, False, True])     # |P| = 5
-        D = np.array([True, False, True, True])                         # |D| = 3: kernel of dimension 2
+        M_P = np.array([True, True, False, True, True, False, True])     # |M_P| = 5
+        M_D = np.array([True, False, True, True])                         # |M_D| = 3: kernel of dimension 2
         e = rng.standard_normal(7)
-        right = projection_limit(operators.Matrix(K), P, D, e)
-        got = call_student(answer, K, P, D, e)
-        problem = compare("delta_P_limit(K, P, D, e)", got, right)
+        right = projection_limit(operators.Matrix(K), M_P, M_D, e)
+        got = call_student(answer, K, M_P, M_D, e)
+        problem = compare("delta_P_limit(K, M_P, M_D, e)", got, right)
         if problem is None:
             return None
         unmasked = np.zeros(7)
-        unmasked[P] = _null_space_projection(K[:, P], e[P])
+        unmasked[M_P] = _null_space_projection(K[:, M_P], e[M_P])
+        inverted = np.zeros(7)
+        inverted[M_P] = _null_space_projection(K[np.ix_(~M_D, M_P)], e[M_P])
         candidates = [
-            (np.zeros(7), "your result is 0, but here range(P) ∩ ker(D K) is not {0} (D K P has more "
+            (np.zeros(7), "your result is 0, but here range(M_P) ∩ ker(M_D K) is not {0} (M_D K M_P has more "
                           "columns than rows): the limit is 0 only when that intersection is trivial."),
-            (P * e, "you returned P e itself; (4.3) projects it onto range(P) ∩ ker(D K)."),
-            (unmasked, "you used ker(K): (4.2)-(4.3) only need D K delta_P = 0, the rows where D is False "
+            (M_P * e, "you returned M_P e itself; (4.3) projects it onto range(M_P) ∩ ker(M_D K)."),
+            (M_P * e - right, "you returned the component of M_P e orthogonal to range(M_P) ∩ ker(M_D K) (the row "
+                            "space instead of the null space?); (4.3) is the projection onto the subspace."),
+            (unmasked, "you used ker(K): (4.2)-(4.3) only need M_D K delta_P = 0, the rows where M_D is False "
                        "do not constrain the limit (this is the erratum to the poster's 'in ker K')."),
-            (_null_space_projection(K[D], e), "your projection onto ker(D K) ignores the primal mask: the "
-                                              "limit also lies in range(P) (zero where P is False)."),
+            (inverted, "you used the rows where M_D is False: ker(M_D K) constrains the rows where M_D is True "
+                       "(the unclipped dual entries)."),
+            (_null_space_projection(K[M_D], e), "your projection onto ker(M_D K) ignores the primal mask: the "
+                                              "limit also lies in range(M_P) (zero where M_P is False)."),
+            (M_P * _null_space_projection(K[M_D], e), "you projected onto ker(M_D K) first and applied M_P afterwards: "
+                                                  "the masked vector is no longer in ker(M_D K); restrict K to the "
+                                                  "columns where M_P is True, then project e restricted to M_P."),
         ]
         message = first_match(got, candidates)
         if message is not None:
@@ -79,12 +87,18 @@ def delta_P_limit(K, P, D, e):
         got = as_array(got)
         if got is None or got.shape != right.shape:
             return problem
-        if np.any(np.abs(got[~P]) > ATOL):
-            return "your result is non-zero where P is False; the limit lies in range(P)."
-        if np.linalg.norm(K[D] @ got) > 1e-7 * max(1.0, np.linalg.norm(got)):
-            return "D K (your result) is not 0, so your result is not in ker(D K)."
-        return ("your result lies in range(P) ∩ ker(D K) but is not the orthogonal projection: "
+        if np.any(np.abs(got[~M_P]) > 1e-6 * max(1.0, np.max(np.abs(got)))):
+            return "your result is non-zero where M_P is False; the limit lies in range(M_P)."
+        if np.linalg.norm(K[M_D] @ got) > 1e-7 * max(1.0, np.linalg.norm(got)):
+            return "M_D K (your result) is not 0, so your result is not in ker(M_D K)."
+        return ("your result lies in range(M_P) ∩ ker(M_D K) but is not the orthogonal projection: "
                 "e - result must be orthogonal to that subspace.")
+
+    def _explain_error(self, err):
+        if isinstance(err, IndexError):
+            return (" A boolean index of the wrong length: did you swap M_P and M_D? M_D (length k) selects rows "
+                    "of K, M_P (length n) selects columns.")
+        return super()._explain_error(err)
 
 
 class PredictLo(MultipleChoice):
@@ -104,7 +118,7 @@ class PredictLo(MultipleChoice):
     name = "predict l_o as tau -> 0"
     question = ("Keep the problem (an L1-type problem with 0/1 masks and a unique, nondegenerate solution) and "
                 "sigma fixed, and make the primal step tau smaller and smaller. What happens to l_o, the "
-                "iteration after which the masks M_P^l, M_D^l of (4.1) (P, D in the code) no longer change?")
+                "iteration after which the masks M_P^l, M_D^l of (4.1) no longer change?")
     choices = {
         "a": "l_o tends to 0: with small steps the masks are right from the first iteration.",
         "b": "l_o stays about the same: the masks are a property of the solution, not of the steps.",
@@ -143,7 +157,7 @@ class WhyDeltaPZero(MultipleChoice):
         q.check(answer)
 
     and verify with the masks: ``M_P.sum()`` entries are free, M_D K M_P restricted to them has
-    full column rank (``np.linalg.matrix_rank(K[np.ix_(D, P)])``), and ``res.delta_P[-1]``
+    full column rank (``np.linalg.matrix_rank(K[np.ix_(M_D, M_P)])``), and ``res.delta_P[-1]``
     is not zero. ``q.solution()`` shows the answer and why.
     """
 
@@ -166,14 +180,14 @@ class WhyDeltaPZero(MultipleChoice):
     }
     hint_text = ("Sum (3.2) and (3.3) over l with the masks fixed (l >= l_o) and let L -> infinity. Which two "
                  "conditions does Delta_P then satisfy? Compare with the subspace in (4.3).")
-    explanation = ("With fixed 0/1 masks P = M_P, D = M_D the summed recursions read "
-                   "Delta_P = P (Delta_P + e* + sigma K^T Delta_D) and Delta_D = D (Delta_D - tau K Delta_P). The "
-                   "second says D K Delta_P = 0, the first that Delta_P is zero where P is 0: Delta_P lies in "
+    explanation = ("With fixed 0/1 masks M_P, M_D the summed recursions read "
+                   "Delta_P = M_P (Delta_P + e* + sigma K^T Delta_D) and Delta_D = M_D (Delta_D - tau K Delta_P). The "
+                   "second says M_D K Delta_P = 0, the first that Delta_P is zero where M_P is 0: Delta_P lies in "
                    "range(M_P) ∩ ker(M_D K), the subspace of (4.3) (docs/theory.md section 4D, 'Why Delta_P = 0'). For "
                    "a polyhedral problem with a unique primal solution (nondegenerate) that subspace is {0}: "
-                   "D K restricted to the free entries is injective (check: the rank of K[np.ix_(D, P)] equals "
-                   "P.sum()). The terms delta_P^l are not 0; they cancel in the sum. The first equation then fixes "
-                   "Delta_D instead (P (e* + sigma K^T Delta_D) = 0), so only the term sigma Delta_D x*^T of (4.5) "
+                   "M_D K restricted to the free entries is injective (check: the rank of K[np.ix_(M_D, M_P)] equals "
+                   "M_P.sum()). The terms delta_P^l are not 0; they cancel in the sum. The first equation then fixes "
+                   "Delta_D instead (M_P (e* + sigma K^T Delta_D) = 0), so only the term sigma Delta_D x*^T of (4.5) "
                    "remains.")
 
 

@@ -5,14 +5,15 @@ which of them depends on the step sizes.
 Examples
 --------
 >>> ex = ImplicitAdjoint()
->>> J, g = ex.data()
->>> J.shape, g.shape
-((14, 14), (14,))
->>> ex.check(lambda J, g: g).outcome
+>>> K, gamma_P, gamma_D, e, tau, sigma, theta = ex.data()
+>>> K.shape, gamma_D.tolist()
+((4, 5), [1.0, 0.0, 1.0, 1.0])
+>>> ex.check(lambda K, gamma_P, gamma_D, e, tau, sigma, theta: np.zeros(14)).outcome
 <Outcome.INCORRECT: 'incorrect'>
 """
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 
 import numpy as np
@@ -32,10 +33,12 @@ def _one_step_variant(K, x, y, x_star, xi_star, tau, sigma, variant):
     residual = y - x_star if variant == "poster_sign" else x_star - y
     delta_P = prime_G * residual                                                  # (5.1)
     z_D = xi_star if variant == "mask_at_xi" else xi_star + sigma * K @ x_star
-    D = np.ones_like(z_D) if variant == "no_D" else (np.abs(z_D) < 1).astype(float)
+    M_D = (np.abs(z_D) < 1 if variant == "mask_at_xi" else np.abs(z_D) <= 1).astype(float)   # prox.Box.mask
+    M_D = {"no_D": np.ones_like(z_D), "mask_inverted": 1 - M_D}.get(variant, M_D)
     sign = 1 if variant == "sign_5_2" else -1
-    delta_D = D * (sign * tau * K @ delta_P)                                      # (5.2)
+    delta_D = M_D * (sign * tau * K @ (residual if variant == "no_prime_in_5_2" else delta_P))   # (5.2)
     a, b = (tau, sigma) if variant == "swap_steps" else (sigma, tau)
+    b = -b if variant == "sign_5_3" else b
     point = x if variant == "x_data" else x_star
     return a * np.outer(delta_D, point) - b * np.outer(xi_star, delta_P)         # (5.3)
 
@@ -44,8 +47,9 @@ class OneStepGradient(Exercise):
     """Implement the fixed-point gradient (5.1)-(5.3) for F = ||.||_1, G = 0.5||.||^2 and a matrix K:
     ``one_step_gradient(K, x, y, x_star, xi_star, tau, sigma)`` -> grad_K (k x n).
 
-    prox_{tau G}(v) = v / (1 + tau) has derivative 1 / (1 + tau); prox_{sigma F*} is clipping
-    to [-1, 1], with derivative 1 where |z| < 1 and 0 elsewhere.
+    The model is min_u ||K u||_1 + 0.5||u - x||^2. prox_{tau G}(v) = v / (1 + tau) has
+    derivative 1 / (1 + tau); prox_{sigma F*} is clipping to [-1, 1], with derivative 1
+    where |z| <= 1 and 0 elsewhere (the mask of :class:`cpteach.prox.Box`).
     """
 
     name = "the fixed-point gradient (5.1)-(5.3)"
@@ -56,8 +60,8 @@ class OneStepGradient(Exercise):
     solution_code = """
 def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
     delta_P = (x_star - y) / (1 + tau)                                      # (5.1)
-    D = np.abs(xi_star + sigma * K @ x_star) < 1                            # prox'_{sigma F*}
-    delta_D = D * (-tau * K @ delta_P)                                      # (5.2)
+    M_D = np.abs(xi_star + sigma * K @ x_star) <= 1                         # prox'_{sigma F*}
+    delta_D = M_D * (-tau * K @ delta_P)                                    # (5.2)
     return sigma * np.outer(delta_D, x_star) - tau * np.outer(xi_star, delta_P)   # (5.3)
 """
 
@@ -66,7 +70,14 @@ def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
                        "get the poster's negative gradient.",
         "no_prime_G": "(5.1) is missing the derivative of prox_{tau G}, 1 / (1 + tau) for this G.",
         "prime_G_sigma": "(5.1): the primal prox uses the step tau, so its derivative is 1 / (1 + tau).",
-        "no_D": "(5.2) is missing the mask: the clipping derivative is 0 where |z_D| >= 1.",
+        "no_D": "(5.2) is missing the mask, or evaluates it at xi* (where |xi*| <= 1 always), not at z_D: the "
+                "clipping derivative at z_D = xi* + sigma K x* is 0 where |z_D| > 1.",
+        "mask_inverted": "(5.2): your mask is inverted; the clipping derivative is 1 where |z_D| <= 1 (the "
+                         "unclipped entries) and 0 where the entry is clipped.",
+        "no_prime_in_5_2": "(5.2) applies -tau K to delta_P* (already multiplied by the derivative of "
+                           "prox_{tau G}), not to x* - y.",
+        "sign_5_3": "sign of the second term of (5.3): K enters (2.3) as -tau K^T xi, so the term is "
+                    "-tau xi* delta_P*^T.",
         "mask_at_xi": "(5.2): evaluate the clipping derivative at z_D = xi* + sigma K x*, not at xi*.",
         "sign_5_2": "sign in (5.2): xi enters z_P = x - tau K^T xi, so the term is -tau K delta_P*.",
         "swap_steps": "step sizes in (5.3): sigma goes with delta_D* x*^T and tau with xi* delta_P*^T.",
@@ -77,7 +88,7 @@ def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
         rng = np.random.default_rng(7)
         K = rng.standard_normal((6, 5)) / 3                # tau*sigma*||K||^2 < 1 for the steps below
         x, y, x_star = rng.standard_normal((3, 5))
-        xi_star = np.array([1.0, -1.0, 0.3, -0.6, 1.0, 0.1])
+        xi_star = np.array([1.0, -1.0, 0.3, -0.6, 1.0, 0.1])     # |z_D| > 1 in some entries, not in all
         tau, sigma = 0.3, 0.45
         got = call_student(answer, K, x, y, x_star, xi_star, tau, sigma)
         right = fixed_point_closed_form(operators.Matrix(K), prox.L1(), prox.SquaredL2(), x, y, x_star, xi_star,
@@ -121,11 +132,50 @@ def _step_jacobian(p, h=1e-6):
     return np.column_stack([(T(s_star + h * e) - T(s_star - h * e)) / (2 * h) for e in np.eye(s_star.size)])
 
 
-def _random_instance():
-    """A second (J, g): a random non-symmetric J with ||J|| = 0.8, so answers cannot be hard-coded."""
-    rng = np.random.default_rng(11)
-    A = rng.standard_normal((7, 7))
-    return 0.8 * A / np.linalg.norm(A, 2), rng.standard_normal(7)
+def _second_problem():
+    """A second instance with tau != sigma and theta = 0.7: a random 6 x 4 K, F = ||.||_1, G = 0.5||.||^2.
+
+    Three dual rows are unclipped and three clipped, each at least 0.03 from the kink |z_D| = 1.
+    """
+    rng = np.random.default_rng(12)
+    K = rng.standard_normal((6, 4))
+    K = operators.Matrix(K / np.linalg.norm(K, 2))
+    x, y = rng.standard_normal((2, 4))
+    return Problem(K, prox.L1(1.0), prox.SquaredL2(), x, y, "random 6 x 4 L1-L2", tau=0.6, sigma=1.4,
+                   theta=0.7, tol=1e-14)
+
+
+def _student_data(p):
+    """The arguments of ``implicit_adjoint``: K, the prox derivatives at the solution, e* and the steps."""
+    z_P = p.x_star - p.tau * p.K.adjoint(p.xi_star)                              # (2.3) at s*
+    z_D = p.xi_star + p.sigma * p.K.apply(p.x_star)                              # (2.1) at s*
+    n = p.x.size
+    gamma_P = np.array([p.G.prox_vjp(z_P - p.x, p.tau, e_i) @ e_i for e_i in np.eye(n)])   # diagonal
+    gamma_D = p.F.conjugate().mask(z_D, p.sigma).astype(float)                   # 1 = unclipped (prox.Box.mask)
+    return p.K.params.copy(), gamma_P, gamma_D, p.x_star - p.y, p.tau, p.sigma, p.theta
+
+
+def _transposed_step(K, gamma_P, gamma_D, tau, sigma, theta, variant=None):
+    """The matrix of J^T assembled column by column from one backward step (3.7), or one known mistake in it."""
+    k, n = K.shape
+    if variant == "swap_steps":
+        tau, sigma = sigma, tau
+    theta = 1.0 if variant == "theta_one" else theta
+    gamma_P = np.ones(n) if variant == "no_gamma_P" else gamma_P
+    gamma_D = np.ones(k) if variant == "no_gamma_D" else gamma_D
+    weight = 1 if variant == "no_one_plus_theta" else 1 + theta
+    keep = 0 if variant == "no_x_prev" else 1
+    prev_sign = 1 if variant == "x_prev_sign" else -1
+
+    def apply(lam):
+        lam_x, lam_prev, lam_xi = lam[:n], lam[n:2 * n], lam[2 * n:]
+        delta_P = gamma_P * lam_x                                                 # R of (3.7)
+        delta_D = gamma_D * (lam_xi - tau * K @ delta_P)
+        return np.concatenate([delta_P + keep * lam_prev + weight * sigma * K.T @ delta_D,   # (3.7)
+                               prev_sign * theta * sigma * K.T @ delta_D, delta_D])
+
+    JT = np.column_stack([apply(col) for col in np.eye(2 * n + k)])
+    return JT.T if variant == "rows" else JT
 
 
 def _partial_sums(J, g, L):
@@ -139,38 +189,72 @@ def _partial_sums(J, g, L):
 
 
 class ImplicitAdjoint(Exercise):
-    """Solve the adjoint equation (5.5), (I - J^T) lambda = g, by a dense solve: ``implicit_adjoint(J, g)`` -> lambda.
+    """Assemble J^T from the masks by (3.7) and solve the adjoint equation (5.5), (I - J^T) lambda = g:
+    ``implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta)`` -> lambda.
 
-    The data is a tiny problem (:attr:`problem`, 1-D TV-L2 with n = 5, F = 0.3||.||_1 on
-    the differences, G = 0.5||.||^2, tau = sigma = 0.45, theta = 1): J is the Jacobian of
-    one CP step T(s) on the state s = (x, x_prev, xi) (sizes 5, 5, 4) at its fixed point
-    s* = (x*, x*, xi*), computed by central differences of one step of
-    :func:`cpteach.chambolle_pock`; g = (x* - y, 0, 0). The unrolled series
+    ``K`` is a NumPy matrix (k x n); ``gamma_P`` (length n) and ``gamma_D`` (length k) are the
+    diagonals of the prox derivatives Gamma_P = prox'_{tau G}(z_P* - x) and
+    Gamma_D = prox'_{sigma F*}(z_D*) at the solution (gamma_D is 1 where |z_D*| <= beta, the
+    unclipped rows, as :meth:`cpteach.prox.Box.mask`); ``e`` = x* - y. lambda is the adjoint
+    of the state s = (x, x_prev, xi), one array of length 2n + k, and g = (e, 0, 0).
+    One backward step (3.7) at the solution maps lambda to J^T lambda; apply it to the unit
+    vectors to get the columns of J^T (or hand it to scipy's GMRES as a LinearOperator).
+
+    The reference is independent of (3.7): J by central differences of one step of
+    :func:`cpteach.chambolle_pock` at s*. The data (:meth:`data`) is a tiny problem
+    (:attr:`problem`, 1-D TV-L2 with n = 5, F = 0.3||.||_1 on the differences,
+    G = 0.5||.||^2, tau = sigma = 0.45, theta = 1); ``check`` also tries a random 6 x 4
+    L1-L2 problem with tau != sigma and theta = 0.7. The unrolled series
     sum_{j<L} (J^T)^j g (:meth:`partial_sums`) approaches lambda as L grows; its first term
     g belongs to the one-step gradient.
 
     Use in a notebook::
 
         ex = exercises.ImplicitAdjoint()
-        J, g = ex.data()                  # J: 14 x 14, g: 14
-        def implicit_adjoint(J, g):
-            raise NotImplementedError     # your dense solve
+        K, gamma_P, gamma_D, e, tau, sigma, theta = ex.data()
+        def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
+            raise NotImplementedError     # J^T by (3.7), then the solve
         ex.check(implicit_adjoint)
         S = ex.partial_sums(60)           # S[L - 1] = sum_{j<L} (J^T)^j g, to plot against L
-
-    ``check`` also tries a second, random (J, g); when correct it reports how far the
-    partial sums are from lambda for a few L.
     """
 
     name = "the implicit adjoint (5.5)"
-    hint_text = ("lambda = J^T lambda + g is a linear system: move J^T lambda to the left. Which matrix "
-                 "multiplies lambda then? np.eye(len(g)) and np.linalg.solve do the rest. (Backprop applies "
-                 "transposed Jacobians: mind the transpose.)")
+    hint_text = ("Write J^T as a function first: for lambda = (lambda_x, lambda_xprev, lambda_xi), read out "
+                 "delta_P = gamma_P * lambda_x and delta_D = gamma_D * (lambda_xi - tau K delta_P), then return "
+                 "the three slots of (3.7). Applied to the unit vectors it gives the COLUMNS of J^T "
+                 "(np.column_stack). lambda = J^T lambda + g is then a linear system: which matrix multiplies "
+                 "lambda once J^T lambda is moved to the left? (scipy.sparse.linalg.gmres with a LinearOperator "
+                 "does the same without the matrix.)")
     solution_code = """
-def implicit_adjoint(J, g):
-    return np.linalg.solve(np.eye(len(g)) - J.T, g)   # (5.5): (I - J^T) lambda = g
+def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
+    k, n = K.shape
+
+    def JT(lam):                                              # one backward step (3.7) at s*
+        lam_x, lam_xprev, lam_xi = lam[:n], lam[n:2 * n], lam[2 * n:]
+        delta_P = gamma_P * lam_x                             # the read-out R of (3.7)
+        delta_D = gamma_D * (lam_xi - tau * K @ delta_P)
+        return np.concatenate([delta_P + lam_xprev + (1 + theta) * sigma * K.T @ delta_D,
+                               -theta * sigma * K.T @ delta_D, delta_D])
+
+    N = 2 * n + k
+    JT_matrix = np.column_stack([JT(col) for col in np.eye(N)])   # column i is J^T e_i
+    g = np.concatenate([e, np.zeros(n + k)])                      # g = (e*, 0, 0)
+    return np.linalg.solve(np.eye(N) - JT_matrix, g)              # (5.5)
 """
     _SHOWN_L = (1, 10, 30, 100)
+    _MESSAGES = {
+        "rows": "you stacked the products J^T e_i as ROWS, which gives J; they are the columns of J^T "
+                "(np.column_stack), and (5.5) has the transpose: (I - J^T) lambda = g.",
+        "theta_one": "theta is ignored: (3.7) carries (1 + theta) and -theta; your J^T uses theta = 1.",
+        "swap_steps": "tau and sigma are swapped: the read-out has -tau K delta_P, the slots of (3.7) have "
+                      "sigma K^T delta_D.",
+        "no_one_plus_theta": "the first slot of (3.7) carries (1 + theta) sigma K^T delta_D: x^l enters two "
+                             "dual steps through x_bar.",
+        "no_x_prev": "the first slot of (3.7) also collects lambda_xprev (x^l is the next state's x_prev).",
+        "x_prev_sign": "sign of the x_prev slot of (3.7): it is -theta sigma K^T delta_D.",
+        "no_gamma_P": "the read-out of (3.7) is missing Gamma_P: delta_P = gamma_P * lambda_x.",
+        "no_gamma_D": "the read-out of (3.7) is missing Gamma_D (the mask of the unclipped rows).",
+    }
 
     @cached_property
     def problem(self):
@@ -178,14 +262,21 @@ def implicit_adjoint(J, g):
         return _tiny_problem()
 
     @cached_property
-    def _data(self):
-        p = self.problem
-        g = np.concatenate([p.x_star - p.y, np.zeros(p.x.size + p.xi_star.size)])    # (5.5)
-        return _step_jacobian(p), g
+    def _instances(self):
+        """(student data, J, g) for the tiny problem and the second one; J by central differences."""
+        out = []
+        for p in (self.problem, _second_problem()):
+            g = np.concatenate([p.x_star - p.y, np.zeros(p.x.size + p.xi_star.size)])    # (5.5)
+            out.append((_student_data(p), _step_jacobian(p), g))
+        return out
 
     def data(self):
-        """``(J, g)``: the Jacobian of one CP step at s* (14 x 14) and g = (x* - y, 0, 0) (copies)."""
-        J, g = self._data
+        """The arguments ``(K, gamma_P, gamma_D, e, tau, sigma, theta)`` of the tiny problem (copies)."""
+        return copy.deepcopy(self._instances[0][0])
+
+    def jacobian(self):
+        """``(J, g)`` of the tiny problem: J by central differences of one CP step at s* (14 x 14)."""
+        _, J, g = self._instances[0]
         return J.copy(), g.copy()
 
     def partial_sums(self, L):
@@ -194,58 +285,67 @@ def implicit_adjoint(J, g):
             raise TypeError(f"L must be an integer, got {type(L).__name__} {L!r}")
         if L < 1:
             raise ValueError(f"L must be >= 1, got {L}; use e.g. L=60")
-        return _partial_sums(*self._data, int(L))
+        return _partial_sums(*self.jacobian(), int(L))
 
     def _diagnose(self, answer):
-        for J, g in (self._data, _random_instance()):
-            problem = self._diagnose_instance(answer, J, g)
+        names = ("the tiny TV-L2 problem", "the random L1-L2 problem (tau != sigma, theta = 0.7)")
+        for (args, J, g), which in reversed(list(zip(self._instances, names))):   # the random one first
+            problem = self._diagnose_instance(answer, args, J, g, which)
             if problem is not None:
                 return problem
         return None
 
-    @staticmethod
-    def _diagnose_instance(answer, J, g):
+    def _diagnose_instance(self, answer, args, J, g, which):
         I = np.eye(g.size)
         truth = np.linalg.solve(I - J.T, g)
-        got = call_student(answer, J, g)
-        problem = compare("lambda", got, truth)
+        got = call_student(answer, *args, when=f"called with {which}")
+        if isinstance(got, (tuple, list)) and len(got) == 2:
+            return ("return lambda itself, the adjoint of the state (x, x_prev, xi) (one array of length "
+                    "2n + k), not the read-out (Delta_P, Delta_D).")
+        problem = compare(f"lambda ({which})", got, truth)
         if problem is None:
             return None
-        sums = _partial_sums(J, g, 500)
-        candidates = [
-            (np.linalg.solve(I - J, g), "you solved (I - J) lambda = g: the adjoint equation has the transpose, "
-                                        "(I - J^T) lambda = g (the reverse pass applies transposed Jacobians)."),
+        K, gamma_P, gamma_D, _, tau, sigma, theta = args
+        candidates = []
+        arr = as_array(got)
+        for variant, message in self._MESSAGES.items():
+            A = I - _transposed_step(K, gamma_P, gamma_D, tau, sigma, theta, variant)
+            if np.linalg.cond(A) < 1e10:
+                candidates.append((np.linalg.solve(A, g), message))
+            elif (arr is not None and arr.shape == g.shape and np.all(np.isfinite(arr))    # a singular system
+                  and np.linalg.norm(A @ arr - g) < 1e-8 * np.linalg.norm(A, 2) * np.linalg.norm(arr)):
+                return message + " (With this mistake I - J^T is singular here: your solve returned a huge vector.)"
+        candidates += [
             (-truth, "your lambda has the wrong sign: g = (x* - y, 0, 0) is the gradient of 0.5||x - y||^2 (not "
                      "y - x*), and the system is (I - J^T) lambda = g, not (J^T - I) lambda = g."),
             (np.linalg.solve(I + J.T, g), "sign of J^T: lambda = J^T lambda + g means (I - J^T) lambda = g."),
-            (np.linalg.lstsq(J.T, g, rcond=None)[0], "the identity is missing: lambda = J^T lambda + g gives "
-                                                     "(I - J^T) lambda = g, not J^T lambda = g."),
-            (np.linalg.lstsq(-J.T, g, rcond=None)[0], "the identity is missing: lambda = J^T lambda + g gives "
-                                                      "(I - J^T) lambda = g, not -J^T lambda = g."),
             (g, "you returned g, the first term of the series (what the one-step gradient uses); lambda is the "
                 "sum of all terms (J^T)^j g."),
         ]
         message = first_match(got, candidates)
         if message is not None:
             return message
+        sums = _partial_sums(J, g, 500)
         for L in range(2, len(sums) + 1):
             if matches(got, sums[L - 1]):
                 return (f"you summed the first {L} terms of the series (unrolling through {L} steps): they "
                         "approach lambda but have not reached it; solve the linear system for the limit.")
         got = as_array(got)
         if got is None or got.shape != g.shape:
-            return problem
+            return problem + " lambda has the slots (x, x_prev, xi): length 2n + k."
         residual = np.linalg.norm((I - J.T) @ got - g) / np.linalg.norm(g)
         return f"{problem} It does not solve (I - J^T) lambda = g: the relative residual is {residual:.2g}."
 
     def _explain_error(self, err):
         if isinstance(err, np.linalg.LinAlgError):
-            return (" (This J has zero rows, from clipped dual entries, so J and J^T alone are singular; the "
-                    "matrix of the adjoint equation is I - J^T.)")
-        return ""
+            return (" For these data I - J^T is invertible, so either your matrix is J^T alone (the adjoint "
+                    "equation has I - J^T; J^T has zero columns where gamma_D is 0) or your J^T is not the one "
+                    "of (3.7): a read-out missing gamma_P or gamma_D, or a missing factor (1 + theta), makes "
+                    "I - J^T singular here.")
+        return super()._explain_error(err)
 
     def _on_correct(self):
-        J, g = self._data
+        _, J, g = self._instances[0]
         sums = _partial_sums(J, g, max(self._SHOWN_L))
         lam = np.linalg.solve(np.eye(g.size) - J.T, g)
         errors = ", ".join(f"{np.linalg.norm(sums[L - 1] - lam) / np.linalg.norm(lam):.2g} (L = {L})"

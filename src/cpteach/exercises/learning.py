@@ -25,52 +25,64 @@ def _project(v, x, radius):
 def _ball_variant(v, x, radius, variant):
     """The projection with one known mistake (the checker's wrong answers)."""
     d = v if variant == "no shift" else v - x
-    norm = np.linalg.norm(d)
+    norm = {"spectral norm": np.linalg.norm(d, 2), "row norms": np.linalg.norm(d, axis=1, keepdims=True),
+            "squared norm": np.linalg.norm(d) ** 2}.get(variant, np.linalg.norm(d))
     if variant == "always scale":
         return x + d * radius / norm
-    if variant == "squared norm":
-        return x + d * min(1.0, radius / norm ** 2)
-    return d * min(1.0, radius / norm)                      # "no shift": centred at 0
+    if variant == "inverted factor":
+        return x + d * min(1.0, norm / radius)
+    if variant == "not normalised":
+        return x + radius * d if norm > radius else v
+    if variant == "no shift":
+        return d * min(1.0, radius / norm)                   # centred at 0
+    return x + d * np.minimum(1.0, radius / norm)            # the norm variants
 
 
 class BallProjection(Exercise):
     """Implement the prox of G(u - x) in (6.1): the projection onto ||u - x|| <= radius,
-    ``project(v, x, radius)``."""
+    ``project(v, x, radius)``; v and x are 2-D arrays (images) and the norm runs over all entries."""
 
     name = "projection onto the noise ball"
     hint_text = ("Shift to the centre first: d = v - x. If d already lies in the ball, v is its own "
-                 "projection; otherwise scale d along the ray from x until it touches the sphere (6.2).")
+                 "projection; otherwise scale d along the ray from x until it touches the sphere (6.2). "
+                 "The norm is over all entries of the image.")
     solution_code = """
 def project(v, x, radius):
     d = v - x
     return x + d * min(1.0, radius / np.linalg.norm(d))   # (6.2), shifted to the centre x
 """
+    shape_error_hint = ""
+    _MESSAGES = {
+        "always scale": "points inside the ball must stay where they are (min(1, ...)).",
+        "squared norm": "the scaling factor uses ||v - x||, not its square.",
+        "no shift": "the ball is centred at the data x, not at 0: project v - x and add x back.",
+        "inverted factor": "the factor is radius / ||v - x|| (it shrinks d onto the sphere), not its inverse.",
+        "not normalised": "outside the ball, divide d = v - x by its norm before scaling it to the radius.",
+        "spectral norm": "np.linalg.norm(d, 2) of a 2-D array is the spectral norm (the largest singular "
+                         "value); the ball uses the norm over all entries, np.linalg.norm(d).",
+        "row norms": "you scaled each row by its own norm; the ball uses one norm over all entries of the image.",
+    }
 
     def _diagnose(self, answer):
         rng = np.random.default_rng(5)
         x = rng.uniform(0, 1, (6, 6))
         radius = 1.5
-        for scale in (3.0, 0.2):       # v outside, then inside the ball
+        for scale, where in ((3.0, "outside"), (0.2, "inside")):
             v = x + scale * rng.standard_normal((6, 6))
-            got = call_student(answer, v, x, radius)
-            problem = compare(f"project(v, x, radius) with ||v - x|| = {np.linalg.norm(v - x):.2f}",
-                              got, _project(v, x, radius))
+            got = call_student(answer, v, x, radius, when=f"v lies {where} the ball")
+            problem = compare(f"project(v, x, radius) for v {where} the ball", got, _project(v, x, radius))
             if problem is None:
                 continue
-            mistakes = [
-                (_ball_variant(v, x, radius, "always scale"), "points inside the ball must stay where they are "
-                                                              "(min(1, ...))."),
-                (_ball_variant(v, x, radius, "squared norm"), "the scaling factor uses ||v - x||, not its square."),
-                (_ball_variant(v, x, radius, "no shift"), "the ball is centred at the data x, not at 0: project "
-                                                          "v - x and add x back."),
-            ]
+            mistakes = [(_ball_variant(v, x, radius, variant), message) for variant, message in self._MESSAGES.items()]
+            mistakes.append((x + 0 * v, "you returned the centre x: only points outside the ball move, and "
+                                        "they move to the sphere, not to its centre."))
             message = first_match(got, mistakes)
             if message is not None:
                 return message
             got = as_array(got)
             if got is None or got.shape != x.shape:
                 return problem
-            if np.linalg.norm(got - x) > radius * (1 + 1e-9):
+            if np.linalg.norm(got - x) > radius * (1 + 1e-6):
                 return problem + " Your result lies outside the ball."
             return problem + " Your result is not the nearest point of the ball: move along v - x only."
         return None
@@ -79,17 +91,19 @@ def project(v, x, radius):
 def _vjp_variant(v, x, radius, w, variant):
     """The vector-Jacobian product (6.2) with one known mistake (the checker's wrong answers)."""
     d = v if variant == "wrong centre" else v - x
-    norm = np.linalg.norm(d)
+    norm = np.linalg.norm(d, 2) if variant == "spectral norm" else np.linalg.norm(d)
     if norm <= radius and variant != "no inside case":
         return w
-    tangential = w - d * np.sum(d * w) / norm ** 2          # (I - d d^T / ||d||^2) w
-    if variant == "no damping":
-        return tangential
-    if variant == "radial kept":
-        return radius / norm * w
-    if variant == "plus sign":
-        return radius / norm * (w + d * np.sum(d * w) / norm ** 2)
-    return radius / norm * tangential                        # "no inside case", "wrong centre"
+    inner = np.sum(d * w)
+    tangential = w - d * inner / norm ** 2                  # (I - d d^T / ||d||^2) w
+    return {"no damping": tangential,
+            "radial kept": radius / norm * w,
+            "plus sign": radius / norm * (w + d * inner / norm ** 2),
+            "unsquared": radius / norm * (w - d * inner / norm),
+            "damping squared": radius / norm ** 2 * tangential,
+            "matrix product": radius / norm * (w - d @ (d.T @ w) / norm ** 2),
+            "projection returned": x + radius * d / norm,
+            }.get(variant, radius / norm * tangential)      # "no inside case", "wrong centre", "spectral norm"
 
 
 class BallProjectionVJP(Exercise):
@@ -133,7 +147,16 @@ def ball_vjp(v, x, radius, w):
         "radial kept": "outside the ball the component of w along d = v - x must be removed: moving v along d "
                        "does not move its projection.",
         "plus sign": "sign: the projector I - d d^T / ||d||^2 SUBTRACTS the component of w along d.",
+        "unsquared": "the projector removes d <d, w> / ||d||^2: divide by the SQUARED norm.",
+        "damping squared": "the damping factor is radius / ||d||, not radius / ||d||^2.",
+        "matrix product": "d @ (d.T @ w) is a matrix product of images; the inner product <d, w> runs over all "
+                          "entries: np.sum(d * w) (or np.vdot).",
+        "projection returned": "you returned the projection itself; the exercise asks for its vector-Jacobian "
+                               "product J(v)^T w.",
+        "spectral norm": "np.linalg.norm(d, 2) of a 2-D array is the spectral norm (the largest singular "
+                         "value); the ball uses the norm over all entries, np.linalg.norm(d).",
     }
+    shape_error_hint = ""
 
     def _diagnose(self, answer):
         rng = np.random.default_rng(8)
@@ -143,7 +166,7 @@ def ball_vjp(v, x, radius, w):
             v = x + scale * rng.standard_normal((5, 5))
             w = rng.standard_normal((5, 5))
             where = "outside" if np.linalg.norm(v - x) > radius else "inside"
-            got = call_student(answer, v, x, radius, w)
+            got = call_student(answer, v, x, radius, w, when=f"v lies {where} the ball")
             h = 1e-6
             reference = (_project(v + h * w, x, radius) - _project(v - h * w, x, radius)) / (2 * h)
             problem = compare(f"ball_vjp for v {where} the ball", got, reference, rtol=1e-6, atol=1e-8)

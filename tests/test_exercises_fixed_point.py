@@ -1,0 +1,217 @@
+"""Notebook 04's exercises (theory section 5), tried with student code written from the mathematics:
+correct answers in several forms must pass, typical mistakes must be rejected with a message that names them."""
+import numpy as np
+import pytest
+import scipy.sparse.linalg
+
+from cpteach import exercises
+from cpteach.exercises import Outcome
+
+
+def assert_named(result, expected):
+    assert result.outcome is Outcome.INCORRECT and not result, result
+    assert expected in result.message, result.message
+
+
+# ---- the one-step gradient (5.1)-(5.3), F = ||.||_1, G = 0.5||.||^2 -----------------------------
+
+def _one(K, x, y, xs, xi, tau, sigma, *, e_sign=1, prime=None, mask_at=None, mask=lambda z: np.abs(z) <= 1,
+         sign2=-1, steps=None, point=None, from_e=False, sign3=-1):
+    e = e_sign * (xs - y)
+    dP = e / (1 + tau) if prime is None else e * prime(tau, sigma)                 # (5.1)
+    z = xi + sigma * K @ xs if mask_at is None else mask_at(xi)
+    dD = mask(z) * (sign2 * tau * K @ (e if from_e else dP))                         # (5.2)
+    a, b = (sigma, tau) if steps is None else steps(tau, sigma)
+    return a * np.outer(dD, xs if point is None else point(x)) + sign3 * b * np.outer(xi, dP)   # (5.3)
+
+
+def _one_float32(K, x, y, xs, xi, tau, sigma):
+    K, x, y, xs, xi = (a.astype(np.float32) for a in (K, x, y, xs, xi))
+    return _one(K, x, y, xs, xi, np.float32(tau), np.float32(sigma))
+
+
+def _one_inplace(K, x, y, xs, xi, tau, sigma):
+    y -= xs
+    y /= -(1 + tau)                                           # y is now delta_P*
+    dD = np.where(np.abs(xi + sigma * K @ xs) <= 1, -tau * K @ y, 0.0)
+    return -tau * np.outer(xi, y) + sigma * np.outer(dD, xs)
+
+
+def _one_einsum(K, x, y, xs, xi, tau, sigma):
+    dP = (xs - y) / (1 + tau)
+    unclipped = (np.abs(xi + sigma * (K @ xs)) < 1).astype(float)   # strict: no entry sits on the kink
+    dD = -tau * unclipped * (K @ dP)
+    return sigma * np.einsum("i,j->ij", dD, xs) - tau * np.einsum("i,j->ij", xi, dP)
+
+
+def _one_where(K, x, y, x_star, xi_star, tau, sigma):
+    delta_P = (x_star - y) / (1 + tau)                                       # (5.1)
+    z_D = xi_star + sigma * K @ x_star
+    delta_D = np.where(np.abs(z_D) <= 1, -tau * (K @ delta_P), 0.0)          # (5.2)
+    return -tau * np.outer(xi_star, delta_P) + sigma * np.outer(delta_D, x_star)
+
+
+def _one_K_T(K, x, y, xs, xi, tau, sigma):
+    dP = (xs - y) / (1 + tau)
+    dD = (np.abs(xi + sigma * K @ xs) <= 1) * (-tau * K.T @ dP)
+    return sigma * np.outer(dD, xs) - tau * np.outer(xi, dP)
+
+
+ONE_STEP_CORRECT = [
+    ("solution form", lambda *a: _one(*a)),
+    ("float32", _one_float32),
+    ("in place", _one_inplace),
+    ("einsum, strict mask", _one_einsum),
+    ("where mask, reordered", _one_where),
+]
+ONE_STEP_MISTAKES = [
+    ("poster's sign", lambda *a: _one(*a, e_sign=-1), "poster's negative"),
+    ("no prox derivative", lambda *a: _one(*a, prime=lambda t, s: 1.0), "missing the derivative"),
+    ("1/(1+sigma)", lambda *a: _one(*a, prime=lambda t, s: 1 / (1 + s)), "1 / (1 + tau)"),
+    ("no mask", lambda *a: _one(*a, mask=lambda z: 1.0), "missing the mask"),
+    ("mask at xi*", lambda *a: _one(*a, mask_at=lambda xi: xi), "not at z_D"),
+    ("strict mask at xi*", lambda *a: _one(*a, mask_at=lambda xi: xi, mask=lambda z: np.abs(z) < 1), "not at xi*"),
+    ("plus in (5.2)", lambda *a: _one(*a, sign2=1), "sign in (5.2)"),
+    ("steps swapped", lambda *a: _one(*a, steps=lambda t, s: (t, s)), "step sizes in (5.3)"),
+    ("data x", lambda *a: _one(*a, point=lambda x: x), "not with the data x"),
+    ("transposed", lambda *a: _one(*a).T, "transposed"),
+    ("mask inverted", lambda *a: _one(*a, mask=lambda z: np.abs(z) > 1), "inverted"),
+    ("K^T in (5.2)", _one_K_T, "did you use K where K^T belongs"),
+    ("(5.2) from x* - y", lambda *a: _one(*a, from_e=True), "not to x* - y"),
+    ("plus in (5.3)", lambda *a: _one(*a, sign3=1), "sign of the second term of (5.3)"),
+]
+
+
+# ---- the implicit adjoint (5.5): J^T by (3.7), then the solve ------------------------------------
+
+def _JT_function(K, gP, gD, tau, sigma, theta, *, weight=None, keep=1, prev=-1, use_gP=True,
+                 use_gD=True, KT=True):
+    k, n = K.shape
+    weight = 1 + theta if weight is None else weight(theta)
+
+    def JT(lam):
+        lx, lp, lxi = lam[:n], lam[n:2 * n], lam[2 * n:]
+        dP = gP * lx if use_gP else lx
+        dD = (gD if use_gD else 1.0) * (lxi - tau * K @ dP)
+        back = K.T @ dD if KT else K @ dD
+        return np.concatenate([dP + keep * lp + weight * sigma * back, prev * theta * sigma * back, dD])
+    return JT
+
+
+def _adjoint(K, gP, gD, e, tau, sigma, theta, *, rows=False, **mistake):
+    JT = _JT_function(K, gP, gD, tau, sigma, theta, **mistake)
+    N = e.size * 2 + K.shape[0]
+    M = np.array([JT(c) for c in np.eye(N)])                 # row i is J^T e_i
+    M = M if rows else M.T
+    g = np.concatenate([e, np.zeros(N - e.size)])
+    return np.linalg.solve(np.eye(N) - M, g)
+
+
+def _adjoint_gmres(K, gP, gD, e, tau, sigma, theta):
+    JT = _JT_function(K, gP, gD, tau, sigma, theta)
+    N = e.size * 2 + K.shape[0]
+    A = scipy.sparse.linalg.LinearOperator((N, N), matvec=lambda v: v - JT(v))
+    g = np.concatenate([e, np.zeros(N - e.size)])
+    lam, info = scipy.sparse.linalg.gmres(A, g, rtol=1e-13, atol=0.0, restart=N)
+    assert info == 0
+    return lam
+
+
+def _adjoint_blocks(K, gP, gD, e, tau, sigma, theta):
+    k, n = K.shape
+    A, Dm, I, Z = np.diag(gP), np.diag(gD), np.eye(n), np.zeros
+    KtDK_A = K.T @ Dm @ K @ A
+    JT = np.block([[A - (1 + theta) * sigma * tau * KtDK_A, I, (1 + theta) * sigma * K.T @ Dm],
+                   [theta * sigma * tau * KtDK_A, Z((n, n)), -theta * sigma * K.T @ Dm],
+                   [-tau * Dm @ K @ A, Z((k, n)), Dm]])                    # (3.7) as a block matrix
+    return np.linalg.solve(np.eye(2 * n + k) - JT, np.concatenate([e, np.zeros(n + k)]))
+
+
+def _adjoint_float32(K, gP, gD, e, tau, sigma, theta):
+    cast = [a.astype(np.float32) for a in (K, gP, gD, e)]
+    return _adjoint(*cast, np.float32(tau), np.float32(sigma), np.float32(theta))
+
+
+def _adjoint_neumann(K, gP, gD, e, tau, sigma, theta):
+    JT = _JT_function(K, gP, gD, tau, sigma, theta)
+    g = np.concatenate([e, np.zeros(e.size + K.shape[0])])
+    lam, term = g.copy(), g.copy()
+    for _ in range(100000):                                   # the whole series, until its terms vanish
+        term = JT(term)
+        lam += term
+        if np.linalg.norm(term) < 1e-15 * np.linalg.norm(lam):
+            break
+    return lam
+
+
+def _adjoint_partial(K, gP, gD, e, tau, sigma, theta, L=20):
+    JT = _JT_function(K, gP, gD, tau, sigma, theta)
+    term = np.concatenate([e, np.zeros(e.size + K.shape[0])])
+    total = np.zeros_like(term)
+    for _ in range(L):
+        total, term = total + term, JT(term)
+    return total
+
+
+def _adjoint_readout(K, gP, gD, e, tau, sigma, theta):
+    lam = _adjoint(K, gP, gD, e, tau, sigma, theta)
+    n = e.size
+    dP = gP * lam[:n]
+    return dP, gD * (lam[2 * n:] - tau * K @ dP)
+
+
+def _adjoint_solve_JT(K, gP, gD, e, tau, sigma, theta):
+    JT = _JT_function(K, gP, gD, tau, sigma, theta)
+    N = e.size * 2 + K.shape[0]
+    M = np.column_stack([JT(c) for c in np.eye(N)])
+    return np.linalg.solve(M, np.concatenate([e, np.zeros(N - e.size)]))
+
+
+IMPLICIT_CORRECT = [
+    ("dense, rows transposed", _adjoint),
+    ("GMRES matrix-free", _adjoint_gmres),
+    ("block matrix", _adjoint_blocks),
+    ("float32", _adjoint_float32),
+    ("Neumann series to the end", _adjoint_neumann),
+]
+IMPLICIT_MISTAKES = [
+    ("J instead of J^T", lambda *a: _adjoint(*a, rows=True), "as ROWS"),
+    ("theta ignored", lambda K, gP, gD, e, t, s, th: _adjoint(K, gP, gD, e, t, s, 1.0), "theta is ignored"),
+    ("tau/sigma swapped", lambda K, gP, gD, e, t, s, th: _adjoint(K, gP, gD, e, s, t, th), "swapped"),
+    ("no 1 + theta", lambda *a: _adjoint(*a, weight=lambda th: 1.0), "(1 + theta)"),
+    ("x_prev slot dropped", lambda *a: _adjoint(*a, keep=0), "lambda_xprev"),
+    ("x_prev sign", lambda *a: _adjoint(*a, prev=1), "sign of the x_prev slot"),
+    ("no Gamma_P", lambda *a: _adjoint(*a, use_gP=False), "missing Gamma_P"),    # I - J^T singular
+    ("no Gamma_D", lambda *a: _adjoint(*a, use_gD=False), "missing Gamma_D"),
+    ("K for K^T", lambda *a: _adjoint(*a, KT=False), "did you use K where K^T belongs"),
+    ("g only", lambda K, gP, gD, e, *r: np.concatenate([e, np.zeros(e.size + K.shape[0])]), "first term"),
+    ("20 terms", _adjoint_partial, "first 20 terms"),
+    ("wrong sign", lambda *a: -_adjoint(*a), "wrong sign"),
+    ("read-out returned", _adjoint_readout, "not the read-out"),
+    ("J^T alone", _adjoint_solve_JT, "I - J^T"),
+]
+
+CASES = [(exercises.one_step_gradient, ONE_STEP_CORRECT, ONE_STEP_MISTAKES),
+         (exercises.ImplicitAdjoint(), IMPLICIT_CORRECT, IMPLICIT_MISTAKES)]
+
+
+@pytest.mark.parametrize("exercise, answer", [(e, f) for e, correct, _ in CASES for _, f in correct],
+                         ids=[f"{e.name}: {i}" for e, correct, _ in CASES for i, _ in correct])
+def test_correct_variants_pass(exercise, answer):
+    result = exercise.check(answer)
+    assert result.outcome is Outcome.CORRECT, result
+
+
+@pytest.mark.parametrize("exercise, answer, expected", [(e, f, m) for e, _, wrong in CASES for _, f, m in wrong],
+                         ids=[f"{e.name}: {i}" for e, _, wrong in CASES for i, _, _ in wrong])
+def test_mistakes_are_named(exercise, answer, expected):
+    assert_named(exercise.check(answer), expected)
+
+
+def test_implicit_adjoint_data_make_each_part_observable():
+    """Both instances of ImplicitAdjoint clip some dual rows and not others; the second has tau != sigma, theta != 1."""
+    ex = exercises.ImplicitAdjoint()
+    for (K, gP, gD, e, tau, sigma, theta), J, g in ex._instances:
+        assert 0 < gD.sum() < gD.size and np.linalg.norm(e) > 0.1
+    (_, _, _, _, tau, sigma, theta), _, _ = ex._instances[1]
+    assert tau != sigma and theta != 1
