@@ -114,8 +114,8 @@ def kernel_residuals(trace, y, l, Ls):
     l = _validate.integer("l", l, 1, "the iteration index")
     if l > Ls[0]:
         raise ValueError(f"l must be an integer in [1, min(Ls) = {Ls[0]}], got {l!r}")
-    P = trace.G.mask(trace.z_P(l) - trace.data, trace.tau)       # (4.1) at iteration l
-    D = trace.F_conj.mask(trace.z_D(l), trace.sigma)              # (4.1) at iteration l
+    M_P = trace.G.mask(trace.z_P(l) - trace.data, trace.tau)     # (4.1) at iteration l
+    M_D = trace.F_conj.mask(trace.z_D(l), trace.sigma)            # (4.1) at iteration l
     delta_P, delta_D, e = [], [], []
     for L in Ls:
         prefix = trace.prefix(int(L))
@@ -124,8 +124,8 @@ def kernel_residuals(trace, y, l, Ls):
         delta_D.append(res.delta_D[l - 1])
         e.append(_norm(prefix.x_L - y))                           # ||delta_P^{L+1}||, (3.0)
     delta_P, delta_D = np.array(delta_P), np.array(delta_D)
-    return KernelResiduals(l=int(l), Ls=Ls, **_residuals(trace.K, delta_P, delta_D, P, D, np.array(e)),
-                           delta_P=delta_P, delta_D=delta_D, M_P=P, M_D=D)
+    return KernelResiduals(l=int(l), Ls=Ls, **_residuals(trace.K, delta_P, delta_D, M_P, M_D, np.array(e)),
+                           delta_P=delta_P, delta_D=delta_D, M_P=M_P, M_D=M_D)
 
 
 def projection_limit(K, M_P, M_D, e, rtol=1e-10):

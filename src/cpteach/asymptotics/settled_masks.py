@@ -25,8 +25,8 @@ class Masks:
     """The masks (4.1) per iteration: ``M_P[l - 1]`` = M_P^l, ``M_D[l - 1]`` = M_D^l for l = 1..L.
 
     ``M_P_kink``, ``M_D_kink`` mark entries sitting on a kink (within the tolerance);
-    ``changes[l - 1]`` counts the off-kink entries of (P^l, D^l) that differ from
-    (P^{l-1}, D^{l-1}) (0 for l = 1); ``l_o`` is the first l with (P^m, D^m) = (P^L, D^L)
+    ``changes[l - 1]`` counts the off-kink entries of (M_P^l, M_D^l) that differ from
+    (M_P^{l-1}, M_D^{l-1}) (0 for l = 1); ``l_o`` is the first l with (M_P^m, M_D^m) = (M_P^L, M_D^L)
     off the kinks for all m >= l.
     """
 
@@ -39,7 +39,7 @@ class Masks:
 
 
 def masks(trace, kink_tol=1e-9):
-    """The prox-derivative masks P^l = prox'_{tau G}(z_P^l - x), D^l = prox'_{sigma F*}(z_D^l) and l_o (4.1).
+    """The prox-derivative masks M_P^l = prox'_{tau G}(z_P^l - x), M_D^l = prox'_{sigma F*}(z_D^l) and l_o (4.1).
 
     Parameters
     ----------
@@ -66,8 +66,8 @@ def masks(trace, kink_tol=1e-9):
         raise ValueError("masks need a trace with L >= 1 iterations")
     G, F_conj, tau, sigma = trace.G, trace.F_conj, trace.tau, trace.sigma
     v_P = trace.z_P_all - trace.data
-    P = G.mask(v_P, tau)                                          # (4.1)
-    D = F_conj.mask(trace.z_D_all, sigma)                            # (4.1)
+    M_P = G.mask(v_P, tau)                                        # (4.1)
+    M_D = F_conj.mask(trace.z_D_all, sigma)                       # (4.1)
     M_P_kink = _kink(G, v_P, tau, kink_tol)
     M_D_kink = _kink(F_conj, trace.z_D_all, sigma, kink_tol)
 
@@ -76,16 +76,17 @@ def masks(trace, kink_tol=1e-9):
 
     L = trace.L
     changes = np.zeros(L, dtype=int)
-    changes[1:] = differ(P, M_P_kink, slice(1, L), slice(0, L - 1)) + differ(D, M_D_kink, slice(1, L), slice(0, L - 1))
+    changes[1:] = (differ(M_P, M_P_kink, slice(1, L), slice(0, L - 1))
+                   + differ(M_D, M_D_kink, slice(1, L), slice(0, L - 1)))
     last = np.full(L, L - 1)
-    off_final = differ(P, M_P_kink, slice(0, L), last) + differ(D, M_D_kink, slice(0, L), last)
+    off_final = differ(M_P, M_P_kink, slice(0, L), last) + differ(M_D, M_D_kink, slice(0, L), last)
     bad = np.flatnonzero(off_final)
     l_o = int(bad[-1]) + 2 if bad.size else 1
-    return Masks(M_P=P, M_D=D, M_P_kink=M_P_kink, M_D_kink=M_D_kink, changes=changes, l_o=l_o)
+    return Masks(M_P=M_P, M_D=M_D, M_P_kink=M_P_kink, M_D_kink=M_D_kink, changes=changes, l_o=l_o)
 
 
 def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):
-    """The masks (4.1) at the fixed point: P = prox'_{tau G}(x* - tau K^T xi* - x), D = prox'_{sigma F*}(xi* + sigma K x*)."""
+    """The masks (4.1) at the fixed point: M_P = prox'_{tau G}(x* - tau K^T xi* - x), M_D = prox'_{sigma F*}(xi* + sigma K x*)."""
     v_P, z_D = _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
     return G.mask(v_P, tau), F.conjugate().mask(z_D, sigma)        # (4.1) at the fixed point
 

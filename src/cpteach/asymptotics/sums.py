@@ -122,8 +122,8 @@ def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol
 def predicted_slope(trace, y):
     """The slope (4.6) of grad_K in L, predicted from the last iteration of one run.
 
-    With P = P^L, D = D^L (the masks of the last iteration, :func:`masks`) and e = x^L - y,
-    the limit (4.3) delta_P_lim = :func:`projection_limit` (K, P, D, e) gives the growth per
+    With M_P = M_P^L, M_D = M_D^L (the masks of the last iteration, :func:`masks`) and e = x^L - y,
+    the limit (4.3) delta_P_lim = :func:`projection_limit` (K, M_P, M_D, e) gives the growth per
     iteration -tau * param_grad(xi^L, delta_P_lim) (4.6): zero when the sums (4.4) converge.
     :func:`summability` makes the same prediction from the solution instead of iteration L.
 
