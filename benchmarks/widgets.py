@@ -45,9 +45,7 @@ def python_times(name, repeats=12):
 
     board = eval(DASHBOARDS[name])
     board = board.current() if name == "presenter" else board
-    progress = getattr(board, "progress", None)
-    while progress is not None and progress.value < progress.max:     # the denoising grid, filled in the background
-        time.sleep(0.2)
+    board.idle.drain()         # what a kernel computes while nobody drags (the denoising grid of noise levels)
     out = []
     for slider, step in (("L", 1), ("tau", None)) if "L" in board.sliders else (("noise_std", None),):
         s = board.sliders[slider]
