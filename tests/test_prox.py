@@ -7,6 +7,7 @@ from cpteach import prox
 FUNCTIONS = {
     "l1": prox.L1(weight=0.7),
     "sql2": prox.SquaredL2(weight=1.3),
+    "elastic": prox.ElasticL1(alpha=0.6, eps=0.8),
     "ball": prox.L2Ball(radius=1.5),
     "box": prox.Box(-0.4, 0.9),
     "zero": prox.Zero(),
@@ -85,6 +86,8 @@ def test_ball_is_per_sample_with_axis():
 def test_mask_refused_for_non_binary_derivatives():
     with pytest.raises(TypeError, match="not a 0/1 mask"):
         prox.L2Ball(1.0).mask(np.ones(3), 1.0)
+    with pytest.raises(TypeError, match="not a 0/1 mask"):
+        prox.ElasticL1(1.0, 0.1).mask(np.ones(3), 1.0)    # M_P / (1 + step eps) is not 0/1
 
 
 def test_bad_parameters():
@@ -98,3 +101,5 @@ def test_bad_parameters():
         prox.Box("0", 1)
     with pytest.raises(ValueError, match="weight must be positive"):
         prox.SquaredL2(weight=0.0)
+    with pytest.raises(ValueError, match="eps must be positive"):
+        prox.ElasticL1(alpha=1.0, eps=0.0)

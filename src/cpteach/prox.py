@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _validate
 
-__all__ = ["ProxFunction", "L1", "SquaredL2", "L2Ball", "Box", "Zero", "Conjugate", "check_function"]
+__all__ = ["ProxFunction", "L1", "SquaredL2", "ElasticL1", "L2Ball", "Box", "Zero", "Conjugate", "check_function"]
 
 
 class ProxFunction:
@@ -114,6 +114,39 @@ class SquaredL2(ProxFunction):
 
     def conjugate_value(self, v):
         return 0.5 / self.weight * np.sum(np.square(v))
+
+
+class ElasticL1(ProxFunction):
+    """f(v) = alpha ||v||_1 + eps/2 ||v||^2, the strongly convex data term of the remedy (1.5).
+
+    Its prox is soft thresholding followed by the shrinkage 1 / (1 + step eps); its derivative,
+    M_P / (1 + step eps), is not a 0/1 mask (so ``mask`` is refused).
+
+    Examples
+    --------
+    >>> ElasticL1(alpha=1.0, eps=1.0).prox(np.array([-3.0, 0.5, 3.0]), 1.0)
+    array([-1.,  0.,  1.])
+    """
+
+    def __init__(self, alpha=1.0, eps=0.01):
+        self.alpha = _validate.positive("alpha", alpha)
+        self.eps = _validate.positive("eps", eps)
+
+    def __repr__(self):
+        return f"ElasticL1(alpha={self.alpha}, eps={self.eps})"
+
+    def __call__(self, v):
+        return self.alpha * np.abs(v).sum() + 0.5 * self.eps * np.sum(np.square(v))
+
+    def prox(self, v, step):
+        t = step * self.alpha
+        return (v - np.clip(v, -t, t)) / (1.0 + step * self.eps)    # soft thresholding, then shrinking
+
+    def prox_vjp(self, v, step, w):
+        return w * (np.abs(v) > step * self.alpha) / (1.0 + step * self.eps)   # M_P / (1 + step eps), (3.2)
+
+    def conjugate_value(self, v):
+        return np.sum(np.maximum(np.abs(v) - self.alpha, 0.0) ** 2) / (2.0 * self.eps)
 
 
 class L2Ball(ProxFunction):
