@@ -1,25 +1,21 @@
 """cpteach: learning the operator K of min_u F(Ku) + G(u - x) by unrolling Chambolle-Pock.
 
-Data flows one way through the stages below; each module's first docstring line names the
+Data flows one way through the layers of :data:`LAYERS`, listed here bottom first (a module imports
+only from earlier layers; tests/test_layers.py checks it). Each module's first docstring line names the
 section of docs/theory.md it implements, and the code cites that file's equation numbers.
 
-1. ``problems``: teaching problems (K, F, G, x, y) with a lazily computed solution   (section 1)
-   on top of ``operators`` (K, with its dense ``matrix()``) and ``prox`` (F, G, their
-   conjugates and derivatives); ``images`` (test images, noise, PSNR)
-2. ``step``: the CP step (2.1)-(2.5), written once and public as ``cp_step``; the gap (2.7);
-   ``chambolle_pock``: the forward trace and ``solve``                            (section 2)
-3. ``backprop``: the backward step (3.1)-(3.3) and the gradient sum (3.4), written once  (section 3)
-4. ``asymptotics`` (one module per subsection 4.1-4D), then ``fixed_point`` (gradients 5A-5B, the
-   theorem's conditions 5C, read off asymptotics' masks, and the comparison and cost 5C-5E): masks, kernel residuals, partial sums and the limit; one-step and
-   implicit gradients as truncations of one series                             (sections 4, 5)
-5. ``denoising`` / ``learning`` / ``reproduce`` (with ``shipped``, its result files): the numerical
-   example                                                                      (section 6)
-6. ``plotting``, ``symbolic``: figures; sympy derivations
-7. ``widgets``: the dashboards of the notebooks and the presenter view
-8. ``exercises``: checkers for the notebooks' exercises
-
-Imports point down :data:`LAYERS` (a module imports only from earlier layers; tests/test_layers.py
-checks it): problems use only operators, prox, images and chambolle_pock.
+1. ``operators`` (K, with its dense ``matrix()``), ``prox`` (F, G, their conjugates and derivatives),
+   ``images`` (test images, noise, PSNR), ``plotting``, ``symbolic`` (sympy derivations), ``shipped``
+   (the result files of the example)
+2. ``step``: the CP step (2.1)-(2.5), written once and public as ``cp_step``; the gap (2.7)  (section 2)
+3. ``chambolle_pock``: the forward trace and ``solve``                                    (section 2)
+4. ``problems``: the teaching problems (K, F, G, x, y) with a lazily computed solution   (section 1);
+   ``backprop``: the backward step (3.1)-(3.3) and the gradient sum (3.4)               (section 3)
+5. ``asymptotics``: one module per subsection 4.1-4D: masks, kernel residuals, sums, the limit
+6. ``fixed_point``: one-step and implicit gradients as truncations of one series (5A-5B), the
+   theorem's conditions (5C, read off asymptotics' masks), the comparison and the cost (5C-5E)
+7. ``denoising``, 8. ``learning``, 9. ``reproduce``: the numerical example             (section 6)
+10. ``widgets`` (the dashboards and the presenter view), ``exercises`` (the notebooks' checkers)
 """
 from . import operators, prox
 from .backprop import BackpropResult, backprop
