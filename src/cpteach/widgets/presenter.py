@@ -30,7 +30,7 @@ PRESENTER_CSS = """<style>
 .cpteach-presenter .widget-html-content, .cpteach-presenter .lm-TabBar-tabLabel,
 .cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 17px !important; }
 .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 28px; height: 28px; }
-.cpteach-presenter .lm-TabBar-tab { min-height: 32px; }
+.cpteach-presenter .lm-TabBar-tab { min-height: 32px; flex: 0 0 auto !important; max-width: none !important; }
 </style>"""
 
 
@@ -48,13 +48,13 @@ class Tab:
 
 
 PRESENTER_TABS = [
-    Tab("Iteration (§2)", cp_dashboard),
-    Tab("Backprop (§3)", backprop_dashboard),
-    Tab("Asymptotics, TV-L1 (§4)",
+    Tab("Iteration §2", cp_dashboard),
+    Tab("Backprop §3", backprop_dashboard),
+    Tab("TV-L1 asymptotics §4",
         lambda: asymptotics_dashboard(problem=tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5), L=1500, L_max=3000),
         per_problem=False),
-    Tab("Fixed point (§5)", fixed_point_dashboard),
-    Tab("Three regimes (§5)", regimes_dashboard, per_problem=False),
+    Tab("Fixed point §5", fixed_point_dashboard),
+    Tab("Three regimes §5", regimes_dashboard, per_problem=False),
 ]
 
 
