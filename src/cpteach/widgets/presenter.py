@@ -66,7 +66,7 @@ class Presenter(widgets.VBox):
     problem : str, a key of ``PRESENTER_PROBLEMS`` (default: the first)
     tabs : list of :class:`Tab` or None (default: ``PRESENTER_TABS``)
     prebuild_others : bool, build the other (problem, tab) pairs in the kernel's idle time
-        (one at a time, only while no slider moved for 1.5 s), so switching is a swap
+        (one at a time, only while nothing moved for 3 s), so switching is a swap
 
     Attributes
     ----------
@@ -91,7 +91,7 @@ class Presenter(widgets.VBox):
                               layout=widgets.Layout(align_items="center", min_height="40px"))
         super().__init__([header, self.tabs])
         self.add_class("cpteach-presenter")
-        self.idle = IdleWork(self._last_active, idle_s=1.5, tick_s=0.5)
+        self.idle = IdleWork(self._last_active, idle_s=3.0, tick_s=0.5)
         self._activity = 0.0
         self.chooser.observe(self._on_change, names="value")
         self.tabs.observe(self._on_change, names="selected_index")
