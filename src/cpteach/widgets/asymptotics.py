@@ -104,7 +104,8 @@ def asymptotics_render(artists, frame):
     ax_masks, ax_res, ax_grad = artists["axes"]
     for ax in artists["axes"]:
         ax.set_xlim(0, frame.length)
-    columns = max(1, int(ax_res.bbox.width * L / frame.length))       # pixel columns the curves span
+    css_px = ax_res.bbox.width * 96 / ax_res.figure.dpi                # the panel's width on screen
+    columns = max(1, int(css_px * L / frame.length))                    # screen pixel columns the curves span
     l = np.arange(1, L + 1)
     artists["changes"].set_data(*envelope(l, r.masks.changes, columns))
     artists["l_o"].set_xdata([r.masks.l_o, r.masks.l_o])
