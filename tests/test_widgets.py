@@ -1,6 +1,8 @@
 """Headless tests of the dashboards: slider changes redraw, the frames match a full redraw, bad steps
 show the library's error, the numbers shown agree with the library computed independently."""
+import asyncio
 import io
+import time
 
 import numpy as np
 import PIL.Image
@@ -8,6 +10,7 @@ import pytest
 
 from cpteach import asymptotics, backprop, chambolle_pock, compare_gradients, images, problems, widgets
 from cpteach.widgets._dashboard import Memo, envelope
+from cpteach.widgets._state import IdleWork
 
 
 @pytest.fixture(scope="module")
@@ -334,3 +337,24 @@ def test_presenter_hides_the_chooser_where_the_problems_are_fixed():
     board = box.current()
     box.chooser.value = list(problems.PRESENTER_PROBLEMS)[1]
     assert box.current() is board                                   # the same figure, not rebuilt
+
+
+def test_idle_work_runs_on_the_event_loop_only_while_idle():
+    done, active = [], [time.monotonic()]
+
+    async def scenario():
+        work = IdleWork(lambda: active[0], idle_s=0.2, tick_s=0.01)
+        work.replace([lambda i=i: done.append(i) for i in range(3)])
+        for _ in range(5):                     # a slider moves every 0.05 s: nothing runs
+            await asyncio.sleep(0.05)
+            active[0] = time.monotonic()
+        assert done == []
+        await asyncio.sleep(0.5)
+        return work.pending
+
+    assert asyncio.run(scenario()) == 0 and done == [0, 1, 2]
+    work = IdleWork(lambda: 0.0)
+    work.replace([lambda: done.append(3)])     # no event loop: nothing runs by itself
+    assert work.pending == 1 and done[-1] == 2
+    work.drain()
+    assert done[-1] == 3 and work.pending == 0
