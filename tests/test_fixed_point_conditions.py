@@ -88,6 +88,25 @@ def test_the_ball_reports_its_multiplier_and_damping():
     assert c.applies, c.verdict
 
 
+def test_the_strongly_convex_remedy_meets_the_theorem():
+    """TV-L1 with + eps/2 ||u - x||^2 (prox.ElasticL1, (1.5)): primal unique by strong convexity, kappa = 1/(1 + tau eps),
+    the free unknowns where |v_P| > tau alpha, sigma_min from finite differences of cp_step."""
+    base = problems.tv_l1_denoising_1d()
+    G = prox.ElasticL1(base.G.weight, 0.01)
+    p = problems.Problem(base.K, base.F, G, base.x, base.y, "elastic TV-L1", base.tau, base.sigma, tol=1e-12,
+                         max_iter=20000)
+    c = conditions(p)
+    v_P = p.x_star - p.tau * p.K.adjoint(p.xi_star) - p.x
+    z_D = p.xi_star + p.sigma * p.K.apply(p.x_star)
+    assert c.free_unknowns == np.sum(np.abs(v_P) > p.tau * G.alpha) < c.n and c.unclipped_rows == np.sum(np.abs(z_D) < 1)
+    assert c.kappa == pytest.approx(1 / (1 + p.tau * G.eps)) and np.isnan(c.mu) and c.primal_unique
+    margin = min(np.min(np.abs(np.abs(v_P) - p.tau * G.alpha)), np.min(np.abs(np.abs(z_D) - 1)))
+    assert c.kink_margin == pytest.approx(margin) and c.kink_margin > 1e-6
+    J = fd_jacobian(p, p.x_star, p.xi_star)
+    assert c.sigma_min == pytest.approx(np.linalg.svd(np.eye(len(J)) - J.T, compute_uv=False)[-1], rel=1e-5)
+    assert c.applies and c.dual_unique and c.rank == c.unclipped_rows, c.verdict
+
+
 def test_theorem_conditions_rejects_what_it_cannot_check():
     p = problems.l1_l1_problem()
     with pytest.raises(TypeError, match="0/1 prox derivative of F"):
@@ -117,6 +136,20 @@ def test_series_cost_counts_the_neumann_terms_of_the_finite_difference_jacobian(
     assert c.neumann_converged and norms[-1] <= 1e-8 * norms[0] * (1 + 1e-4) and norms[-2] > 1e-8 * norms[0]
     assert c.gmres_iterations <= c.gmres_restarted_iterations and 50 * c.gmres_iterations < c.neumann_terms
     assert c.gmres_iterations <= len(J) and c.restart == 30
+    ev = np.linalg.eigvals(J.T)
+    nonzero = ev[np.abs(ev) > 1e-6]
+    assert c.nonzero_eigenvalues == len(nonzero) == 14                      # two per singular value of K_M (4.8)
+    assert c.gamma_min == pytest.approx(1 - np.max(np.abs(nonzero)) ** 2, rel=1e-6)   # |lambda|^2 = 1 - gamma (4.9)
+    assert c.neumann_estimate == pytest.approx(2 * np.log(1e8) / c.gamma_min)
+    assert 0.5 < c.neumann_terms / c.neumann_estimate < 1.5                 # the rate (1 - gamma_min)^(N/2)
+    assert c.krylov_estimate == pytest.approx(np.log(1e8) / np.sqrt(c.gamma_min))
+    assert c.gmres_iterations <= c.nonzero_eigenvalues + 2 < c.krylov_estimate   # finite termination, not the law
+
+
+def test_series_cost_leaves_the_spectrum_open_for_a_damped_g():
+    p = problems.ball_problem()
+    c = series_cost(p.K, p.F, p.G, p.x, p.y, tau=p.tau, sigma=p.sigma, solution=p.solution)
+    assert np.isnan(c.gamma_min) and np.isnan(c.krylov_estimate) and c.nonzero_eigenvalues is None
 
 
 def test_series_cost_is_bounded_and_validates():

@@ -14,6 +14,8 @@ def _kink_distance(f, v, step):
     """Entrywise distance from v to the nearest jump of f.mask(., step) (inf where f.mask has none)."""
     if isinstance(f, prox.L1):
         return np.abs(np.abs(v) - step * f.weight)                   # soft thresholding: |v| = step * weight
+    if isinstance(f, prox.ElasticL1):
+        return np.abs(np.abs(v) - step * f.alpha)                    # soft thresholding, then shrinking (1.5)
     if isinstance(f, prox.Box):
         return np.minimum(np.abs(v - f.lower), np.abs(v - f.upper))  # clipping: v = lower or upper
     if isinstance(f, (prox.Zero, prox.SquaredL2)):                  # no kink: smooth prox
@@ -22,7 +24,7 @@ def _kink_distance(f, v, step):
         return np.broadcast_to(np.abs(f._norm(v) - f.radius), np.shape(v))
     if isinstance(f, prox.Conjugate):                                # mask(v, s) = ~f.mask(v / s, 1 / s)
         return step * _kink_distance(f.f, v / step, 1.0 / step)
-    raise TypeError(f"kink_margin knows the kinks of L1, Box, Zero, SquaredL2, L2Ball and the conjugates of these, "
+    raise TypeError(f"kink_margin knows the kinks of L1, ElasticL1, Box, Zero, SquaredL2, L2Ball and the conjugates of these, "
                     f"got {f!r}")
 
 

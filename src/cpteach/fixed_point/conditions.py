@@ -21,15 +21,18 @@ class TheoremConditions:
 
     Condition 1 (a unique saddle point). ``unclipped_rows``: rows with M_D = 1, where the dual is
     strictly inside the box of prox_{sigma F*} (4.1) and so free to move; ``free_unknowns``: entries
-    with M_P = 1 (all ``n`` when prox'_{tau G} is not a 0/1 mask); ``rank``: the rank of K on those
+    with M_P = 1 (for ElasticL1 the entries |v_P| > tau alpha where its derivative M_P / (1 + tau eps) is
+    nonzero; all ``n`` for the ball and SquaredL2); ``rank``: the rank of K on those
     rows and columns, i.e. of K_M (section 4D). ``dual_unique`` = (rank == unclipped_rows): the
     unclipped rows have full row rank, so in particular no more of them than unknowns;
-    ``primal_unique`` = (rank == free_unknowns) for a masked G, (kappa < 1) for a damped one.
+    ``primal_unique`` = (rank == free_unknowns) for a masked G, (kappa < 1) for a damped one (the ball,
+    SquaredL2; ElasticL1 is strongly convex, so its primal solution is unique).
     Condition 2 (nondegeneracy). ``kink_margin``: the distance of z_P* - x and z_D* to the nearest
     kink of the two proximal maps (:func:`cpteach.asymptotics.kink_margin`; for the ball
     | ||z_P* - x|| - r | = tau mu); ``nondegenerate`` = (kink_margin > margin_tol).
     For the ball (4.12): ``mu`` = ||K^T xi*|| and ``kappa`` = r / (r + tau mu); for
-    G = SquaredL2(w): ``kappa`` = 1 / (1 + tau w) (``mu`` NaN); both NaN for a masked G.
+    G = SquaredL2(w): ``kappa`` = 1 / (1 + tau w), for G = ElasticL1(alpha, eps): ``kappa`` = 1 / (1 + tau eps)
+    (``mu`` NaN); both NaN for a masked G.
     Condition 3. ``sigma_min``: the smallest singular value of I - J^T (dense, NaN when
     2n + k > ``dense_max``). ``applies`` is True when every computed condition holds, and
     ``verdict`` says it in one line.
@@ -52,13 +55,26 @@ class TheoremConditions:
 
 
 def _damping(G, v_P, tau, K, xi_star):
-    """(mu, kappa) of (4.12) for the ball, (NaN, 1 / (1 + tau w)) for SquaredL2(w), (NaN, NaN) for a mask."""
+    """(mu, kappa) of (4.12) for the ball, (NaN, 1 / (1 + tau w)) for SquaredL2(w), (NaN, 1 / (1 + tau eps)) for
+    ElasticL1 (1.5), (NaN, NaN) for a mask."""
     if isinstance(G, prox.L2Ball):
         mu = float(np.linalg.norm(K.adjoint(xi_star))) if np.linalg.norm(v_P) > G.radius else 0.0   # (4.12)
         return mu, G.radius / (G.radius + tau * mu)                                              # (4.12)
     if isinstance(G, prox.SquaredL2):
         return np.nan, 1.0 / (1.0 + tau * G.weight)
+    if isinstance(G, prox.ElasticL1):
+        return np.nan, 1.0 / (1.0 + tau * G.eps)                    # prox' = M_P / (1 + tau eps), (1.5)
     return np.nan, np.nan
+
+
+def _solution_masks(F_conj, G, v_P, z_D, tau, sigma):
+    """(M_D, M_P) of (4.1) at the fixed point; M_P = [|v_P| > tau alpha] for ElasticL1, every column for a damped G."""
+    M_D = F_conj.mask(z_D, sigma)                                              # (4.1)
+    if G.has_mask:
+        return M_D, G.mask(v_P, tau)                                           # (4.1)
+    if isinstance(G, prox.ElasticL1):
+        return M_D, np.abs(v_P) > tau * G.alpha                                # support of M_P / (1 + tau eps)
+    return M_D, np.ones(v_P.shape, dtype=bool)
 
 
 def _rank(B, rtol, dense_size=10**6):
@@ -105,7 +121,7 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
     Check them before trusting an implicit gradient: the agreement of the implicit gradient with
     finite differences or with long unrolling is a consequence of the theorem, not evidence for
     its hypotheses. F* must have a 0/1 prox derivative (F = beta ||.||_1: prox_{sigma F*} clips);
-    G may be masked (L1, Zero), the ball (L2Ball) or SquaredL2.
+    G may be masked (L1, Zero), the ball (L2Ball), SquaredL2 or ElasticL1 (the strongly convex remedy (1.5)).
 
     Parameters
     ----------
@@ -140,12 +156,11 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
     F_conj = F.conjugate()
     if not F_conj.has_mask:
         raise TypeError(f"theorem_conditions needs a 0/1 prox derivative of F* (e.g. F = prox.L1()), got F = {F!r}")
-    if not (G.has_mask or isinstance(G, (prox.L2Ball, prox.SquaredL2))):
-        raise TypeError(f"theorem_conditions knows G with a 0/1 prox derivative (L1, Zero), L2Ball and SquaredL2, "
-                        f"got G = {G!r}; check its conditions by hand (section 5C)")
+    if not (G.has_mask or isinstance(G, (prox.L2Ball, prox.SquaredL2, prox.ElasticL1))):
+        raise TypeError(f"theorem_conditions knows G with a 0/1 prox derivative (L1, Zero), L2Ball, SquaredL2 and "
+                        f"ElasticL1, got G = {G!r}; check its conditions by hand (section 5C)")
     v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)      # (2.1), (2.3) at the fixed point
-    M_D = F_conj.mask(z_D, sigma)                                              # (4.1)
-    M_P = G.mask(v_P, tau) if G.has_mask else np.ones(x.shape, dtype=bool)    # (4.1), or every column
+    M_D, M_P = _solution_masks(F_conj, G, v_P, z_D, tau, sigma)
     B = _masked_matrix(K, M_P, M_D)                                            # K_M on the active sets
     rank = _rank(B, rtol)
     mu, kappa = _damping(G, v_P, tau, K, xi_star)
@@ -157,7 +172,7 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
         sigma_min = float(np.linalg.svd(A.matmat(np.eye(dim)), compute_uv=False)[-1])   # I - J^T of (5.5)
     c = dict(n=x.size, k=xi_star.size, unclipped_rows=int(M_D.sum()), free_unknowns=int(M_P.sum()), rank=rank,
              dual_unique=rank == int(M_D.sum()),
-             primal_unique=rank == int(M_P.sum()) if G.has_mask else bool(kappa < 1),
+             primal_unique=rank == int(M_P.sum()) if G.has_mask else bool(kappa < 1),      # strong convexity
              kink_margin=margin, nondegenerate=margin > margin_tol, mu=mu, kappa=kappa, sigma_min=sigma_min)
     applies = c["dual_unique"] and c["primal_unique"] and c["nondegenerate"] and not sigma_min <= sv_tol
     return TheoremConditions(**c, applies=bool(applies), verdict=_verdict({**c, "sv_tol": sv_tol}))

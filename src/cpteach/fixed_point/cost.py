@@ -9,6 +9,9 @@ import scipy.sparse.linalg
 
 from .. import _validate
 from ..step import check_problem, check_steps
+from ..asymptotics.masked import _masked_matrix
+from ..step import _fixed_point_arguments
+from .conditions import _rank, _solution_masks
 from .gradients import _adjoint_system, _solution
 
 __all__ = ["SeriesCost", "series_cost"]
@@ -23,6 +26,15 @@ class SeriesCost:
     ran out first (then ``neumann_terms`` = max_terms is a lower bound). ``gmres_iterations``:
     GMRES without restart (Krylov dimension dim lambda = 2n + k); ``gmres_restarted_iterations``:
     GMRES(``restart``). Each count is one backward step (3.7) per term or inner iteration.
+
+    What to compare them with (only for 0/1 masks of F* and G, else NaN and None): ``gamma_min`` =
+    sigma tau varsigma_min^2, varsigma_min the smallest nonzero singular value of K_M (4.8)-(4.9);
+    ``neumann_estimate`` = 2 ln(1/eps) / gamma_min, the terms at the rate (1 - gamma_min)^(N/2);
+    ``krylov_estimate`` = ln(1/eps) / sqrt(gamma_min), the square-root law of GMRES for a large
+    dimension; ``nonzero_eigenvalues`` = 2 rank K_M, the nonzero eigenvalues of J^T (two per
+    singular value, (4.8)); every other eigenvalue is 0, so in exact arithmetic GMRES without restart
+    stops after 2 rank K_M iterations plus the index of the eigenvalue 0 (the degree of the minimal
+    polynomial), whichever of this and the square-root law comes first.
     """
 
     eps: float
@@ -31,6 +43,10 @@ class SeriesCost:
     gmres_iterations: int
     gmres_restarted_iterations: int
     restart: int
+    gamma_min: float
+    neumann_estimate: float
+    krylov_estimate: float
+    nonzero_eigenvalues: int | None
 
 
 def _gmres_count(A, g, eps, restart, max_steps):
@@ -38,6 +54,19 @@ def _gmres_count(A, g, eps, restart, max_steps):
     scipy.sparse.linalg.gmres(A, g, rtol=eps, atol=0.0, restart=restart, maxiter=max(1, max_steps // restart),
                               callback=inner.append, callback_type="pr_norm")
     return len(inner)
+
+
+def _spectrum(K, F_conj, G, x, sol, tau, sigma, rtol=1e-10):
+    """(gamma_min, 2 rank K_M) of (4.8)-(4.9) at the solution, or (NaN, None) unless both masks are 0/1."""
+    if not (F_conj.has_mask and G.has_mask):
+        return np.nan, None
+    v_P, z_D = _fixed_point_arguments(K, x, sol.x_star, sol.xi_star, tau, sigma)   # (2.1), (2.3)
+    B = _masked_matrix(K, *_solution_masks(F_conj, G, v_P, z_D, tau, sigma)[::-1])  # K_M
+    rank = _rank(B, rtol)
+    if rank == 0:
+        return np.nan, 0
+    s_min = np.linalg.svd(B, compute_uv=False)[rank - 1]                # smallest nonzero singular value
+    return float(sigma * tau * s_min ** 2), 2 * rank                       # gamma_min (4.9)
 
 
 def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, max_terms=200000, solution=None,
@@ -48,8 +77,10 @@ def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, m
     (J^T)^N g, which decays like (1 - gamma_min)^(N/2), so N ~ ln(1/eps) / gamma_min with
     gamma_min = sigma tau varsigma_min^2 (4.8)-(4.9). GMRES without restart needs about
     ln(1/eps) / sqrt(gamma_min) iterations (the eigenvalues of I - J^T lie on the circle
-    |w - 1/2| = 1/2, at distance sqrt(gamma_i) from 0; (5.9)); restarts erode that square-root gain.
-    All three use the operator of :func:`cpteach.implicit_gradient`.
+    |w - 1/2| = 1/2, at distance sqrt(gamma_i) from 0; (5.9)) when the dimension is large; J^T has
+    only 2 rank K_M nonzero eigenvalues, so on a small problem GMRES stops earlier, at that Krylov
+    dimension (finite termination). Restarts erode both gains. All three use the operator of
+    :func:`cpteach.implicit_gradient`.
 
     Parameters
     ----------
@@ -68,8 +99,8 @@ def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, m
     >>> from cpteach import problems
     >>> p = problems.l1_l1_problem()
     >>> c = series_cost(p.K, p.F, p.G, p.x, p.y, tau=p.tau, sigma=p.sigma, solution=p.solution)
-    >>> bool(c.neumann_terms > 50 * c.gmres_iterations)
-    True
+    >>> c.nonzero_eigenvalues, c.gmres_iterations, round(c.krylov_estimate)
+    (14, 15, 138)
     """
     x = check_problem(K, F, G, x)
     y = _validate.ground_truth(y, x)
@@ -84,6 +115,7 @@ def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, m
     g_norm = float(np.linalg.norm(g))
     if g_norm == 0:
         raise ValueError("x* = y, so g = 0 in (5.5) and there is nothing to solve; pick y != x*")
+    gamma_min, nonzero = _spectrum(K, F.conjugate(), G, x, sol, tau, sigma)
     lam, residual, terms = np.zeros_like(g), g.copy(), 0
     while np.linalg.norm(residual) > eps * g_norm and terms < max_terms:
         lam += residual                             # add the next term (J^T)^terms g of the series (5.6)
@@ -92,4 +124,6 @@ def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, m
     return SeriesCost(eps=eps, neumann_terms=terms, neumann_converged=bool(np.linalg.norm(residual) <= eps * g_norm),
                       gmres_iterations=_gmres_count(A, g, eps, dim, max_terms),
                       gmres_restarted_iterations=_gmres_count(A, g, eps, min(restart, dim), max_terms),
-                      restart=min(restart, dim))
+                      restart=min(restart, dim), gamma_min=gamma_min,
+                      neumann_estimate=float(2 * np.log(1 / eps) / gamma_min),                   # (1 - gamma_min)^(N/2) = eps
+                      krylov_estimate=float(np.log(1 / eps) / np.sqrt(gamma_min)), nonzero_eigenvalues=nonzero)
