@@ -172,20 +172,26 @@ def psnr_table(names, columns):
 
 
 def difference_table(names, differences):
-    """Paired differences (dB) over noise seeds as text: mean, std and [min, max] per image and of the mean.
+    """Paired differences (dB) over noise seeds as text: mean, std and [min, max] per image; then the mean.
 
     ``differences`` maps a label to an array (seeds, images) of per-image differences on the
-    same noisy images; the last row is the mean over the images, computed per seed.
+    same noisy images. The ± and [min, max] of an image row are over the noise seeds (how
+    repeatable that image's difference is); the last row is the mean over images and seeds
+    and carries no spread, since a spread over seeds of the image mean would be read as an
+    uncertainty of the mean: that one comes from the variation across images, :func:`across_images`.
 
     Examples
     --------
     >>> print(difference_table(["a"], {"b - c": np.array([[0.1], [0.3]])}))
     image                           b - c
     a          +0.20 ±0.10 [+0.10, +0.30]
-    mean       +0.20 ±0.10 [+0.10, +0.30]
+    mean                            +0.20
+    (± std and [min, max] over noise seeds; spread across images: across_images)
     """
-    return _table(names, differences, 30,
-                  lambda d: f"{np.mean(d):+.2f} ±{np.std(d):.2f} [{np.min(d):+.2f}, {np.max(d):+.2f}]")
+    table = _table(names, differences, 30,
+                   lambda d: f"{np.mean(d):+.2f} ±{np.std(d):.2f} [{np.min(d):+.2f}, {np.max(d):+.2f}]",
+                   mean_cell=lambda d: f"{np.mean(d):+.2f}")
+    return table + "\n(± std and [min, max] over noise seeds; spread across images: across_images)"
 
 
 @dataclass(frozen=True)
@@ -239,12 +245,13 @@ def across_images(differences):
                         p_sign_flip=float(p))
 
 
-def _table(names, columns, width, cell):
-    """Rows: one per image (the last axis of each column's array), then the mean over the images."""
+def _table(names, columns, width, cell, mean_cell=None):
+    """Rows: one per image (the last axis of each column's array), then the mean over the images (by ``mean_cell``)."""
+    mean_cell = mean_cell or cell
     lines = ["image  " + "".join(f"{label:>{width}}" for label in columns)]
     for i, name in enumerate(names):
         lines.append(f"{name:7}" + "".join(f"{cell(v[..., i]):>{width}}" for v in columns.values()))
-    lines.append("mean   " + "".join(f"{cell(np.mean(v, axis=-1)):>{width}}" for v in columns.values()))
+    lines.append("mean   " + "".join(f"{mean_cell(np.mean(v, axis=-1)):>{width}}" for v in columns.values()))
     return "\n".join(lines)
 
 
