@@ -49,10 +49,11 @@ MATH = r"""async () => {
     // its left part and its tag were cut off, out of reach)
     const boxes = [...document.querySelectorAll('div.math')];
     const clipped = boxes.filter(el => {
-        const box = el.getBoundingClientRect(), scrolls = getComputedStyle(el).overflowX !== 'hidden';
+        const box = el.getBoundingClientRect();
+        const reach = getComputedStyle(el).overflowX === 'hidden' ? el.clientWidth : el.scrollWidth;
         return [...el.querySelectorAll('mjx-container > mjx-math')].some(m => {
             const r = m.getBoundingClientRect();
-            return r.left < box.left - 1 || (r.right > box.right + 1 && !scrolls);
+            return r.left < box.left - 1 || r.right - box.left > reach + 1;
         });
     }).map(el => el.textContent.slice(0, 80));
     const wide = boxes.filter(el => el.scrollWidth > el.clientWidth + 1).length;
