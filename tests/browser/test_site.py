@@ -6,7 +6,8 @@ another host aborted. Checks: no page error, no console error except the blocked
 images, no failed local request or broken image, every math source typeset by MathJax without
 error, no horizontal page scroll, each notebook page's dashboards as a static figure at least
 600 px wide with their caption and all its other figures, every local link and #fragment
-resolves, search finds "Moreau", each notebook's Binder link, the site's size.
+resolves (the notebooks' equation citations link to the theory's displays), search finds "Moreau",
+each notebook's Binder link, the site's size.
 """
 import functools
 import html.parser
@@ -184,6 +185,7 @@ def test_page_reads_offline(offline, server, path):
     if path.startswith("notebooks/"):
         name = Path(path).stem
         assert BINDER.format(name) in binder, binder
+        assert any(re.search(r"/docs/theory\.html#eq-\d+-\d+$", h) for h in hrefs), "no link to a theory equation"
         dashboards, figures = expected_figures(name)
         source = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         calls = sum(bool(DASHBOARD_CALL.search("".join(c["source"]))) for c in source["cells"]
