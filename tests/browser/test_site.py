@@ -112,16 +112,7 @@ def server(site):
 def offline(browser, server):
     """A browser context at 1366x768 in which every request to another host is aborted."""
     context = browser.new_context(viewport=VIEWPORT)
-    context.blocked = []
-
-    def route(r):
-        if r.request.url.startswith(server):
-            r.continue_()
-        else:
-            context.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
     yield context
     context.close()
 
@@ -129,7 +120,9 @@ def offline(browser, server):
 def open_page(context, url):
     """The page at ``url`` once loaded and typeset, with its page errors, console errors and failed requests."""
     page = context.new_page()
-    log = {"pageerror": [], "console": [], "failed": []}
+    local = urllib.parse.urljoin(url, "/")
+    log = {"pageerror": [], "console": [], "failed": [], "external": []}
+    page.on("request", lambda req: None if req.url.startswith(local) else log["external"].append(req.url))
     page.on("pageerror", lambda err: log["pageerror"].append(str(err)))
     page.on("console", lambda msg: log["console"].append((msg.text, msg.location.get("url", "")))
             if msg.type == "error" else None)
@@ -139,9 +132,9 @@ def open_page(context, url):
     return page, log
 
 
-def expected_figures(name):
+def expected_figures(folder, name):
     """(dashboards, other figures) of the executed notebook: its image outputs, those followed by the caption."""
-    executed = json.loads((ROOT / "book" / "_build" / "jupyter_execute" / "notebooks" / f"{name}.ipynb").read_text())
+    executed = json.loads((folder.parent / "jupyter_execute" / "notebooks" / f"{name}.ipynb").read_text())
     dashboards = figures = 0
     for cell in executed["cells"]:
         outputs = cell.get("outputs", [])
@@ -156,7 +149,7 @@ def expected_figures(name):
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_reads_offline(offline, server, path):
+def test_page_reads_offline(offline, server, site, path):
     page, log = open_page(offline, server + path)
     try:
         math = page.evaluate(MATH)
@@ -169,6 +162,9 @@ def test_page_reads_offline(offline, server, path):
     finally:
         page.close()
     assert not log["pageerror"], log["pageerror"]
+    # the only requests for another host: the README's badge images (blocked); no CDN, no fonts, no thebe
+    assert all(re.match(r"https://(mybinder\.org/badge_logo\.svg|img\.shields\.io/)", u) for u in log["external"]), \
+        log["external"]
     external = [(text, url) for text, url in log["console"] if url and not url.startswith(server)]
     assert all(url.endswith((".svg", ".png")) or "shields.io" in url for _, url in external), external
     assert len(external) == len(log["console"]), f"console errors: {log['console']}"
@@ -186,7 +182,7 @@ def test_page_reads_offline(offline, server, path):
         name = Path(path).stem
         assert BINDER.format(name) in binder, binder
         assert any(re.search(r"/docs/theory\.html#eq-\d+-\d+$", h) for h in hrefs), "no link to a theory equation"
-        dashboards, figures = expected_figures(name)
+        dashboards, figures = expected_figures(site[0], name)
         source = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         calls = sum(bool(DASHBOARD_CALL.search("".join(c["source"]))) for c in source["cells"]
                     if c["cell_type"] == "code")
