@@ -66,6 +66,17 @@ IMAGES = r"""() => [...document.images].map(img => ({
     width: img.getBoundingClientRect().width, output: !!img.closest('.cell_output'),
     caption: ((img.closest('a') || img).nextElementSibling?.textContent || '').trim()}))"""
 
+# A code line of 88 characters (the notebooks' limit) in a copy of a code cell's box: (needed, shown) width;
+# and how many code cells scroll sideways now.
+CODE_WIDTH = r"""() => {
+    const pre = document.querySelector('.cell_input pre'), copy = pre.cloneNode(false);
+    copy.textContent = 'x'.repeat(88);
+    pre.parentElement.appendChild(copy);
+    const widths = [copy.scrollWidth, copy.clientWidth];
+    copy.remove();
+    return [...widths, [...document.querySelectorAll('.cell_input pre')].filter(p => p.scrollWidth > p.clientWidth + 1).length];
+}"""
+
 LINKS = r"""() => [...document.querySelectorAll('a[href], img[src], link[href], script[src]')]
     .map(el => el.href || el.src)"""
 
@@ -158,6 +169,7 @@ def test_page_reads_offline(offline, server, site, path):
         scroll = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         inline = page.evaluate("() => [...document.scripts].filter(s => !s.src).map(s => s.textContent.trim())")
         hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        code = page.evaluate(CODE_WIDTH) if path.startswith("notebooks/") else None
         binder = page.evaluate("() => [...document.querySelectorAll('.bd-header-article a[href*=\"mybinder.org/v2/\"]')].map(a => a.href)")
     finally:
         page.close()
@@ -182,6 +194,9 @@ def test_page_reads_offline(offline, server, site, path):
         name = Path(path).stem
         assert BINDER.format(name) in binder, binder
         assert any(re.search(r"/docs/theory\.html#eq-\d+-\d+$", h) for h in hrefs), "no link to a theory equation"
+        needed, shown, scrolling = code
+        print(f"{path}: {scrolling} code cells scroll sideways (lines over 88 characters)")
+        assert needed <= shown, f"a code line of 88 characters needs {needed} px, the cell shows {shown} px"
         dashboards, figures = expected_figures(site[0], name)
         source = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         calls = sum(bool(DASHBOARD_CALL.search("".join(c["source"]))) for c in source["cells"]
