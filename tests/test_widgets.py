@@ -126,6 +126,22 @@ def test_memo_reuses_longer_runs_and_is_bounded():
     assert memo("k", lambda: 3) == 3 and memo("k", lambda: 4) == 3
 
 
+def test_trace_run_keys_the_model_so_a_changed_G_is_never_served_a_stale_trace():
+    from dataclasses import replace
+
+    from cpteach import prox
+    from cpteach.widgets._state import trace_run
+
+    p = problems.tv_l1_denoising_1d(n=20)
+    memo, steps = Memo(size=4), dict(tau=p.tau, sigma=p.sigma, theta=1.0)
+    elastic = [replace(p, G=prox.ElasticL1(p.G.weight, eps)) for eps in (0.1, 1.0)]
+    runs = [trace_run(q, memo, 30, 30, **steps).x_L for q in (p, *elastic)]
+    direct = [chambolle_pock(q.K, q.F, q.G, q.x, L=30, **steps).x_L for q in (p, *elastic)]
+    for run, ref in zip(runs, direct):
+        np.testing.assert_array_equal(run, ref)
+    assert not np.allclose(runs[1], runs[2])          # eps changes the iterate, and the memo saw it
+
+
 def test_envelope_keeps_each_pixel_columns_extremes():
     rng = np.random.default_rng(0)
     y = rng.standard_normal(3000)

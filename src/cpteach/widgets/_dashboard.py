@@ -33,11 +33,13 @@ import html
 import io
 import json
 import math
+import os
 import time
 
 import ipywidgets as widgets
 import numpy as np
 import PIL.Image
+from IPython.display import Image, Markdown, display
 from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.font_manager import FontProperties
@@ -255,6 +257,19 @@ class Dashboard(widgets.VBox):
         column = widgets.VBox([self.controls, self.status],
                               layout=widgets.Layout(width=controls_width, min_width=controls_width))
         self.children = [widgets.HBox([column, self.image], layout=widgets.Layout(align_items="flex-start"))]
+
+    def _ipython_display_(self):
+        """The widget; in a site build (``CPTEACH_STATIC_DASHBOARDS=1``, set by book/build.sh) its
+        current frame as a plain PNG with a caption naming the slider values (no widget on the page)."""
+        if os.environ.get("CPTEACH_STATIC_DASHBOARDS") != "1":
+            display(self._repr_mimebundle_(), raw=True)
+            return
+        values = ", ".join(f"{slider.description or name} = {format(slider.value, getattr(slider, 'readout_format', ''))}"
+                           for name, slider in self.sliders.items())
+        display(Image(_encode(self.figure.canvas, "png"), width=self.css_size[0]))
+        display(Markdown(f"*The dashboard's opening frame, at {values}. To move its sliders, run this notebook "
+                         "in JupyterLab: the launch button (rocket) at the top of this page opens it on Binder, "
+                         "or install cpteach as the front page says.*"))
 
     def values(self):
         """The current slider values as a dict name -> value."""
