@@ -156,7 +156,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
     grid = np.unique(np.linspace(1, L_max, 9).round().astype(int))    # the L' of the right panel (plus L)
     first = asymptotics_run(problem, 2, problem.tau, problem.sigma, problem.theta)
-    fig, axes = new_figure(3, width=3.45, height=3.3)
+    fig, axes = new_figure(3, width=3.0, height=3.3)
     ax_masks, ax_res, ax_grad = axes
     (changes,) = ax_masks.plot(np.arange(1, 3), first.residuals.masks.changes, drawstyle="steps-mid",
                                label="changed entries")
