@@ -201,7 +201,7 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     sliders = step_sliders(problem, L, tau, sigma, theta, L_max)
     grid = np.unique(np.geomspace(1, L_max, 12).round().astype(int))   # the L' of the curves (plus L)
     ones, zeros = np.ones(2), np.zeros(problem.K.M.shape)   # placeholders: the first frame draws the data
-    fig, axes = new_figure(3, nrows=2, width=3.3, height=2.55)
+    fig, axes = new_figure(3, nrows=2, width=3.0, height=2.55)
     ax_cos, ax_err, ax_bar = axes[:3]
     (cosine,) = ax_cos.semilogx([1, 2], ones, "o-", label="unrolled (3.4)")
     one_step_cosine = ax_cos.axhline(1.0, color="C1", linestyle="--", label="one-step (5.3)")

@@ -18,7 +18,7 @@ __all__ = ["RegimesFrame", "regimes_frame", "regimes_render", "regimes_dashboard
 
 def default_regimes():
     """The three teaching regimes: L1-L1 with 0/1 masks (summable), the ball problem of (6.1), TV-L1 (no limit)."""
-    return {"0/1 masks, summable (L1-L1)": l1_l1_problem(), "ball (6.1)": ball_problem(),
+    return {"L1-L1, summable": l1_l1_problem(), "ball (6.1)": ball_problem(),
             "TV-L1": tv_l1_denoising_1d()}
 
 
