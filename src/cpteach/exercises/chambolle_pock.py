@@ -67,7 +67,8 @@ def prox_l1(v, step):
                 (v + step * np.sign(v), "sign: you added step * sign(v), which moves every entry away from 0; "
                                         "the prox moves v towards 0 by step (and sets |v| <= step to 0)."),
             ]
-            return (first_match(got, mistakes) or self._which_entries(got, v, step)
+            which = self._which_entries(got, v, step)
+            return (first_match(got, mistakes) or (which and f"{problem} {which}")
                     or problem + " Compare your output with soft thresholding on a few numbers by hand.")
         return None
 
@@ -88,7 +89,7 @@ def prox_l1(v, step):
         for pair, groups in ((names[:2], (v < 0, v > 0)), (names[2:], (np.abs(v) > step, np.abs(v) <= step))):
             wrong = [name for name, where in zip(pair, groups) if not matches(got[where], right[where])]
             if len(wrong) == 1:
-                return f"only the {wrong[0]} are wrong (the others are right): {advice[wrong[0]]}"
+                return f"Only the {wrong[0]} are wrong (the others are right): {advice[wrong[0]]}"
         return None
 
 
