@@ -29,7 +29,8 @@ def _forgot_return(*args):
 FUNCTION_EXERCISES = [exercises.prox_l1, exercises.prox_conjugate_l1, exercises.cp_step, exercises.backward_step,
                       exercises.gradient_sum, exercises.delta_P_limit, exercises.one_step_gradient,
                       exercises.ball_projection, exercises.ImplicitAdjoint(), exercises.BallProjectionVJP()]
-QUESTIONS = [exercises.PredictLo(), exercises.WhyDeltaPZero(), exercises.PredictStepRatio()]
+QUESTIONS = [exercises.PredictLo(), exercises.WhyDeltaPZero(), exercises.PredictStepRatio(),
+             exercises.PredictDescent()]
 
 
 def _incorrect(result, expected):

@@ -1,6 +1,6 @@
 """Exercises of notebook 04, docs/theory.md section 5 (three gradients as truncations of one series): the
-one-step gradient (5.1)-(5.3), the implicit adjoint (5.5) as the sum of the unrolled series, and a question on
-which of them depends on the step sizes.
+one-step gradient (5.1)-(5.3) and the implicit adjoint (5.5) as the sum of the unrolled series (the questions on
+the one-step gradient's bias are in :mod:`.one_step_bias`).
 
 Examples
 --------
@@ -21,10 +21,10 @@ import numpy as np
 from .. import operators, prox
 from ..fixed_point import fixed_point_closed_form
 from ..problems import Problem
-from ._framework import Exercise, MultipleChoice, as_array, call_student, compare, first_match, matches
+from ._framework import Exercise, as_array, call_student, compare, first_match, matches
 from .chambolle_pock import library_step
 
-__all__ = ["OneStepGradient", "ImplicitAdjoint", "PredictStepRatio", "one_step_gradient"]
+__all__ = ["OneStepGradient", "ImplicitAdjoint", "one_step_gradient"]
 
 
 def _one_step_variant(K, x, y, x_star, xi_star, tau, sigma, variant):
@@ -385,53 +385,6 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
                            for L in self._SHOWN_L)
         return (" The unrolled series approaches your lambda: ||sum_{j<L} (J^T)^j g - lambda|| / ||lambda|| = "
                 f"{errors}; L = 1 is g alone, the one-step gradient's adjoint.")
-
-
-class PredictStepRatio(MultipleChoice):
-    """Predict, then verify: which gradient changes when only the step-size ratio sigma/tau changes?
-
-    Use in a notebook before a sweep over sigma/tau (tau*sigma fixed)::
-
-        q = exercises.PredictStepRatio()
-        q                     # shows the question and the choices
-        answer = None         # your choice: "a", "b", "c" or "d"
-        q.check(answer)
-
-    then verify with :func:`cpteach.fixed_point_gradient` and :func:`cpteach.implicit_gradient`
-    at several ratios (``q.solution()`` shows the answer and why).
-    """
-
-    name = "predict which gradient depends on sigma/tau"
-    question = ("Keep the problem (K, F, G, x, y) and the product tau*sigma fixed, and change only the ratio "
-                "sigma/tau of the step sizes. Both runs reach the same solution (x*, xi*). Which of the two "
-                "gradients of section 5, the one-step gradient (5.3) and the implicit gradient (5.5) with (4.5), "
-                "changes?")
-    choices = {
-        "a": "Both change: each is built from one CP step, and the step depends on tau and sigma.",
-        "b": "Only the one-step gradient changes.",
-        "c": "Only the implicit gradient changes.",
-        "d": "Neither changes: both depend only on the solution (x*, xi*).",
-    }
-    answer = "b"
-    feedback = {
-        "a": "each series term depends on the step, but the sum of the whole series is the derivative of "
-             "K -> loss(y, x*(K)) (section 5C). Does x*(K) depend on tau and sigma?",
-        "c": "the implicit gradient is the sum of the whole series. What does the sum converge to, and does "
-             "that depend on how the algorithm reaches x*?",
-        "d": "the one-step gradient keeps only the j = 0 term: it uses the derivatives of the two prox maps with "
-             "steps tau and sigma, so it knows the algorithm, not only the solution.",
-    }
-    hint_text = ("Under the conditions of the theorem in section 5C the implicit gradient equals the derivative "
-                 "of K -> 0.5||y - x*(K)||^2. Which of tau, sigma does x*(K) depend on? And which quantities enter "
-                 "the single term (5.1)-(5.3)?")
-    explanation = ("The implicit gradient sums the whole series; under the theorem's conditions (unique solution, "
-                   "masks that settle, I - J^T invertible) it is the true hypergradient of K -> loss(y, x*(K)), "
-                   "and x*(K) is a property of the model, not of the algorithm: it does not move with sigma/tau. "
-                   "The one-step gradient keeps only the j = 0 term, built from prox'_{tau G} and "
-                   "prox'_{sigma F*} and the factors sigma and tau of (5.3): it belongs to the algorithm, and its "
-                   "length and direction move with sigma/tau (docs/theory.md section 5D). Verify it: compute "
-                   "fixed_point_gradient and implicit_gradient at sigma/tau = 1/4 and 4 with tau*sigma fixed and "
-                   "compare each pair.")
 
 
 one_step_gradient = OneStepGradient()
