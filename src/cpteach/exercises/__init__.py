@@ -26,7 +26,7 @@ True
 >>> exercises.cp_step.check(lambda *args: None).outcome is exercises.Outcome.INCORRECT
 True
 """
-from ._framework import CheckerError, CheckResult, Exercise, Message, MultipleChoice, Outcome
+from ._framework import CheckerError, CheckResult, Exercise, Message, MultipleChoice, Outcome, reveal
 from .asymptotics import DeltaPLimit, PredictLo, WhyDeltaPZero, delta_P_limit
 from .backprop import BackwardStep, GradientSum, backward_step, gradient_sum
 from .chambolle_pock import CPStep, ProxConjugateL1, ProxL1, cp_step, prox_conjugate_l1, prox_l1
@@ -34,7 +34,7 @@ from .fixed_point import ImplicitAdjoint, OneStepGradient, one_step_gradient
 from .learning import BallProjection, BallProjectionVJP, ball_projection
 from .one_step_bias import PredictDescent, PredictStepRatio
 
-__all__ = ["Outcome", "CheckResult", "Message", "Exercise", "MultipleChoice", "CheckerError",
+__all__ = ["Outcome", "CheckResult", "Message", "Exercise", "MultipleChoice", "CheckerError", "reveal",
            "ProxL1", "ProxConjugateL1", "CPStep", "BackwardStep", "GradientSum", "DeltaPLimit",
            "PredictLo", "WhyDeltaPZero", "OneStepGradient", "ImplicitAdjoint", "PredictStepRatio",
            "PredictDescent",
