@@ -1,4 +1,4 @@
-"""The conda environment lists pyproject.toml's packages with the test extras; Binder's only the runtime ones."""
+"""The conda environment lists pyproject.toml's packages with all extras; Binder's the runtime ones and JupyterLab/Voila."""
 import re
 import shutil
 import subprocess
@@ -12,18 +12,24 @@ CONDA_NAMES = {"playwright-python": "playwright"}  # conda-forge name -> PyPI na
 
 
 def requirement(spec):
-    """('name', 'lower bound') of a requirement such as 'numpy>=1.24'."""
-    m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(?:>?=\s*([0-9.]+))?\s*", spec)
+    """('name', 'version constraint') of a requirement such as 'numpy>=1.24' or 'sphinx==7.4.7'."""
+    m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*((?:>=|==|=)\s*[0-9][0-9a-z.]*)?\s*", spec)
     assert m, f"unexpected requirement {spec!r}"
-    return m.group(1).lower().replace("_", "-"), m.group(2)
+    return m.group(1).lower().replace("_", "-"), (m.group(2) or "").replace(" ", "")
 
 
-def pyproject_requirements(extras=True):
+def pyproject_requirements(extras=("lab", "book", "test")):
+    """The packages of pyproject's dependencies and the named extras (an extra's 'cpteach[...]' is left out)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"]
-    if extras:
-        specs = specs + [s for extra in project["optional-dependencies"].values() for s in extra]
-    return dict(requirement(s) for s in specs)
+    specs = project["dependencies"] + [s for extra in extras for s in project["optional-dependencies"][extra]]
+    return dict(requirement(s) for s in specs if not s.startswith("cpteach["))
+
+
+def test_extras_are_the_known_ones_and_test_pulls_in_lab_and_book():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert set(project["optional-dependencies"]) == {"lab", "book", "test"}
+    assert "cpteach[lab,book]" in project["optional-dependencies"]["test"]
+    assert not {"jupyterlab", "voila"} & set(pyproject_requirements(extras=()))
 
 
 def conda_requirements(path):
@@ -39,14 +45,14 @@ def conda_requirements(path):
     return reqs
 
 
-def test_developer_environment_lists_pyproject_with_the_test_extras():
-    assert conda_requirements(ROOT / "environment.yml") == pyproject_requirements(extras=True)
+def test_developer_environment_lists_pyproject_with_all_extras():
+    assert conda_requirements(ROOT / "environment.yml") == pyproject_requirements()
 
 
-def test_binder_installs_only_what_the_notebooks_run():
+def test_binder_installs_only_what_the_notebooks_and_voila_run():
     binder = conda_requirements(ROOT / "binder" / "environment.yml")
-    assert binder == pyproject_requirements(extras=False)
-    assert not {"pytest", "nbval", "hypothesis", "playwright"} & set(binder)
+    assert binder == pyproject_requirements(extras=("lab",))
+    assert not {"pytest", "nbval", "hypothesis", "playwright", "jupyter-book"} & set(binder)
 
 
 def test_binder_postbuild_installs_the_package():

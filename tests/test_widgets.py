@@ -1,6 +1,8 @@
 """Headless tests of the dashboards: slider changes redraw, the frames match a full redraw, bad steps
 show the library's error, the numbers shown agree with the library computed independently."""
+import asyncio
 import io
+import time
 
 import numpy as np
 import PIL.Image
@@ -8,6 +10,7 @@ import pytest
 
 from cpteach import asymptotics, backprop, chambolle_pock, compare_gradients, images, problems, widgets
 from cpteach.widgets._dashboard import Memo, envelope
+from cpteach.widgets._state import IdleWork
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +124,22 @@ def test_memo_reuses_longer_runs_and_is_bounded():
     memo.run(("b",), 1, 500, compute), memo.run(("c",), 1, 500, compute), memo.run(("a",), 1, 500, compute)
     assert calls[-1] == 1 and len(calls) == 6 and len(memo) == 2     # "a" was dropped (size 2) and computed again
     assert memo("k", lambda: 3) == 3 and memo("k", lambda: 4) == 3
+
+
+def test_trace_run_keys_the_model_so_a_changed_G_is_never_served_a_stale_trace():
+    from dataclasses import replace
+
+    from cpteach import prox
+    from cpteach.widgets._state import trace_run
+
+    p = problems.tv_l1_denoising_1d(n=20)
+    memo, steps = Memo(size=4), dict(tau=p.tau, sigma=p.sigma, theta=1.0)
+    elastic = [replace(p, G=prox.ElasticL1(p.G.weight, eps)) for eps in (0.1, 1.0)]
+    runs = [trace_run(q, memo, 30, 30, **steps).x_L for q in (p, *elastic)]
+    direct = [chambolle_pock(q.K, q.F, q.G, q.x, L=30, **steps).x_L for q in (p, *elastic)]
+    for run, ref in zip(runs, direct):
+        np.testing.assert_array_equal(run, ref)
+    assert not np.allclose(runs[1], runs[2])          # eps changes the iterate, and the memo saw it
 
 
 def test_envelope_keeps_each_pixel_columns_extremes():
@@ -334,3 +353,24 @@ def test_presenter_hides_the_chooser_where_the_problems_are_fixed():
     board = box.current()
     box.chooser.value = list(problems.PRESENTER_PROBLEMS)[1]
     assert box.current() is board                                   # the same figure, not rebuilt
+
+
+def test_idle_work_runs_on_the_event_loop_only_while_idle():
+    done, active = [], [time.monotonic()]
+
+    async def scenario():
+        work = IdleWork(lambda: active[0], idle_s=0.2, tick_s=0.01)
+        work.replace([lambda i=i: done.append(i) for i in range(3)])
+        for _ in range(5):                     # a slider moves every 0.05 s: nothing runs
+            await asyncio.sleep(0.05)
+            active[0] = time.monotonic()
+        assert done == []
+        await asyncio.sleep(0.5)
+        return work.pending
+
+    assert asyncio.run(scenario()) == 0 and done == [0, 1, 2]
+    work = IdleWork(lambda: 0.0)
+    work.replace([lambda: done.append(3)])     # no event loop: nothing runs by itself
+    assert work.pending == 1 and done[-1] == 2
+    work.drain()
+    assert done[-1] == 3 and work.pending == 0

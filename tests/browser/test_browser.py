@@ -19,6 +19,19 @@ from . import live
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 PROJECTOR = {"width": 1280, "height": 720}
+SMALLEST_TEXT = """() => {   // the smallest font of any visible text in the presenter (hidden frame records aside)
+    let best = {px: 1e9, text: ""};
+    const walker = document.createTreeWalker(document.querySelector(".cpteach-presenter"), NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!node.textContent.trim() || !el.offsetParent || el.closest(".cpteach-frame")) continue;
+        const style = getComputedStyle(el);
+        if (style.visibility === "hidden") continue;
+        const px = parseFloat(style.fontSize);
+        if (px < best.px) best = {px, text: node.textContent.trim().slice(0, 40)};
+    }
+    return best;
+}"""
 
 
 def run_all_and_save(page, saved, shots, timeout=300):
@@ -116,6 +129,12 @@ def test_presenter_in_voila(browser, voila_server, workdir):
         time.sleep(0.5)
         page.screenshot(path=str(shots / f"presenter-tab{i}.png"))
         visible = page.locator(".cpteach-dashboard:visible").first
+        smallest = page.evaluate(SMALLEST_TEXT)
+        assert smallest["px"] >= 16, f"tab {i}: text of {smallest['px']} px: {smallest['text']!r}"
+        record = live.frame_record(visible)
+        shown = visible.locator("img").first.bounding_box()["width"] / record["figure_css_width"]
+        assert record["min_text_px"] * shown >= 16 - 0.5, (
+            f"tab {i}: the figure's smallest text is {record['min_text_px'] * shown:.1f} px on screen")
         figure = visible.locator("img").first.bounding_box()
         handles = [visible.locator(".noUi-handle").nth(j).bounding_box()
                    for j in range(visible.locator(".noUi-handle").count())]
@@ -129,14 +148,15 @@ def test_presenter_in_voila(browser, voila_server, workdir):
     dashboard = live.wait_for_dashboard(page, ".cpteach-dashboard:visible")
     drag = check_drag(page, dashboard, "presenter")
 
-    tabs.nth(2).click()                                   # a problem switch keeps the tab on screen
+    fixed_point = next(i for i in range(tabs.count()) if "Fixed point" in tabs.nth(i).inner_text())
+    tabs.nth(fixed_point).click()                         # a problem switch keeps the tab on screen
     page.wait_for_selector(".cpteach-dashboard:visible img[src]", timeout=60_000)
     frames = page.evaluate("() => window.__cpteach.frames.length")
     t_switch = time.perf_counter()
     page.locator(".cpteach-presenter select").first.select_option(index=1)
     page.wait_for_function("n => window.__cpteach.frames.length > n", arg=frames, timeout=60_000)
     switch_time = time.perf_counter() - t_switch
-    assert "lm-mod-current" in (tabs.nth(2).get_attribute("class") or ""), "the problem switch changed the tab"
+    assert "lm-mod-current" in (tabs.nth(fixed_point).get_attribute("class") or ""), "the problem switch changed the tab"
     print(f"\npresenter (Voila, 1280x720): first figure {load_time:.1f} s after load; drag showed "
           f"{drag['frames']} figures in 1.2 s; problem switch {switch_time:.2f} s (screenshots in {shots})")
     assert switch_time < 10

@@ -33,11 +33,13 @@ import html
 import io
 import json
 import math
+import os
 import time
 
 import ipywidgets as widgets
 import numpy as np
 import PIL.Image
+from IPython.display import Image, Markdown, display
 from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.font_manager import FontProperties
@@ -165,7 +167,8 @@ class Dashboard(widgets.VBox):
     redrawn, wholly or some axes).
 
     The status line carries a hidden ``<span class="cpteach-frame">`` with the update
-    counter and the slider values of the frame (JSON) for the browser tests; the CSS
+    counter, the slider values of the frame, the figure's CSS width and its smallest text in
+    CSS px at that width (JSON) for the browser tests; the CSS
     classes ``cpteach-dashboard``, ``cpteach-status`` and ``cpteach-figure`` mark the parts.
     """
 
@@ -205,6 +208,11 @@ class Dashboard(widgets.VBox):
             slider.observe(self._on_change, names="value")
 
     @property
+    def min_text_px(self):
+        """The size of the figure's smallest text in CSS px when it is shown at :attr:`css_size`."""
+        return min(text.get_fontsize() for text in self.figure.findobj(Text) if text.get_text()) * CSS_DPI / 72
+
+    @property
     def css_size(self):
         """(width, height) of the shown figure in CSS pixels."""
         width, height = self.figure.get_size_inches()
@@ -233,8 +241,7 @@ class Dashboard(widgets.VBox):
         and rendered at the same pixels, so that, stretched to ``size``, all its text is large
         enough. The image keeps its aspect and shrinks only where the screen is smaller.
         """
-        smallest = min(text.get_fontsize() for text in self.figure.findobj(Text) if text.get_text())
-        base = max(smallest, rcParams["xtick.labelsize"] if isinstance(rcParams["xtick.labelsize"], float)
+        base = max(self.min_text_px * 72 / CSS_DPI, rcParams["xtick.labelsize"] if isinstance(rcParams["xtick.labelsize"], float)
                    else FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points())
         for text in self.figure.findobj(Text):
             if text.get_fontsize() < base:
@@ -250,6 +257,19 @@ class Dashboard(widgets.VBox):
         column = widgets.VBox([self.controls, self.status],
                               layout=widgets.Layout(width=controls_width, min_width=controls_width))
         self.children = [widgets.HBox([column, self.image], layout=widgets.Layout(align_items="flex-start"))]
+
+    def _ipython_display_(self):
+        """The widget; in a site build (``CPTEACH_STATIC_DASHBOARDS=1``, set by book/build.sh) its
+        current frame as a plain PNG with a caption naming the slider values (no widget on the page)."""
+        if os.environ.get("CPTEACH_STATIC_DASHBOARDS") != "1":
+            display(self._repr_mimebundle_(), raw=True)
+            return
+        values = ", ".join(f"{slider.description or name} = {format(slider.value, getattr(slider, 'readout_format', ''))}"
+                           for name, slider in self.sliders.items())
+        display(Image(_encode(self.figure.canvas, "png"), width=self.css_size[0]))
+        display(Markdown(f"*The dashboard's opening frame, at {values}. To move its sliders, run this notebook "
+                         "in JupyterLab: the launch button (rocket) at the top of this page opens it on Binder, "
+                         "or install cpteach as the front page says.*"))
 
     def values(self):
         """The current slider values as a dict name -> value."""
@@ -283,7 +303,8 @@ class Dashboard(widgets.VBox):
             self.image.value = self._frame()
             self.updates += 1
         self.last_ms = 1e3 * (time.perf_counter() - start)
-        frame = json.dumps({"update": self.updates, "values": self.values()}, default=str)
+        frame = json.dumps({"update": self.updates, "values": self.values(), "figure_css_width": self.css_size[0],
+                            "min_text_px": self.min_text_px}, default=str)
         self.status.value = (f"{message}<span class='cpteach-frame' style='display:none'>"
                              f"{html.escape(frame, quote=False)}</span>")
 

@@ -53,8 +53,13 @@ class Memo:
 
 
 def trace_run(problem, memo, L, L_max, tau, sigma, theta):
-    """A :func:`cpteach.chambolle_pock` trace of ``problem`` of length >= L from ``memo`` (:meth:`Memo.run`)."""
-    return memo.run(("trace", tau, sigma, theta), L, L_max,
+    """A :func:`cpteach.chambolle_pock` trace of ``problem`` of length >= L from ``memo`` (:meth:`Memo.run`).
+
+    The key holds the problem's name and F, G (their reprs carry their parameters) besides the steps,
+    so a dashboard whose slider changes the model (a weight, an eps) never reads another model's trace.
+    """
+    key = ("trace", problem.name, repr(problem.F), repr(problem.G), tau, sigma, theta)
+    return memo.run(key, L, L_max,
                     lambda length: chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma,
                                                   theta=theta, L=length))
 

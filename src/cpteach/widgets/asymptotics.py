@@ -104,7 +104,8 @@ def asymptotics_render(artists, frame):
     ax_masks, ax_res, ax_grad = artists["axes"]
     for ax in artists["axes"]:
         ax.set_xlim(0, frame.length)
-    columns = max(1, int(ax_res.bbox.width * L / frame.length))       # pixel columns the curves span
+    css_px = ax_res.bbox.width * 96 / ax_res.figure.dpi                # the panel's width on screen
+    columns = max(1, int(css_px * L / frame.length))                    # screen pixel columns the curves span
     l = np.arange(1, L + 1)
     artists["changes"].set_data(*envelope(l, r.masks.changes, columns))
     artists["l_o"].set_xdata([r.masks.l_o, r.masks.l_o])
@@ -122,7 +123,7 @@ def asymptotics_render(artists, frame):
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(1.2 * high))
     kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"
-    return frame.status + f"; l<sub>o</sub> = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
+    return frame.status + f"; lₒ = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):

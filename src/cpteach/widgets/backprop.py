@@ -56,7 +56,7 @@ def backprop_render(artists, frame):
     ax = artists["norm_P"].axes
     ax.set_xlim(0.5, rows + 0.5)
     ax.set_ylim(*decade_limits(size_P, size_D, step=4))
-    return frame.status + f"; loss ½‖y − x<sup>L</sup>‖² = {res.loss:.4g}"
+    return frame.status + f"; loss ½‖y − xᴸ‖² = {res.loss:.4g}"
 
 
 def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_max=300):

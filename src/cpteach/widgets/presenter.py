@@ -30,7 +30,7 @@ PRESENTER_CSS = """<style>
 .cpteach-presenter .widget-html-content, .cpteach-presenter .lm-TabBar-tabLabel,
 .cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 17px !important; }
 .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 28px; height: 28px; }
-.cpteach-presenter .lm-TabBar-tab { min-height: 32px; }
+.cpteach-presenter .lm-TabBar-tab { min-height: 32px; flex: 0 0 auto !important; max-width: none !important; }
 </style>"""
 
 
@@ -48,13 +48,13 @@ class Tab:
 
 
 PRESENTER_TABS = [
-    Tab("Iteration (§2)", cp_dashboard),
-    Tab("Backprop (§3)", backprop_dashboard),
-    Tab("Asymptotics, TV-L1 (§4)",
+    Tab("Iteration §2", cp_dashboard),
+    Tab("Backprop §3", backprop_dashboard),
+    Tab("TV-L1 asymptotics §4",
         lambda: asymptotics_dashboard(problem=tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5), L=1500, L_max=3000),
         per_problem=False),
-    Tab("Fixed point (§5)", fixed_point_dashboard),
-    Tab("Three regimes (§5)", regimes_dashboard, per_problem=False),
+    Tab("Fixed point §5", fixed_point_dashboard),
+    Tab("Three regimes §5", regimes_dashboard, per_problem=False),
 ]
 
 
@@ -66,7 +66,7 @@ class Presenter(widgets.VBox):
     problem : str, a key of ``PRESENTER_PROBLEMS`` (default: the first)
     tabs : list of :class:`Tab` or None (default: ``PRESENTER_TABS``)
     prebuild_others : bool, build the other (problem, tab) pairs in the kernel's idle time
-        (one at a time, only while no slider moved for 1.5 s), so switching is a swap
+        (one at a time, only while nothing moved for 3 s), so switching is a swap
 
     Attributes
     ----------
@@ -91,7 +91,7 @@ class Presenter(widgets.VBox):
                               layout=widgets.Layout(align_items="center", min_height="40px"))
         super().__init__([header, self.tabs])
         self.add_class("cpteach-presenter")
-        self.idle = IdleWork(self._last_active, idle_s=1.5, tick_s=0.5)
+        self.idle = IdleWork(self._last_active, idle_s=3.0, tick_s=0.5)
         self._activity = 0.0
         self.chooser.observe(self._on_change, names="value")
         self.tabs.observe(self._on_change, names="selected_index")
