@@ -206,7 +206,7 @@ def test_question_outcomes(question):
 
 @pytest.fixture(scope="module")
 def l1_l1_problem():
-    """Notebook 03's summable L1-L1 problem (random 20 x 10 K, F = 0.2||.||_1, G = 0.3||.||_1)."""
+    """Notebook 03b's summable L1-L1 problem (random 20 x 10 K, F = 0.2||.||_1, G = 0.3||.||_1)."""
     p = problems.l1_l1_problem()
     return p.K, p.F, p.G, p.x, p.y, p.tau, p.sigma
 

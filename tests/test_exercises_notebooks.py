@@ -15,7 +15,7 @@ STUBS = {"prox_l1": exercises.prox_l1, "backward_step": exercises.backward_step,
          "delta_P_limit": exercises.delta_P_limit, "implicit_adjoint": exercises.ImplicitAdjoint(),
          "one_step_gradient": exercises.one_step_gradient, "project": exercises.ball_projection,
          "ball_vjp": exercises.BallProjectionVJP()}
-STUB = re.compile(r"^def (\w+)\(.*\):\n\s+raise NotImplementedError.*\n", re.M)
+STUB = re.compile(r"^def (\w+)\([^)]*\):\n\s+raise NotImplementedError.*\n", re.M)   # a signature may wrap
 QUESTION = re.compile(r"^question\w* = exercises\.(\w+)\(\)", re.M)      # question, question_descent, ...
 ANSWER = re.compile(r"^(answer\w*) = None\b.*$", re.M)
 

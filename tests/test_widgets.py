@@ -195,7 +195,7 @@ def test_bp_heatmaps_match_backprop(bp_board):
                                res.delta_P)
 
 
-# notebook 03: asymptotics_dashboard ---------------------------------------------------
+# notebooks 03a, 03b: asymptotics_dashboard ----------------------------------------------
 
 @pytest.fixture(scope="module")
 def asym_board():

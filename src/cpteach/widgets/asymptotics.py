@@ -1,4 +1,4 @@
-"""Notebook 03's dashboard: masks (4.1), kernel residuals (4.2) and the growth of grad_K (4.6), live."""
+"""The dashboard of notebooks 03a and 03b: masks (4.1), kernel residuals (4.2) and the growth of grad_K (4.6), live."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -127,7 +127,7 @@ def asymptotics_render(artists, frame):
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
-    """Dashboard for notebook 03: masks, kernel residuals (4.2) and the growth of grad_K, live.
+    """Dashboard for notebooks 03a and 03b: masks, kernel residuals (4.2) and the growth of grad_K, live.
 
     Sliders L, tau, sigma, theta. Left: how many mask entries (4.1) change at each l, and
     l_o. Middle: the relative residuals of delta_P^l, delta_D^l over l in one run of length
