@@ -29,7 +29,8 @@ def _forgot_return(*args):
 FUNCTION_EXERCISES = [exercises.prox_l1, exercises.prox_conjugate_l1, exercises.cp_step, exercises.backward_step,
                       exercises.gradient_sum, exercises.delta_P_limit, exercises.one_step_gradient,
                       exercises.ball_projection, exercises.ImplicitAdjoint(), exercises.BallProjectionVJP()]
-QUESTIONS = [exercises.PredictLo(), exercises.WhyDeltaPZero(), exercises.PredictStepRatio()]
+QUESTIONS = [exercises.PredictLo(), exercises.WhyDeltaPZero(), exercises.PredictStepRatio(),
+             exercises.PredictDescent()]
 
 
 def _incorrect(result, expected):
@@ -282,3 +283,12 @@ def test_one_step_data_make_each_part_observable():
     xi_star = np.array([1.0, -1.0, 0.3, -0.6, 1.0, 0.1])
     unclipped = np.abs(xi_star + 0.45 * K @ x_star) <= 1
     assert 0 < unclipped.sum() < unclipped.size and np.linalg.norm(x - x_star) > 0.5
+
+
+def test_reveal_waits_for_a_prediction():
+    """A 'predict, then look' cell without a question shows its numbers only once a prediction is written down."""
+    figure = object()
+    for prediction in (None, "", "   "):
+        assert "write your prediction first" in exercises.reveal(prediction, "rho = 0.99").text
+    assert exercises.reveal("slower", figure) is figure
+    assert "```text\nrho = 0.99\n```" in exercises.reveal("slower", "rho = 0.99").text

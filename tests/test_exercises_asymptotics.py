@@ -79,6 +79,20 @@ def _unmasked_kernel(K, P, D, e):
     return out
 
 
+def _swapped_mask_products(K, P, D, e):
+    A = P[:, None] * K * D[None, :]                            # M_D K M_P with the masks swapped
+    N = scipy.linalg.null_space(A)
+    return N @ (N.T @ (D * e))
+
+
+def _swapped_mask_vector(K, P, D, e):
+    e_P = D * e                                               # M_D where M_P belongs
+    N = scipy.linalg.null_space(K[np.ix_(D, P)])
+    out = np.zeros_like(e)
+    out[P] = N @ (N.T @ e_P[P])
+    return out
+
+
 DELTA_P_LIMIT_CORRECT = [
     ("null_space", _limit),
     ("SVD", _limit_svd),
@@ -96,6 +110,8 @@ DELTA_P_LIMIT_MISTAKES = [
     ("mask after projecting", lambda K, P, D, e: P * _project(K[D], e), "applied M_P afterwards"),
     ("row space", _complement, "orthogonal to"),
     ("P and D swapped", _swapped_masks, "swap M_P and M_D"),
+    ("P and D swapped as products", _swapped_mask_products, "swap M_P and M_D"),
+    ("M_D e", _swapped_mask_vector, "swap M_P and M_D"),
     ("e itself", lambda K, P, D, e: e, "non-zero where M_P is False"),
     ("null space of B^T", lambda K, P, D, e: _limit(K, P, D, e, basis=lambda B: scipy.linalg.null_space(B.T)),
      "K^T"),

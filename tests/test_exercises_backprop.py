@@ -10,9 +10,9 @@ from cpteach import exercises
 # ---- one backward step (3.1)-(3.3) ---------------------------------------------------------
 
 def _back(K, pP, pD, dP1, dD1, dD2, tau, sigma, theta, *, bar=None, prime_P=True, prime_D=True, sign=-1,
-          new=True, start_bar=False, order=False):
+          new=True, start_bar=False, order=False, step_P=lambda sigma: sigma):
     dD_bar = dD1 + theta * (dD1 - dD2) if bar is None else bar(dD1, dD2, theta)
-    dP = (pP if prime_P else 1.0) * (dP1 + sigma * K.T @ dD_bar)
+    dP = (pP if prime_P else 1.0) * (dP1 + step_P(sigma) * K.T @ dD_bar)
     dD = (pD if prime_D else 1.0) * ((dD_bar if start_bar else dD1) + sign * tau * K @ (dP if new else dP1))
     return (dD, dP) if order else (dP, dD)
 
@@ -47,6 +47,11 @@ def _back_prime_first(K, pP, pD, dP1, dD1, dD2, tau, sigma, theta):
     return dP, pD * (dD1 - tau * K @ dP)
 
 
+def _back_prime_D_first(K, pP, pD, dP1, dD1, dD2, tau, sigma, theta):
+    dP = pP * (dP1 + sigma * K.T @ (dD1 + theta * (dD1 - dD2)))
+    return dP, pD * dD1 - tau * K @ dP
+
+
 BACKWARD_CORRECT = [
     ("solution form", lambda *a: _back(*a)),
     ("in place", _back_inplace),
@@ -68,6 +73,10 @@ BACKWARD_MISTAKES = [
     ("bar in (3.3)", lambda *a: _back(*a, start_bar=True), "not from the extrapolated"),
     ("order", lambda *a: _back(*a, order=True), "order (delta_P, delta_D)"),
     ("prime on one term", _back_prime_first, "whole bracket"),
+    ("l+1 and l+2 swapped in (3.1)", lambda *a: _back(*a, bar=lambda d1, d2, t: d2 + t * (d2 - d1)),
+     "delta_D^{l+1} and delta_D^{l+2} are swapped"),
+    ("prime_D on the first term", _back_prime_D_first, "prime_D multiplies the whole bracket"),
+    ("sigma missing", lambda *a: _back(*a, step_P=lambda sigma: 1.0), "missing the step sigma"),
 ]
 
 

@@ -63,6 +63,11 @@ PROX_L1_MISTAKES = [
     ("1/step", lambda v, step: np.sign(v) * np.maximum(np.abs(v) - 1 / step, 0), "1/step"),
     ("scalar if", _pl_scalar_if, "An `if`"),
     ("no return", _pl_no_return, "returns None"),
+    ("+step sign", lambda v, step: v + step * np.sign(v), "away from 0"),
+    ("+step inside max", lambda v, step: np.sign(v) * np.maximum(np.abs(v) + step, 0), "away from 0"),
+    ("negatives not shrunk", lambda v, step: np.where(v > step, v - step, np.where(v < -step, v, 0.0)),
+     "negative entries"),
+    ("negatives kept", lambda v, step: np.where(v > step, v - step, np.minimum(v, 0.0)), "negative entries"),
 ]
 
 
@@ -102,17 +107,18 @@ PROX_CONJ_MISTAKES = [
     ("threshold sigma", lambda v, sigma: v - sigma * _soft(v / sigma, sigma), "is 1/sigma, not sigma"),
     ("threshold 1", lambda v, sigma: v - sigma * _soft(v / sigma, 1.0), "unscaled prox"),   # = v - soft(v, sigma)
     ("box 1/sigma", lambda v, sigma: np.clip(v, -1 / sigma, 1 / sigma), "depends on sigma"),
+    ("v * sigma", lambda v, sigma: v - sigma * _soft(v * sigma, 1 / sigma), "multiplied v by sigma"),
 ]
 
 
 # ---- one CP step (2.1)-(2.5), F = ||.||_1, G = 0.5||.||^2 -------------------------------------
 
 def _step(K, x, x_l, x_bar, xi, tau, sigma, theta, *, bar=True, new_xi=True, shift=True, extra=None,
-          clip=True, minus=True, order=False):
+          clip=True, minus=True, order=False, prox_G=lambda v, tau: v / (1 + tau)):
     z_D = xi + sigma * K @ (x_bar if bar else x_l)
     xi_next = np.clip(z_D, -1, 1) if clip else z_D
     z_P = x_l + (-1 if minus else 1) * tau * K.T @ (xi_next if new_xi else xi)
-    x_next = (z_P - x) / (1 + tau) + x if shift else z_P / (1 + tau)
+    x_next = prox_G(z_P - x, tau) + x if shift else prox_G(z_P, tau)
     x_bar_next = x_next + theta * (x_next - x_l) if extra is None else extra(x_next, x_l)
     return (x_next, xi_next, x_bar_next) if order else (x_next, x_bar_next, xi_next)
 
@@ -179,6 +185,12 @@ CP_STEP_MISTAKES = [
     ("plus in (2.3)", lambda *a: _step(*a, minus=False), "sign in (2.3)"),
     ("extrapolation sign", lambda *a: _step(*a, extra=lambda xn, xl: xn - a[-1] * (xn - xl)), "sign of the extrapolation"),
     ("order", lambda *a: _step(*a, order=True), "order (x_next, x_bar_next, xi_next)"),
+    ("order (xi, x, x_bar)", lambda *a: (lambda r: (r[2], r[0], r[1]))(_step(*a)),
+     "you returned (xi_next, x_next, x_bar_next)"),
+    ("order (x_bar, x, xi)", lambda *a: (lambda r: [r[1], r[0], r[2]])(_step(*a)),
+     "order (x_next, x_bar_next, xi_next)"),
+    ("times (1 + tau)", lambda *a: _step(*a, prox_G=lambda v, tau: v * (1 + tau)), "you multiplied"),
+    ("prox of tau||.||^2", lambda *a: _step(*a, prox_G=lambda v, tau: v / (1 + 2 * tau)), "factor 1/2"),
     ("starts from the data", _step_from_data, "starts from the current iterate"),
     ("no return", _step_no_return, "returns None"),
 ]

@@ -52,6 +52,10 @@ def _one_K_T(K, x, y, xs, xi, tau, sigma):
     return sigma * np.outer(dD, xs) - tau * np.outer(xi, dP)
 
 
+def _one_swapped_everywhere(K, x, y, xs, xi, tau, sigma):
+    return _one_where(K, x, y, xs, xi, sigma, tau)
+
+
 ONE_STEP_CORRECT = [
     ("solution form", lambda *a: _one(*a)),
     ("float32", _one_float32),
@@ -74,6 +78,7 @@ ONE_STEP_MISTAKES = [
     ("K^T in (5.2)", _one_K_T, "did you use K where K^T belongs"),
     ("(5.2) from x* - y", lambda *a: _one(*a, from_e=True), "not to x* - y"),
     ("plus in (5.3)", lambda *a: _one(*a, sign3=1), "sign of the second term of (5.3)"),
+    ("tau/sigma swapped everywhere", _one_swapped_everywhere, "tau and sigma are swapped everywhere"),
 ]
 
 
@@ -162,15 +167,52 @@ def _adjoint_solve_JT(K, gP, gD, e, tau, sigma, theta):
     return np.linalg.solve(M, np.concatenate([e, np.zeros(N - e.size)]))
 
 
+def _adjoint_slots(K, gP, gD, e, tau, sigma, theta):
+    lam = _adjoint_gmres(K, gP, gD, e, tau, sigma, theta)
+    n = e.size
+    return lam[:n], lam[n:2 * n], lam[2 * n:]                  # as implicit_gradient(...).adjoint
+
+
+def _adjoint_forward_J(K, gP, gD, e, tau, sigma, theta):
+    k, n = K.shape
+    A, Dm, I = np.diag(gP), np.diag(gD), np.eye(n)
+    # the forward step linearised at s*: x_bar = (1 + theta) x - theta x_prev, xi' = Dm (xi + sigma K x_bar),
+    # x' = A (x - tau K^T xi'); the state (x', x, xi')
+    dxi = np.hstack([(1 + theta) * sigma * Dm @ K, -theta * sigma * Dm @ K, Dm])
+    dx = A @ (np.hstack([I, np.zeros((n, n + k))]) - tau * K.T @ dxi)
+    J = np.vstack([dx, np.hstack([I, np.zeros((n, n + k))]), dxi])
+    return np.linalg.solve(np.eye(2 * n + k) - J, np.concatenate([e, np.zeros(n + k)]))   # J^T forgotten
+
+
+def _adjoint_slot_order(K, gP, gD, e, tau, sigma, theta):
+    lam = _adjoint(K, gP, gD, e, tau, sigma, theta)
+    n = e.size
+    return np.concatenate([lam[:n], lam[2 * n:], lam[n:2 * n]])           # (x, xi, x_prev)
+
+
+def _adjoint_slots_wrong_format(K, gP, gD, e, tau, sigma, theta):
+    lam = _adjoint(K, gP, gD, e, tau, sigma, theta)
+    return lam[:e.size], lam[e.size:]                                      # two parts, x and the rest
+
+
 IMPLICIT_CORRECT = [
     ("dense, rows transposed", _adjoint),
     ("GMRES matrix-free", _adjoint_gmres),
     ("block matrix", _adjoint_blocks),
     ("float32", _adjoint_float32),
     ("Neumann series to the end", _adjoint_neumann),
+    ("three slots, as implicit_gradient(...).adjoint", _adjoint_slots),
 ]
 IMPLICIT_MISTAKES = [
-    ("J instead of J^T", lambda *a: _adjoint(*a, rows=True), "as ROWS"),
+    ("J^T e_i stacked as rows", lambda *a: _adjoint(*a, rows=True), "you used J instead of J^T"),
+    ("forward J, transpose forgotten", _adjoint_forward_J, "you used J instead of J^T"),
+    ("no extrapolation in J", lambda K, gP, gD, e, t, s, th: _adjoint(K, gP, gD, e, t, s, 0.0),
+     "no extrapolation"),
+    ("slot order (x, xi, x_prev)", _adjoint_slot_order, "slot order"),
+    ("slots (x, xi, x_prev) as three arrays", lambda *a: tuple(np.split(_adjoint_slot_order(*a),
+                                                                         [a[3].size, a[3].size + a[0].shape[0]])),
+     "slot order"),
+    ("200 terms", lambda *a: _adjoint_partial(*a, L=200), "truncated the Neumann series"),
     ("theta ignored", lambda K, gP, gD, e, t, s, th: _adjoint(K, gP, gD, e, t, s, 1.0), "theta is ignored"),
     ("tau/sigma swapped", lambda K, gP, gD, e, t, s, th: _adjoint(K, gP, gD, e, s, t, th), "swapped"),
     ("no 1 + theta", lambda *a: _adjoint(*a, weight=lambda th: 1.0), "(1 + theta)"),
@@ -180,9 +222,10 @@ IMPLICIT_MISTAKES = [
     ("no Gamma_D", lambda *a: _adjoint(*a, use_gD=False), "missing Gamma_D"),
     ("K for K^T", lambda *a: _adjoint(*a, KT=False), "did you use K where K^T belongs"),
     ("g only", lambda K, gP, gD, e, *r: np.concatenate([e, np.zeros(e.size + K.shape[0])]), "first term"),
-    ("20 terms", _adjoint_partial, "first 20 terms"),
+    ("20 terms", _adjoint_partial, "partial sum"),
     ("wrong sign", lambda *a: -_adjoint(*a), "wrong sign"),
     ("read-out returned", _adjoint_readout, "not the read-out"),
+    ("two parts", _adjoint_slots_wrong_format, "not the read-out"),
     ("J^T alone", _adjoint_solve_JT, "I - J^T"),
 ]
 
@@ -197,3 +240,11 @@ def test_implicit_adjoint_data_make_each_part_observable():
         assert 0 < gD.sum() < gD.size and np.linalg.norm(e) > 0.1
     (_, _, _, _, tau, sigma, theta), _, _ = ex._instances[1]
     assert tau != sigma and theta != 1
+
+
+def test_implicit_adjoint_random_problem_is_reachable():
+    """The random problem that check tries first is ex.data(1), and its messages say so."""
+    ex = exercises.ImplicitAdjoint()
+    K, gP, gD, e, tau, sigma, theta = ex.data(1)
+    assert K.shape == (6, 4) and tau != sigma and theta == 0.7
+    assert "ex.data(1)" in ex.check(lambda *a: -_adjoint(*a)).message

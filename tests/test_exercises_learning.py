@@ -64,6 +64,7 @@ BALL_MISTAKES = [
                                         factor=lambda n, r: np.minimum(1.0, r / n)), "each row"),
     ("missing else", _proj_missing_else, "returns None when v lies inside the ball"),
     ("returns x", lambda v, x, r: x.copy(), "centre x"),
+    ("clipped to a box", lambda v, x, r: np.clip(v, x - r, x + r), "box"),
 ]
 
 
@@ -124,6 +125,10 @@ VJP_MISTAKES = [
     ("projection returned", lambda v, x, r, w: x + r * (v - x) / np.linalg.norm(v - x), "projection itself"),
     ("spectral norm", lambda *a: _vjp(*a, norm=lambda d: np.linalg.norm(d, 2)), "spectral norm"),
     ("missing else", _vjp_missing_else, "returns None when v lies inside the ball"),
+    ("0 inside", lambda v, x, r, w: _vjp(v, x, r, w) if np.linalg.norm(v - x) > r else np.zeros_like(w),
+     "the projection is the identity (J = I)"),
+    ("w / 2 inside", lambda v, x, r, w: _vjp(v, x, r, w) if np.linalg.norm(v - x) > r else w / 2,
+     "the projection is the identity near v (J = I)"),
 ]
 
 

@@ -16,8 +16,8 @@ STUBS = {"prox_l1": exercises.prox_l1, "backward_step": exercises.backward_step,
          "one_step_gradient": exercises.one_step_gradient, "project": exercises.ball_projection,
          "ball_vjp": exercises.BallProjectionVJP()}
 STUB = re.compile(r"^def (\w+)\([^)]*\):\n\s+raise NotImplementedError.*\n", re.M)   # a signature may wrap
-QUESTION = re.compile(r"^question = exercises\.(\w+)\(\)", re.M)
-ANSWER = re.compile(r"^answer = None\b.*$", re.M)
+QUESTION = re.compile(r"^question\w* = exercises\.(\w+)\(\)", re.M)      # question, question_descent, ...
+ANSWER = re.compile(r"^(answer\w*) = None\b.*$", re.M)
 
 
 def solved(nb):
@@ -39,7 +39,7 @@ def solved(nb):
             cell.source = cell.source.replace(stub.group(0), exercise.solution_code.strip() + "\n")
             checked.append(index)
         if ANSWER.search(cell.source):
-            cell.source = ANSWER.sub(f'answer = "{question.answer}"', cell.source)
+            cell.source = ANSWER.sub(rf'\1 = "{question.answer}"', cell.source)
             checked.append(index)
     return checked
 

@@ -26,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
-PAGES = ["README.html", "docs/theory.html", *(f"notebooks/{name}.html" for name in NOTEBOOKS)]
+PAGES = ["README.html", "docs/theory.html", "docs/problem_sheet.html", *(f"notebooks/{name}.html" for name in NOTEBOOKS)]
 VIEWPORT = {"width": 1366, "height": 768}
 BINDER = "https://mybinder.org/v2/gh/cpteach/cpteach/HEAD?urlpath=lab/tree/notebooks/{}.ipynb"
 CAPTION = "opening frame, at "  # the caption of a static dashboard (widgets/_dashboard.py)

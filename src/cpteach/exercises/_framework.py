@@ -287,9 +287,7 @@ class MultipleChoice(Exercise):
         if self.check(answer).outcome is Outcome.NOT_ATTEMPTED:
             return Message("Verify", "answer the question above first (set `answer` and run its cell), "
                                      "then run this cell again.")
-        if isinstance(shown, str):
-            return Message("Verify", f"\n\n```text\n{shown}\n```")
-        return shown
+        return reveal("answered", shown)
 
     def check(self, answer):
         """Check the chosen letter; case, spaces and brackets do not matter ("C", " (c) ")."""
@@ -312,6 +310,27 @@ class MultipleChoice(Exercise):
 
     def _diagnose(self, answer):
         return None if answer == self.answer else self.feedback[answer]
+
+
+def reveal(prediction, shown):
+    """``shown`` once ``prediction`` is written down (any non-empty text), else a prompt to predict first.
+
+    The gate of a "predict, then look" cell without a multiple-choice question: the cell computes
+    silently and ends with ``exercises.reveal(prediction, table)``, so that Run All does not show the
+    numbers under the unanswered question. A text is shown as a code block, anything else (a figure)
+    as it is.
+
+    >>> reveal(None, "rho = 0.99").text.startswith("write your prediction")
+    True
+    >>> "rho = 0.99" in reveal("slower", "rho = 0.99").text
+    True
+    """
+    if prediction is None or not str(prediction).strip():
+        return Message("Verify", "write your prediction first (set `prediction` to any text and run this cell "
+                                 "again).")
+    if isinstance(shown, str):
+        return Message("Verify", f"\n\n```text\n{shown}\n```")
+    return shown
 
 
 def _letter(text):

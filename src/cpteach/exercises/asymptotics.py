@@ -11,6 +11,8 @@ Examples
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import scipy.linalg
 
@@ -52,7 +54,7 @@ def delta_P_limit(K, M_P, M_D, e):
 
     def _diagnose(self, answer):
         rng = np.random.default_rng(6)
-        K = rng.standard_normal((4, 7))
+        K = rng.standard_normal(self._SHAPE)
         M_P = np.array([True, True, False, True, True, False, True])     # |M_P| = 5
         M_D = np.array([True, False, True, True])                         # |M_D| = 3: kernel of dimension 2
         e = rng.standard_normal(7)
@@ -94,10 +96,19 @@ def delta_P_limit(K, M_P, M_D, e):
         return ("your result lies in range(M_P) ∩ ker(M_D K) but is not the orthogonal projection: "
                 "e - result must be orthogonal to that subspace.")
 
+    _SHAPE = (4, 7)        # the checker's K is k x n
+
     def _explain_error(self, err):
         if isinstance(err, IndexError):
             return (" A boolean index of the wrong length: did you swap M_P and M_D? M_D (length k) selects rows "
                     "of K, M_P (length n) selects columns.")
+        k, n = self._SHAPE
+        shapes = re.findall(r"\(([\d, ]*)\)", str(err))
+        sizes = {int(size) for shape in shapes for size in shape.replace(" ", "").split(",") if size}
+        if isinstance(err, ValueError) and "broadcast" in str(err) and {k, n} <= sizes:
+            return (f" A length-{k} array met a length-{n} one entry by entry: did you swap M_P and M_D? M_P "
+                    f"(length n = {n}) masks the primal entries (e and the columns of K), M_D (length k = {k}) the "
+                    "dual entries (the rows of K).")
         return super()._explain_error(err)
 
 

@@ -25,13 +25,18 @@ def _backward_variant(K, prime_P, prime_D, delta_P_next, delta_D_next, delta_D_n
     theta = {"no_extrapolation": 0.0, "theta_one": 1.0}.get(variant, theta)
     older = delta_D_next2 - delta_D_next if variant == "extrapolation_sign" else delta_D_next - delta_D_next2
     delta_D_bar = delta_D_next + theta * older                                                   # (3.1)
+    if variant == "swap_next":
+        delta_D_bar = delta_D_next2 + theta * (delta_D_next2 - delta_D_next)
+    sigma_P = 1.0 if variant == "no_sigma" else sigma
     if variant == "prime_P_first_term":
         delta_P = prime_P * delta_P_next + sigma * K.T @ delta_D_bar
     else:
-        delta_P = (1 if variant == "no_prime" else prime_P) * (delta_P_next + sigma * K.T @ delta_D_bar)  # (3.2)
+        delta_P = (1 if variant == "no_prime" else prime_P) * (delta_P_next + sigma_P * K.T @ delta_D_bar)  # (3.2)
     sign = 1 if variant == "sign_3_3" else -1
     delta_P_used = delta_P_next if variant == "old_delta_P" else delta_P
     start = delta_D_bar if variant == "bar_in_3_3" else delta_D_next
+    if variant == "prime_D_first_term":
+        return delta_P, prime_D * start + sign * tau * K @ delta_P_used
     delta_D = (1 if variant == "no_prime_D" else prime_D) * (start + sign * tau * K @ delta_P_used)  # (3.3)
     return delta_P, delta_D
 
@@ -73,6 +78,12 @@ def backward_step(K, prime_P, prime_D, delta_P_next, delta_D_next, delta_D_next2
                       "z_D^{l+1} only).",
         "swap_steps": "tau and sigma are swapped: sigma K^T belongs to (3.2) (from (2.1)), tau K to (3.3) "
                       "(from (2.3)).",
+        "swap_next": "(3.1): delta_D^{l+1} and delta_D^{l+2} are swapped; delta_D_bar = delta_D^{l+1} + theta "
+                     "(delta_D^{l+1} - delta_D^{l+2}) (x^l enters z_D^{l+1} with (1 + theta), z_D^{l+2} with "
+                     "-theta).",
+        "prime_D_first_term": "(3.3): prime_D multiplies the whole bracket delta_D^{l+1} - tau K delta_P^l.",
+        "no_sigma": "(3.2) is missing the step sigma: x_bar enters (2.1) as sigma K x_bar, so the term is "
+                    "sigma K^T delta_D_bar.",
     }
 
     def _diagnose(self, answer):

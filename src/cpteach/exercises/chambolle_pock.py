@@ -9,6 +9,8 @@ False
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import operators, prox
@@ -62,9 +64,32 @@ def prox_l1(v, step):
                 (_soft(v, step / 2), "your prox shrinks by the wrong amount (too little)."),
                 (_soft(v, step * step), "your prox shrinks by the wrong amount (step enters linearly)."),
                 (_soft(v, 1 / step), "your prox shrinks by 1/step; the threshold is step itself."),
+                (v + step * np.sign(v), "sign: you added step * sign(v), which moves every entry away from 0; "
+                                        "the prox moves v towards 0 by step (and sets |v| <= step to 0)."),
             ]
-            return (first_match(got, mistakes)
+            which = self._which_entries(got, v, step)
+            return (first_match(got, mistakes) or (which and f"{problem} {which}")
                     or problem + " Compare your output with soft thresholding on a few numbers by hand.")
+        return None
+
+    @staticmethod
+    def _which_entries(got, v, step):
+        """The one group of entries that is wrong (by sign, else by size), when the others are right."""
+        got = as_array(got)
+        if got is None or got.shape != v.shape or not np.all(np.isfinite(got)):
+            return None
+        right = _soft(v, step)
+        advice = {"negative entries (v < 0)": "soft thresholding is symmetric: v < -step is shrunk towards 0 "
+                                              "too, to v + step, and -step <= v < 0 becomes 0.",
+                  "positive entries (v > 0)": "v > step is shrunk towards 0, to v - step, and 0 < v <= step "
+                                              "becomes 0.",
+                  "large entries (|v| > step)": "they are shrunk towards 0 by step, keeping their sign.",
+                  "small entries (|v| <= step)": "they become exactly 0."}
+        names = list(advice)
+        for pair, groups in ((names[:2], (v < 0, v > 0)), (names[2:], (np.abs(v) > step, np.abs(v) <= step))):
+            wrong = [name for name, where in zip(pair, groups) if not matches(got[where], right[where])]
+            if len(wrong) == 1:
+                return f"Only the {wrong[0]} are wrong (the others are right): {advice[wrong[0]]}"
         return None
 
 
@@ -105,6 +130,10 @@ def prox_conj(v, sigma):
                 (v - sigma * _soft(v / sigma, sigma), "the threshold of prox_{F/sigma} is 1/sigma, not sigma."),
                 (np.clip(v, -1 / sigma, 1 / sigma), "F* is the indicator of [-1, 1] for every sigma: your box "
                                                     "[-1/sigma, 1/sigma] depends on sigma."),
+                (v - sigma * _soft(v * sigma, 1 / sigma), "(2.6) evaluates prox_{F/sigma} at v / sigma: you "
+                                                          "multiplied v by sigma instead of dividing."),
+                (v - sigma * _soft(v * sigma, sigma), "(2.6) evaluates prox_{F/sigma} at v / sigma (you multiplied "
+                                                      "v by sigma instead of dividing), with threshold 1/sigma."),
             ]
             message = first_match(got, mistakes)
             if message is not None:
@@ -130,8 +159,9 @@ def _cp_step_variant(K, x, x_l, x_bar, xi, tau, sigma, theta, variant=None):
     start = x if variant == "data_start" else x_l
     sign = 1 if variant == "plus_KT" else -1
     z_P = start + sign * tau * K.T @ (xi if variant == "old_xi" else xi_new)               # (2.3)
-    x_new = {"no_shift": z_P / (1 + tau),
-             "shift_back_only": z_P / (1 + tau) + x}.get(variant, (z_P - x) / (1 + tau) + x)   # (2.4)
+    x_new = {"no_shift": z_P / (1 + tau), "shift_back_only": z_P / (1 + tau) + x,
+             "times_one_plus_tau": (z_P - x) * (1 + tau) + x,
+             "no_half": (z_P - x) / (1 + 2 * tau) + x}.get(variant, (z_P - x) / (1 + tau) + x)   # (2.4)
     sign = -1 if variant == "extrapolation_sign" else 1
     previous = x_bar if variant == "bar_from_bar" else x_l
     return x_new, x_new + sign * theta * (x_new - previous), xi_new                         # (2.5)
@@ -175,6 +205,10 @@ def cp_step(K, x, x_l, x_bar, xi, tau, sigma, theta):
         "plus_KT": "sign in (2.3): z_P = x^l - tau K^T xi^{l+1} (a descent step in x).",
         "data_start": "(2.3) starts from the current iterate x^l, not from the data x.",
         "bar_from_bar": "(2.5) extrapolates along x^{l+1} - x^l, not x^{l+1} - x_bar^l.",
+        "times_one_plus_tau": "(2.4): prox_{tau G}(v) = v / (1 + tau) for G = 0.5||.||^2: divide by 1 + tau, "
+                              "you multiplied.",
+        "no_half": "(2.4): v / (1 + 2 tau) is the prox of tau||.||^2; G = 0.5||.||^2 has the factor 1/2, so "
+                   "prox_{tau G}(v) = v / (1 + tau).",
     }
 
     def _diagnose(self, answer):
@@ -191,8 +225,10 @@ def cp_step(K, x, x_l, x_bar, xi, tau, sigma, theta):
         problems = [compare(name, g, r) for name, g, r in zip(_CP_NAMES, got, right)]
         if all(p is None for p in problems):
             return None
-        if all(matches(g, r) for g, r in zip(got, (right[0], right[2], right[1]))):
-            return "return the results in the order (x_next, x_bar_next, xi_next)."
+        for order in itertools.permutations(range(3)):           # the right results in another order
+            if all(matches(got[i], right[j]) for i, j in enumerate(order)):
+                yours = ", ".join(_CP_NAMES[j] for j in order)
+                return f"you returned ({yours}); return the results in the order (x_next, x_bar_next, xi_next)."
         for variant, message in self._messages.items():
             wrong = _cp_step_variant(*args, variant)
             if all(matches(g, w) for g, w in zip(got, wrong)):

@@ -1,6 +1,6 @@
 """Exercises of notebook 04, docs/theory.md section 5 (three gradients as truncations of one series): the
-one-step gradient (5.1)-(5.3), the implicit adjoint (5.5) as the sum of the unrolled series, and a question on
-which of them depends on the step sizes.
+one-step gradient (5.1)-(5.3) and the implicit adjoint (5.5) as the sum of the unrolled series (the questions on
+the one-step gradient's bias are in :mod:`.one_step_bias`).
 
 Examples
 --------
@@ -21,14 +21,16 @@ import numpy as np
 from .. import operators, prox
 from ..fixed_point import fixed_point_closed_form
 from ..problems import Problem
-from ._framework import Exercise, MultipleChoice, as_array, call_student, compare, first_match, matches
+from ._framework import Exercise, as_array, call_student, compare, first_match, matches
 from .chambolle_pock import library_step
 
-__all__ = ["OneStepGradient", "ImplicitAdjoint", "PredictStepRatio", "one_step_gradient"]
+__all__ = ["OneStepGradient", "ImplicitAdjoint", "one_step_gradient"]
 
 
 def _one_step_variant(K, x, y, x_star, xi_star, tau, sigma, variant):
     """(5.1)-(5.3) for F = ||.||_1, G = 0.5||.||^2 and a matrix K with one known mistake."""
+    if variant == "swap_all":
+        tau, sigma = sigma, tau
     prime_G = {"no_prime_G": 1.0, "prime_G_sigma": 1 / (1 + sigma)}.get(variant, 1 / (1 + tau))
     residual = y - x_star if variant == "poster_sign" else x_star - y
     delta_P = prime_G * residual                                                  # (5.1)
@@ -82,6 +84,9 @@ def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
         "sign_5_2": "sign in (5.2): xi enters z_P = x - tau K^T xi, so the term is -tau K delta_P*.",
         "swap_steps": "step sizes in (5.3): sigma goes with delta_D* x*^T and tau with xi* delta_P*^T.",
         "x_data": "(5.3) pairs delta_D* with x*^T (the point K acts on in the step), not with the data x.",
+        "swap_all": "tau and sigma are swapped everywhere: tau is the primal step (prox_{tau G}, its derivative "
+                    "1 / (1 + tau), -tau K delta_P* and -tau xi* delta_P*^T), sigma the dual step "
+                    "(z_D = xi* + sigma K x* and sigma delta_D* x*^T).",
     }
 
     def _diagnose(self, answer):
@@ -160,7 +165,7 @@ def _transposed_step(K, gamma_P, gamma_D, tau, sigma, theta, variant=None):
     k, n = K.shape
     if variant == "swap_steps":
         tau, sigma = sigma, tau
-    theta = 1.0 if variant == "theta_one" else theta
+    theta = {"theta_one": 1.0, "theta_zero": 0.0}.get(variant, theta)
     gamma_P = np.ones(n) if variant == "no_gamma_P" else gamma_P
     gamma_D = np.ones(k) if variant == "no_gamma_D" else gamma_D
     weight = 1 if variant == "no_one_plus_theta" else 1 + theta
@@ -204,14 +209,16 @@ class ImplicitAdjoint(Exercise):
     :func:`cpteach.chambolle_pock` at s*. The data (:meth:`data`) is a tiny problem
     (:attr:`problem`, 1-D TV-L2 with n = 5, F = 0.3||.||_1 on the differences,
     G = 0.5||.||^2, tau = sigma = 0.45, theta = 1); ``check`` also tries a random 6 x 4
-    L1-L2 problem with tau != sigma and theta = 0.7. The unrolled series
+    L1-L2 problem with tau != sigma and theta = 0.7 (its arguments: ``ex.data(1)``). lambda may be
+    returned as one array or as the three slots (lambda_x, lambda_xprev, lambda_xi), the format
+    of ``implicit_gradient(...).adjoint``. The unrolled series
     sum_{j<L} (J^T)^j g (:meth:`partial_sums`) approaches lambda as L grows; its first term
     g belongs to the one-step gradient.
 
     Use in a notebook::
 
         ex = exercises.ImplicitAdjoint()
-        K, gamma_P, gamma_D, e, tau, sigma, theta = ex.data()
+        K, gamma_P, gamma_D, e, tau, sigma, theta = ex.data()     # ex.data(1): the random problem
         def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
             raise NotImplementedError     # J^T by (3.7), then the solve
         ex.check(implicit_adjoint)
@@ -243,9 +250,12 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
 """
     _SHOWN_L = (1, 10, 30, 100)
     _MESSAGES = {
-        "rows": "you stacked the products J^T e_i as ROWS, which gives J; they are the columns of J^T "
-                "(np.column_stack), and (5.5) has the transpose: (I - J^T) lambda = g.",
+        "rows": "you used J instead of J^T: (5.5) is (I - J^T) lambda = g with the transpose of the step's "
+                "Jacobian. (If you applied (3.7) to the unit vectors: the products J^T e_i are the COLUMNS of "
+                "J^T, np.column_stack, not its rows.)",
         "theta_one": "theta is ignored: (3.7) carries (1 + theta) and -theta; your J^T uses theta = 1.",
+        "theta_zero": "no extrapolation in your J^T: x_bar = x + theta (x - x_prev) puts (1 + theta) and -theta "
+                      "into (3.7); your J^T is the one of theta = 0.",
         "swap_steps": "tau and sigma are swapped: the read-out has -tau K delta_P, the slots of (3.7) have "
                       "sigma K^T delta_D.",
         "no_one_plus_theta": "the first slot of (3.7) carries (1 + theta) sigma K^T delta_D: x^l enters two "
@@ -270,9 +280,13 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
             out.append((_student_data(p), _step_jacobian(p), g))
         return out
 
-    def data(self):
-        """The arguments ``(K, gamma_P, gamma_D, e, tau, sigma, theta)`` of the tiny problem (copies)."""
-        return copy.deepcopy(self._instances[0][0])
+    def data(self, which=0):
+        """The arguments ``(K, gamma_P, gamma_D, e, tau, sigma, theta)`` (copies) of the tiny problem
+        (``which=0``) or of the random 6 x 4 L1-L2 problem with tau != sigma, theta = 0.7 that ``check``
+        tries first (``which=1``)."""
+        if which not in (0, 1):
+            raise ValueError(f"which must be 0 (the tiny problem) or 1 (the random problem), got {which!r}")
+        return copy.deepcopy(self._instances[which][0])
 
     def jacobian(self):
         """``(J, g)`` of the tiny problem: J by central differences of one CP step at s* (14 x 14)."""
@@ -288,24 +302,38 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
         return _partial_sums(*self.jacobian(), int(L))
 
     def _diagnose(self, answer):
-        names = ("the tiny TV-L2 problem", "the random L1-L2 problem (tau != sigma, theta = 0.7)")
+        names = ("the tiny TV-L2 problem (its arguments: ex.data(0))",
+                 "the random L1-L2 problem with tau != sigma, theta = 0.7 (its arguments: ex.data(1))")
         for (args, J, g), which in reversed(list(zip(self._instances, names))):   # the random one first
             problem = self._diagnose_instance(answer, args, J, g, which)
             if problem is not None:
-                return problem
+                return problem if which in problem else f"{problem} (Checked on {which}.)"
         return None
 
     def _diagnose_instance(self, answer, args, J, g, which):
         I = np.eye(g.size)
         truth = np.linalg.solve(I - J.T, g)
+        K, gamma_P, gamma_D, _, tau, sigma, theta = args
+        k, n = K.shape
         got = call_student(answer, *args, when=f"called with {which}")
         if isinstance(got, (tuple, list)) and len(got) == 2:
             return ("return lambda itself, the adjoint of the state (x, x_prev, xi) (one array of length "
-                    "2n + k), not the read-out (Delta_P, Delta_D).")
+                    "2n + k, or its three slots (lambda_x, lambda_xprev, lambda_xi) as "
+                    "implicit_gradient(...).adjoint), not the read-out (Delta_P, Delta_D).")
+        if isinstance(got, (tuple, list)) and len(got) == 3:       # (lambda_x, lambda_xprev, lambda_xi)
+            slots = [as_array(part) for part in got]
+            shapes = [None if a is None else a.shape for a in slots]
+            if shapes == [(n,), (k,), (n,)]:
+                return ("slot order: lambda has the slots (lambda_x, lambda_xprev, lambda_xi) of the state "
+                        "(x, x_prev, xi); you returned the xi slot second.")
+            if shapes != [(n,), (n,), (k,)]:
+                return (f"three arrays are accepted only as (lambda_x, lambda_xprev, lambda_xi) with lengths "
+                        f"(n, n, k) = ({n}, {n}, {k}), as implicit_gradient(...).adjoint; yours have shapes "
+                        f"{shapes}. Or return one array of length 2n + k.")
+            got = np.concatenate(slots)
         problem = compare(f"lambda ({which})", got, truth)
         if problem is None:
             return None
-        K, gamma_P, gamma_D, _, tau, sigma, theta = args
         candidates = []
         arr = as_array(got)
         for variant, message in self._MESSAGES.items():
@@ -315,25 +343,30 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
             elif (arr is not None and arr.shape == g.shape and np.all(np.isfinite(arr))    # a singular system
                   and np.linalg.norm(A @ arr - g) < 1e-8 * np.linalg.norm(A, 2) * np.linalg.norm(arr)):
                 return message + " (With this mistake I - J^T is singular here: your solve returned a huge vector.)"
+        x_slot, prev_slot, xi_slot = truth[:n], truth[n:2 * n], truth[2 * n:]
         candidates += [
             (-truth, "your lambda has the wrong sign: g = (x* - y, 0, 0) is the gradient of 0.5||x - y||^2 (not "
                      "y - x*), and the system is (I - J^T) lambda = g, not (J^T - I) lambda = g."),
             (np.linalg.solve(I + J.T, g), "sign of J^T: lambda = J^T lambda + g means (I - J^T) lambda = g."),
             (g, "you returned g, the first term of the series (what the one-step gradient uses); lambda is the "
                 "sum of all terms (J^T)^j g."),
+            (np.concatenate([x_slot, xi_slot, prev_slot]),
+             "slot order: lambda has the slots (x, x_prev, xi) (lengths n, n, k); yours are in the order "
+             "(x, xi, x_prev)."),
         ]
         message = first_match(got, candidates)
         if message is not None:
             return message
         sums = _partial_sums(J, g, 500)
-        for L in range(2, len(sums) + 1):
-            if matches(got, sums[L - 1]):
-                return (f"you summed the first {L} terms of the series (unrolling through {L} steps): they "
-                        "approach lambda but have not reached it; solve the linear system for the limit.")
-        got = as_array(got)
-        if got is None or got.shape != g.shape:
+        close = [L for L in range(2, len(sums) + 1) if matches(got, sums[L - 1])]
+        if close:
+            L = min(close, key=lambda L: np.linalg.norm(arr - sums[L - 1]))
+            return (f"you truncated the Neumann series: your lambda is a partial sum sum_{{j<L}} (J^T)^j g "
+                    f"(it matches L = {L} terms, unrolling through L steps). The partial sums approach lambda but "
+                    "never reach it; solve the linear system (I - J^T) lambda = g for the limit.")
+        if arr is None or arr.shape != g.shape:
             return problem + " lambda has the slots (x, x_prev, xi): length 2n + k."
-        residual = np.linalg.norm((I - J.T) @ got - g) / np.linalg.norm(g)
+        residual = np.linalg.norm((I - J.T) @ arr - g) / np.linalg.norm(g)
         return f"{problem} It does not solve (I - J^T) lambda = g: the relative residual is {residual:.2g}."
 
     def _explain_error(self, err):
@@ -352,53 +385,6 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
                            for L in self._SHOWN_L)
         return (" The unrolled series approaches your lambda: ||sum_{j<L} (J^T)^j g - lambda|| / ||lambda|| = "
                 f"{errors}; L = 1 is g alone, the one-step gradient's adjoint.")
-
-
-class PredictStepRatio(MultipleChoice):
-    """Predict, then verify: which gradient changes when only the step-size ratio sigma/tau changes?
-
-    Use in a notebook before a sweep over sigma/tau (tau*sigma fixed)::
-
-        q = exercises.PredictStepRatio()
-        q                     # shows the question and the choices
-        answer = None         # your choice: "a", "b", "c" or "d"
-        q.check(answer)
-
-    then verify with :func:`cpteach.fixed_point_gradient` and :func:`cpteach.implicit_gradient`
-    at several ratios (``q.solution()`` shows the answer and why).
-    """
-
-    name = "predict which gradient depends on sigma/tau"
-    question = ("Keep the problem (K, F, G, x, y) and the product tau*sigma fixed, and change only the ratio "
-                "sigma/tau of the step sizes. Both runs reach the same solution (x*, xi*). Which of the two "
-                "gradients of section 5, the one-step gradient (5.3) and the implicit gradient (5.5) with (4.5), "
-                "changes?")
-    choices = {
-        "a": "Both change: each is built from one CP step, and the step depends on tau and sigma.",
-        "b": "Only the one-step gradient changes.",
-        "c": "Only the implicit gradient changes.",
-        "d": "Neither changes: both depend only on the solution (x*, xi*).",
-    }
-    answer = "b"
-    feedback = {
-        "a": "each series term depends on the step, but the sum of the whole series is the derivative of "
-             "K -> loss(y, x*(K)) (section 5C). Does x*(K) depend on tau and sigma?",
-        "c": "the implicit gradient is the sum of the whole series. What does the sum converge to, and does "
-             "that depend on how the algorithm reaches x*?",
-        "d": "the one-step gradient keeps only the j = 0 term: it uses the derivatives of the two prox maps with "
-             "steps tau and sigma, so it knows the algorithm, not only the solution.",
-    }
-    hint_text = ("Under the conditions of the theorem in section 5C the implicit gradient equals the derivative "
-                 "of K -> 0.5||y - x*(K)||^2. Which of tau, sigma does x*(K) depend on? And which quantities enter "
-                 "the single term (5.1)-(5.3)?")
-    explanation = ("The implicit gradient sums the whole series; under the theorem's conditions (unique solution, "
-                   "masks that settle, I - J^T invertible) it is the true hypergradient of K -> loss(y, x*(K)), "
-                   "and x*(K) is a property of the model, not of the algorithm: it does not move with sigma/tau. "
-                   "The one-step gradient keeps only the j = 0 term, built from prox'_{tau G} and "
-                   "prox'_{sigma F*} and the factors sigma and tau of (5.3): it belongs to the algorithm, and its "
-                   "length and direction move with sigma/tau (docs/theory.md section 5D). Verify it: compute "
-                   "fixed_point_gradient and implicit_gradient at sigma/tau = 1/4 and 4 with tau*sigma fixed and "
-                   "compare each pair.")
 
 
 one_step_gradient = OneStepGradient()

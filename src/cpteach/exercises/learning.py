@@ -76,6 +76,10 @@ def project(v, x, radius):
             mistakes = [(_ball_variant(v, x, radius, variant), message) for variant, message in self._MESSAGES.items()]
             mistakes.append((x + 0 * v, "you returned the centre x: only points outside the ball move, and "
                                         "they move to the sphere, not to its centre."))
+            mistakes.append((np.clip(v, x - radius, x + radius),
+                             "you clipped each entry to [x - radius, x + radius]: that is the projection onto a "
+                             "box. The ball {u : ||u - x|| <= radius} uses one norm over all entries: scale the "
+                             "whole d = v - x by min(1, radius / ||d||)."))
             message = first_match(got, mistakes)
             if message is not None:
                 return message
@@ -174,12 +178,18 @@ def ball_vjp(v, x, radius, w):
                 continue
             mistakes = [(_vjp_variant(v, x, radius, w, variant), message)
                         for variant, message in self._MESSAGES.items()]
+            if where == "inside":
+                mistakes.append((np.zeros_like(w), "inside the ball the projection is the identity (J = I), so "
+                                                   "J^T w = w; your function returns 0 there."))
             message = first_match(got, mistakes, rtol=1e-6, atol=1e-8)
             if message is not None:
                 return message
             got = as_array(got)
             if got is None or got.shape != v.shape:
                 return problem
+            if where == "inside":
+                return (problem + " Inside the ball the projection is the identity near v (J = I): return w "
+                                  "unchanged there.")
             return problem + " Differentiate x + radius d / ||d|| once more, entry by entry."
         return None
 
