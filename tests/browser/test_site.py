@@ -95,17 +95,25 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+_BUILD_FAILURE = []   # a failed build is reported once per test, not rebuilt for each (a session fixture's
+                      # failure is not cached by pytest)
+
+
 @pytest.fixture(scope="session")
 def site(browser):
     """The built site's folder (built here unless CPTEACH_SITE names one), with its build time."""
     if os.environ.get("CPTEACH_SITE"):
         return Path(os.environ["CPTEACH_SITE"]), None
+    if _BUILD_FAILURE:
+        pytest.fail(_BUILD_FAILURE[0])
     start = time.monotonic()
     env = dict(os.environ, PYTHON=sys.executable)
     result = subprocess.run(["bash", str(ROOT / "book" / "build.sh")], env=env, capture_output=True, text=True,
                             timeout=900)
     seconds = time.monotonic() - start
-    assert result.returncode == 0, f"book/build.sh failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    if result.returncode != 0:
+        _BUILD_FAILURE.append(f"book/build.sh failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        pytest.fail(_BUILD_FAILURE[0])
     print(f"site built in {seconds:.0f} s")
     return ROOT / "book" / "_build" / "html", seconds
 
