@@ -99,7 +99,8 @@ def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
     board.sliders["sigma"].value = 0.5
     image = board.image.value
     board.sliders["tau"].value = 10.0 ** board.sliders["tau"].max   # tau*sigma*||K||^2 = 2*||K|| >= 1
-    assert "violated" in board.status.value and "⚠" in board.status.value and "tau*sigma" in board.status.value
+    assert "violated" in board.status.value and "⚠" in board.status.value
+    assert "τσ‖K‖² = " in board.status.value and "tau*sigma" not in board.status.value   # the library's ASCII, shown in Unicode
     assert board.image.value == image
     board.sliders["tau"].value = 0.3
     assert "violated" not in board.status.value and board.image.value != image
@@ -182,6 +183,29 @@ def test_bp_slider_changes_heatmaps(bp_board, name, value):
     rows = np.asarray(images[0].get_array())
     assert np.isfinite(rows[:L]).all() and np.isnan(rows[L:]).all()   # grey rows: iterations beyond L
     assert _matches_full_redraw(bp_board)
+
+
+def test_bp_limits_and_colour_scales_follow_L_both_ways():
+    # L = 30 -> 300 -> 1: the heat maps' height and the norms' x-range shrink again, the colour
+    # scales end at the 98th percentile of |delta| of the rows shown, and every frame is exact
+    board = widgets.backprop_dashboard(L=30)
+    p = problems.tv_denoising_1d(n=40, dense=True)
+    for L, rows in ((30, 30), (300, 300), (1, 1), (285, 300), (7, 8)):
+        board.sliders["L"].value = L
+        values = board.values()
+        trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"], theta=values["theta"], L=L)
+        res = backprop(trace, p.y)
+        for ax, delta in zip(board.figure.axes[:2], (res.delta_P, res.delta_D)):
+            image = ax.images[0]
+            assert ax.get_ylim() == (0.5, rows + 0.5) and image.get_extent()[3] == rows + 0.5
+            assert np.isfinite(np.asarray(image.get_array())[:L]).all()      # only iterations beyond L are grey
+            p98 = np.percentile(np.abs(delta), 98)
+            assert p98 <= image.norm.vmax <= 10 * p98                     # the scale follows this frame's values
+        norms = board.figure.axes[3]
+        assert norms.get_xlim() == (0.5, rows + 0.5)
+        assert np.isfinite(_line(board, r"$\|\delta_P^l\|$").get_ydata()).sum() == L
+        assert _line(board, r"$\|\delta_P^l\|$").get_marker() == ("o" if L == 1 else "None")   # one point shows
+        assert _matches_full_redraw(board)
 
 
 def test_bp_heatmaps_match_backprop(bp_board):
