@@ -368,6 +368,23 @@ def test_presenter_builds_lazily_and_keeps_the_tab():
         widgets.presenter("no such problem")
 
 
+def test_presenter_asymptotics_x_limits_follow_L_both_ways():
+    # opened at L = 1500 of 3000: at L = 285 the curves fill the panels (0-300), not 15 % of 0-2000
+    box = widgets.presenter(prebuild_others=False)
+    box.tabs.selected_index = next(i for i, tab in enumerate(widgets.PRESENTER_TABS) if "asymptotics" in tab.title)
+    board = box.current()
+    for L, end in ((285, 300), (2900, 3000), (285, 300), (12, 15)):
+        board.sliders["L"].value = L
+        assert all(ax.get_xlim() == (0.0, end) for ax in board.figure.axes[:3]), board.figure.axes[0].get_xlim()
+        assert _matches_full_redraw(board)
+
+
+@pytest.mark.parametrize("L, end", [(1, 1), (7, 8), (11, 15), (285, 300), (301, 400), (1999, 2000), (2500, 2000)])
+def test_axis_length_is_the_next_step_at_or_above_L(L, end):
+    from cpteach.widgets._dashboard import axis_length
+    assert axis_length(L, 2000) == end and (L > 2000 or L <= end <= 1.5 * L or L < 10)
+
+
 def test_presenter_hides_the_chooser_where_the_problems_are_fixed():
     box = widgets.presenter(prebuild_others=False)
     fixed = [i for i, tab in enumerate(widgets.PRESENTER_TABS) if not tab.per_problem]

@@ -9,7 +9,7 @@ import numpy as np
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, step_condition_html, step_sliders
+from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders
 
 __all__ = ["CPRun", "cp_run", "CPFrame", "cp_frame", "cp_render", "cp_dashboard"]
 
@@ -55,9 +55,10 @@ def cp_run(problem, L, tau, sigma, theta):
 
 @dataclass(frozen=True)
 class CPFrame:
-    """What :func:`cp_dashboard` shows: the first L steps of a cached run of length ``length``,
-    the limits of the convergence panel (from the whole cached run: they stay while L moves)
-    and the status line."""
+    """What :func:`cp_dashboard` shows: the first L steps of a cached run, the x-range ``length``
+    of the convergence panel (:func:`axis_length` of L, which follows L both ways), its y-limits
+    (from the run's first ``length`` steps: they stay while L moves below ``length``) and the
+    status line."""
 
     run: CPRun
     length: int
@@ -69,7 +70,9 @@ def cp_frame(problem, L_max, memo, L, tau, sigma, theta):
     """The :class:`CPFrame` for the slider values: a run from ``memo`` (:meth:`Memo.run`), its first L steps."""
     status = step_condition_html(problem.K, tau, sigma, theta)
     full = memo.run(("cp", tau, sigma, theta), L, L_max, partial(cp_run, problem, tau=tau, sigma=sigma, theta=theta))
-    return CPFrame(full.prefix(L), full.L, decade_limits(full.gap, full.error), status)
+    length = axis_length(L, L_max)                  # <= the memo's run length (1-2-5 steps)
+    shown = full.prefix(length)
+    return CPFrame(full.prefix(L), length, decade_limits(shown.gap, shown.error), status)
 
 
 def cp_render(artists, frame):
@@ -81,7 +84,7 @@ def cp_render(artists, frame):
     artists["gap"].set_data(l, np.where(run.gap > 0, run.gap, np.nan))
     artists["error"].set_data(l, np.where(run.error > 0, run.error, np.nan))
     ax_conv = artists["ax_conv"]
-    ax_conv.set_xlim(0, frame.length)         # x-limit and run length change together: one background per run
+    ax_conv.set_xlim(0, frame.length)         # follows L in a few steps: few backgrounds while L moves
     ax_conv.set_ylim(*frame.ylim)
     return frame.status
 
