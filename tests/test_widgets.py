@@ -93,6 +93,29 @@ def test_cp_iterate_and_gap_match_the_library(cp_board):
     np.testing.assert_allclose(_line(cp_board, "primal-dual\ngap (2.7)").get_ydata(), np.where(gap > 0, gap, np.nan))
 
 
+def test_cp_says_why_the_l1_l1_gap_is_infinite():
+    # G = 0.3||.||_1: G* is the indicator of |.| <= 0.3, and -K^T xi^l lies outside it for small l
+    p = problems.l1_l1_problem()
+    board = widgets.cp_dashboard(problem=p, L=50)
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, L=50)
+    outside = [l for l in range(1, 51) if np.abs(p.K.adjoint(trace.xi(l))).max() > p.G.weight]
+    assert outside == list(range(1, 51)) and np.isinf(trace.gap()[1:]).all()         # the oracle
+    assert "gap (2.7) = ∞ at l = 1–50: −Kᵀξˡ lies outside dom G*" in board.status.value
+    note = next(t for t in board.figure.axes[1].texts if t.get_text())
+    assert note.get_text() == "gap (2.7) = ∞ at l = 1–50" and note.get_animated()
+    assert _matches_full_redraw(board)
+    tv = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=40, dense=True), L=20)
+    assert "∞" not in tv.status.value and not any(t.get_text() for t in tv.figure.axes[1].texts)
+
+
+def test_cp_solution_shows_under_the_iterate(cp_board):
+    solution, iterate = _line(cp_board, "solution $x^*$"), _line(cp_board, "iterate $x^L$")
+    assert solution.get_linewidth() >= 2.5 * iterate.get_linewidth() and solution.get_alpha() < 1   # a band under it
+    legend = cp_board.figure.axes[0].get_legend()
+    handle = legend.legend_handles[[t.get_text() for t in legend.get_texts()].index("solution $x^*$")]
+    assert handle.get_linewidth() == solution.get_linewidth()
+
+
 @pytest.mark.parametrize("make", ["cp_board", "bp_board"])
 def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
     board = request.getfixturevalue(make)
