@@ -387,6 +387,8 @@ def test_presenter_builds_lazily_and_keeps_the_tab():
     assert box.current() is box.dashboards[(names[0], fixed)]       # built once, reused
     assert "update" not in box.current().status.value.split("cpteach-frame")[0]   # no visible counter
     assert box.chooser.layout.visibility == "visible"
+    labels = [label for label, _ in box.chooser.options]               # the names in the status line's Unicode
+    assert "‖·‖₁" in labels[0] and not any("||" in label or "_1" in label for label in labels)
     with pytest.raises(ValueError, match="choose one of"):
         widgets.presenter("no such problem")
 

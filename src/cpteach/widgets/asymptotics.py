@@ -122,7 +122,7 @@ def asymptotics_render(artists, frame):
     low = min(0.0, run.predicted.min())
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(1.2 * high))
-    kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"
+    kind = "summable" if run.slope_norm == 0 else "not summable: ‖∇_K ℓ‖ grows with L"
     return frame.status + f"; lₒ = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
 
 

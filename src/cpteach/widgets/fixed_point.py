@@ -1,6 +1,7 @@
 """Notebook 04's dashboard: unrolled (3.4), one-step (5.3) and implicit (5.5) gradients, live."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from functools import partial
 
@@ -11,7 +12,7 @@ from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
 from ..problems import ball_problem
-from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders, trace_run
+from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders, trace_run, unicode_text
 
 __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "FixedPointFrame", "fixed_point_frame", "fixed_point_render", "fixed_point_dashboard"]
@@ -166,7 +167,7 @@ def fixed_point_render(artists, frame):
     status = (frame.status + f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
               f"{run.one_step_cosine:.4f}")
     if reference.warning:
-        status += f" <b style='color:#c00000'>⚠ {reference.warning}</b>"
+        status += f" <b style='color:#c00000'>⚠ {html.escape(unicode_text(reference.warning))}</b>"
     return status
 
 
