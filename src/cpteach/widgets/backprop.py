@@ -9,7 +9,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..backprop import BackpropResult, backprop
 from ..chambolle_pock import chambolle_pock
-from ..plotting import decade_limits, new_figure, nice_ceil, plot_convergence, plot_heatmap, update_heatmap
+from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence, plot_heatmap, update_heatmap
 from ..problems import tv_denoising_1d
 from ._dashboard import Dashboard, axis_length, fixed_width_ticks, step_condition_html, step_sliders, trace_run
 
@@ -122,9 +122,9 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
                                        r"$\|\delta_D^l\|$": np.linalg.norm(first.delta_D, axis=1)},
                              title="Size of the adjoints", xlabel=r"iteration $l$",
                              ylabel="norm (log scale)", start=1)
-    axes[3].legend(loc="upper left", fontsize="small")   # inside: the delta_D colour bar stays by its map
-    for axis in (axes[0].yaxis, axes[1].yaxis, axes[3].xaxis):
-        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10]))   # iterations l are whole numbers (also at L = 1)
+    legend_outside(axes[3], "below")        # not beside: the delta_D colour bar above stays by its map
+    for axis in (*(axis for ax in axes[:3] for axis in (ax.xaxis, ax.yaxis)), axes[3].xaxis):
+        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10]))   # l, entries: whole numbers
     for ax in axes[:2]:
         fixed_width_ticks(ax.yaxis, L_max)         # iterations l up to L_max
     artists = {**images, **dict(zip(("norm_P", "norm_D"), norms.values()))}
