@@ -47,10 +47,10 @@ def _percentile_vmax(values):
 
 def _decades(values, vmax):
     """How many decades below ``vmax`` a signed log scale resolves: down to the 10th percentile of the
-    nonzero |values| (adjoints decay over many orders of magnitude), an even number from 4 to 16."""
+    nonzero |values| (adjoints decay over many orders of magnitude), a multiple of 4 up to 16 (few redraws)."""
     nonzero = np.abs(values[values != 0])
     low = np.percentile(nonzero, 10) if nonzero.size else vmax
-    return int(np.clip(2 * np.ceil(np.log10(vmax / low) / 2), 4, 16))
+    return int(np.clip(4 * np.ceil(np.log10(vmax / low) / 4), 4, 16))
 
 
 def backprop_render(artists, frame):
@@ -59,7 +59,7 @@ def backprop_render(artists, frame):
     L = len(res.delta_P)
     delta_P, delta_D = res.delta_P.reshape(L, -1), res.delta_D.reshape(L, -1)
     for name, delta in (("delta_P", delta_P), ("delta_D", delta_D)):   # colour scale from this frame's rows
-        vmax = _percentile_vmax(delta)
+        vmax = 10.0 ** np.ceil(np.log10(_percentile_vmax(delta)))          # whole decades: fewer redraws
         artists[name].decades = _decades(delta, vmax)                     # read by update_heatmap's SymLogNorm
         update_heatmap(artists[name], _padded(delta, rows), extent=(-0.5, delta.shape[1] - 0.5, 0.5, rows + 0.5),
                        vmax=vmax)
@@ -84,8 +84,8 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     slider takes its first L steps) and :func:`cpteach.backprop` runs on that prefix. Heat
     maps show delta_P^l and delta_D^l (rows l = 1..L, columns the entries; grey rows are
     iterations beyond L; the height follows L) and grad_K. Each colour scale ends at the 98th
-    percentile of the |values| shown at this L (delta_P, delta_D on a signed log scale), so that a
-    few large entries do not hide the rest at any L; a fourth panel shows ||delta_P^l||,
+    percentile of the |values| shown at this L, rounded up (grad_K: to 1, 2, 5; delta_P, delta_D,
+    on a signed log scale: to a decade), so that a few large entries do not hide the rest at any L; a fourth panel shows ||delta_P^l||,
     ||delta_D^l|| over l on a log scale. Step sizes with tau*sigma*||K||^2 >= 1 show the library's
     error in red.
 
