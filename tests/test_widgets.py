@@ -94,13 +94,37 @@ def test_cp_iterate_and_gap_match_the_library(cp_board):
     np.testing.assert_allclose(_line(cp_board, "primal-dual\ngap (2.7)").get_ydata(), np.where(gap > 0, gap, np.nan))
 
 
+def test_cp_says_why_the_l1_l1_gap_is_infinite():
+    # G = 0.3||.||_1: G* is the indicator of |.| <= 0.3, and -K^T xi^l lies outside it for small l
+    p = problems.l1_l1_problem()
+    board = widgets.cp_dashboard(problem=p, L=50)
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, L=50)
+    outside = [l for l in range(1, 51) if np.abs(p.K.adjoint(trace.xi(l))).max() > p.G.weight]
+    assert outside == list(range(1, 51)) and np.isinf(trace.gap()[1:]).all()         # the oracle
+    assert "gap (2.7) = ∞ at l = 1–50: −Kᵀξˡ lies outside dom G*" in board.status.value
+    note = next(t for t in board.figure.axes[1].texts if t.get_text())
+    assert note.get_text() == "gap (2.7) = ∞ at l = 1–50" and note.get_animated()
+    assert _matches_full_redraw(board)
+    tv = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=40, dense=True), L=20)
+    assert "∞" not in tv.status.value and not any(t.get_text() for t in tv.figure.axes[1].texts)
+
+
+def test_cp_solution_shows_under_the_iterate(cp_board):
+    solution, iterate = _line(cp_board, "solution $x^*$"), _line(cp_board, "iterate $x^L$")
+    assert solution.get_linewidth() >= 2.5 * iterate.get_linewidth() and solution.get_alpha() < 1   # a band under it
+    legend = cp_board.figure.axes[0].get_legend()
+    handle = legend.legend_handles[[t.get_text() for t in legend.get_texts()].index("solution $x^*$")]
+    assert handle.get_linewidth() == solution.get_linewidth()
+
+
 @pytest.mark.parametrize("make", ["cp_board", "bp_board"])
 def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
     board = request.getfixturevalue(make)
     board.sliders["sigma"].value = 0.5
     image = board.image.value
     board.sliders["tau"].value = 10.0 ** board.sliders["tau"].max   # tau*sigma*||K||^2 = 2*||K|| >= 1
-    assert "violated" in board.status.value and "⚠" in board.status.value and "tau*sigma" in board.status.value
+    assert "violated" in board.status.value and "⚠" in board.status.value
+    assert "τσ‖K‖² = " in board.status.value and "tau*sigma" not in board.status.value   # the library's ASCII, shown in Unicode
     assert board.image.value == image
     board.sliders["tau"].value = 0.3
     assert "violated" not in board.status.value and board.image.value != image
@@ -183,6 +207,29 @@ def test_bp_slider_changes_heatmaps(bp_board, name, value):
     rows = np.asarray(images[0].get_array())
     assert np.isfinite(rows[:L]).all() and np.isnan(rows[L:]).all()   # grey rows: iterations beyond L
     assert _matches_full_redraw(bp_board)
+
+
+def test_bp_limits_and_colour_scales_follow_L_both_ways():
+    # L = 30 -> 300 -> 1: the heat maps' height and the norms' x-range shrink again, the colour
+    # scales end at the 98th percentile of |delta| of the rows shown, and every frame is exact
+    board = widgets.backprop_dashboard(L=30)
+    p = problems.tv_denoising_1d(n=40, dense=True)
+    for L, rows in ((30, 30), (300, 300), (1, 1), (285, 300), (7, 8)):
+        board.sliders["L"].value = L
+        values = board.values()
+        trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"], theta=values["theta"], L=L)
+        res = backprop(trace, p.y)
+        for ax, delta in zip(board.figure.axes[:2], (res.delta_P, res.delta_D)):
+            image = ax.images[0]
+            assert ax.get_ylim() == (0.5, rows + 0.5) and image.get_extent()[3] == rows + 0.5
+            assert np.isfinite(np.asarray(image.get_array())[:L]).all()      # only iterations beyond L are grey
+            p98 = np.percentile(np.abs(delta), 98)
+            assert p98 <= image.norm.vmax <= 10 * p98                     # the scale follows this frame's values
+        norms = board.figure.axes[3]
+        assert norms.get_xlim() == (0.5, rows + 0.5)
+        assert np.isfinite(_line(board, r"$\|\delta_P^l\|$").get_ydata()).sum() == L
+        assert _line(board, r"$\|\delta_P^l\|$").get_marker() == ("o" if L == 1 else "None")   # one point shows
+        assert _matches_full_redraw(board)
 
 
 def test_bp_heatmaps_match_backprop(bp_board):
@@ -341,8 +388,27 @@ def test_presenter_builds_lazily_and_keeps_the_tab():
     assert box.current() is box.dashboards[(names[0], fixed)]       # built once, reused
     assert "update" not in box.current().status.value.split("cpteach-frame")[0]   # no visible counter
     assert box.chooser.layout.visibility == "visible"
+    labels = [label for label, _ in box.chooser.options]               # the names in the status line's Unicode
+    assert "‖·‖₁" in labels[0] and not any("||" in label or "_1" in label for label in labels)
     with pytest.raises(ValueError, match="choose one of"):
         widgets.presenter("no such problem")
+
+
+def test_presenter_asymptotics_x_limits_follow_L_both_ways():
+    # opened at L = 1500 of 3000: at L = 285 the curves fill the panels (0-300), not 15 % of 0-2000
+    box = widgets.presenter(prebuild_others=False)
+    box.tabs.selected_index = next(i for i, tab in enumerate(widgets.PRESENTER_TABS) if "asymptotics" in tab.title)
+    board = box.current()
+    for L, end in ((285, 300), (2900, 3000), (285, 300), (12, 15)):
+        board.sliders["L"].value = L
+        assert all(ax.get_xlim() == (0.0, end) for ax in board.figure.axes[:3]), board.figure.axes[0].get_xlim()
+        assert _matches_full_redraw(board)
+
+
+@pytest.mark.parametrize("L, end", [(1, 1), (7, 8), (11, 15), (285, 300), (301, 400), (1999, 2000), (2500, 2000)])
+def test_axis_length_is_the_next_step_at_or_above_L(L, end):
+    from cpteach.widgets._dashboard import axis_length
+    assert axis_length(L, 2000) == end and (L > 2000 or L <= end <= 1.5 * L or L < 10)
 
 
 def test_presenter_hides_the_chooser_where_the_problems_are_fixed():

@@ -19,9 +19,9 @@ from . import live
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 PROJECTOR = {"width": 1280, "height": 720}
-SMALLEST_TEXT = """() => {   // the smallest font of any visible text in the presenter (hidden frame records aside)
+SMALLEST_TEXT = """() => {   // the smallest font of any visible text on the page (hidden frame records aside)
     let best = {px: 1e9, text: ""};
-    const walker = document.createTreeWalker(document.querySelector(".cpteach-presenter"), NodeFilter.SHOW_TEXT);
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         const el = node.parentElement;
         if (!node.textContent.trim() || !el.offsetParent || el.closest(".cpteach-frame")) continue;

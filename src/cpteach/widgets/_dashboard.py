@@ -34,6 +34,7 @@ import io
 import json
 import math
 import os
+import re
 import time
 
 import ipywidgets as widgets
@@ -51,10 +52,45 @@ from matplotlib.transforms import IdentityTransform
 from ..chambolle_pock import check_steps
 from ._state import IdleWork, Memo, trace_run
 
-__all__ = ["Dashboard", "Memo", "IdleWork", "trace_run", "envelope", "step_sliders", "step_condition_html"]
+__all__ = ["Dashboard", "Memo", "IdleWork", "trace_run", "envelope", "step_sliders", "step_condition_html",
+           "axis_length", "unicode_text"]
 
 CSS_DPI = 96          # matplotlib points map to CSS points: 10 pt text is 13.3 CSS px
 PIXEL_RATIO = 2.0     # rendered pixels per CSS pixel
+
+
+# ASCII notation of the library's messages and problem names -> the Unicode the dashboards show
+_UNICODE = [(r"\|\|\.\|\|", "‖·‖"), (r"\|\|", "‖"), (r"\^2", "²"), (r"_1\b", "₁"), (r"\btau\b", "τ"),
+            (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"), (r"\bgrad_K\b", "∇_K ℓ"), (r"(?<=[τσ])\*(?=[σ‖])", ""),
+            (r">=", "≥"), (r"<=", "≤"), (r"(?<=\d) x (?=\d)", " × ")]
+
+
+def unicode_text(text):
+    """``text`` with the ASCII notation of the library (tau*sigma*||K||^2 >= 1, ||.||_1, grad_K) in the
+    Unicode the status lines use (τσ‖K‖² ≥ 1, ‖·‖₁, ∇_K ℓ).
+
+    >>> unicode_text("tau*sigma*||K||^2 >= 1; lower tau (G = 0.3 ||.||_1)")
+    'τσ‖K‖² ≥ 1; lower τ (G = 0.3 ‖·‖₁)'
+    """
+    for pattern, unicode in _UNICODE:
+        text = re.sub(pattern, unicode, text)
+    return text
+
+
+def axis_length(L, L_max):
+    """The right end of an iteration axis that shows l up to L: the smallest of 1, 1.5, 2, 3, 4, 5, 6, 8
+    times a power of ten that is >= L, at most ``L_max``.
+
+    It follows L both ways (the data fill at least two thirds of the axis beyond L = 10) and
+    changes at a few values only, so that a dragged L rarely redraws the axes. It is never
+    more than the length of a :meth:`Memo.run` (1, 2, 5 times a power of ten).
+
+    >>> [axis_length(L, 2000) for L in (1, 7, 30, 285, 1500, 1999)]
+    [1, 8, 30, 300, 1500, 2000]
+    """
+    decade = 10 ** max(0, len(str(int(L))) - 1)
+    end = next(step * decade for step in (1, 1.5, 2, 3, 4, 5, 6, 8, 10) if step * decade >= L)
+    return min(int(L_max), int(end))
 
 
 def step_condition_html(K, tau, sigma, theta):
@@ -295,7 +331,7 @@ class Dashboard(widgets.VBox):
         try:
             return self._render(self._compute_data(self.memo, **self.values())), True
         except ValueError as err:
-            return f"<b style='color:#c00000'>⚠ {html.escape(str(err))}</b>", False
+            return f"<b style='color:#c00000'>⚠ {html.escape(unicode_text(str(err)))}</b>", False
 
     def _show(self, message, render, start):
         """Send the new frame (if ``render``) and the status line with the hidden frame record."""

@@ -11,7 +11,7 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
-from ._dashboard import Dashboard, envelope, step_condition_html, step_sliders, trace_run
+from ._dashboard import Dashboard, axis_length, envelope, step_condition_html, step_sliders, trace_run
 
 __all__ = ["AsymptoticsRun", "asymptotics_run", "AsymptoticsFrame", "asymptotics_frame", "asymptotics_render",
            "asymptotics_dashboard", "RESIDUAL_LABELS"]
@@ -76,7 +76,7 @@ def asymptotics_run(problem, L, tau, sigma, theta, points=4):
 @dataclass(frozen=True)
 class AsymptoticsFrame:
     """What :func:`asymptotics_dashboard` shows: the :class:`AsymptoticsRun` of the first L steps
-    of a cached run of length ``length`` (the panels' x-range) and the status line."""
+    of a cached run, the panels' x-range ``length`` (:func:`axis_length` of L) and the status line."""
 
     run: AsymptoticsRun
     length: int
@@ -91,7 +91,7 @@ def asymptotics_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     Ls = np.append(grid[grid < L], L)
     run = _analyse(full.prefix(L), problem.y, Ls,
                    lambda l: memo(("grad_norm", tau, sigma, theta, l), _grad_norm, full, problem.y, l))
-    return AsymptoticsFrame(run, full.L, status)
+    return AsymptoticsFrame(run, axis_length(L, L_max), status)
 
 
 def asymptotics_render(artists, frame):
@@ -122,7 +122,7 @@ def asymptotics_render(artists, frame):
     low = min(0.0, run.predicted.min())
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(1.2 * high))
-    kind = "summable" if run.slope_norm == 0 else "not summable: grad_K grows with L"
+    kind = "summable" if run.slope_norm == 0 else "not summable: ‖∇_K ℓ‖ grows with L"
     return frame.status + f"; lₒ = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
 
 

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..backprop import BackpropResult, backprop
 from ..chambolle_pock import chambolle_pock
-from ..plotting import decade_limits, new_figure, nice_ceil, plot_convergence, plot_heatmap, update_heatmap
+from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence, plot_heatmap, update_heatmap
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, fixed_width_ticks, step_condition_html, step_sliders, trace_run
+from ._dashboard import Dashboard, axis_length, fixed_width_ticks, step_condition_html, step_sliders, trace_run
 
 __all__ = ["BackpropFrame", "backprop_frame", "backprop_render", "backprop_dashboard"]
 
@@ -25,7 +26,7 @@ def _padded(rows, length):
 @dataclass(frozen=True)
 class BackpropFrame:
     """What :func:`backprop_dashboard` shows: :func:`cpteach.backprop` of the first L steps of a
-    cached run of length ``length`` (the heat maps' height) and the status line."""
+    cached run, the heat maps' height ``length`` (:func:`axis_length` of L) and the status line."""
 
     result: BackpropResult
     length: int
@@ -36,23 +37,40 @@ def backprop_frame(problem, L_max, memo, L, tau, sigma, theta):
     """The :class:`BackpropFrame` for the slider values (the forward run from ``memo``)."""
     status = step_condition_html(problem.K, tau, sigma, theta)
     full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
-    return BackpropFrame(backprop(full.prefix(L), problem.y), full.L, status)
+    return BackpropFrame(backprop(full.prefix(L), problem.y), axis_length(L, L_max), status)
+
+
+def _percentile_vmax(values):
+    """:func:`nice_ceil` of the 98th percentile of |values|: a few large entries saturate, the rest shows."""
+    return nice_ceil(np.percentile(np.abs(values), 98))
+
+
+def _decades(values, vmax):
+    """How many decades below ``vmax`` a signed log scale resolves: down to the 10th percentile of the
+    nonzero |values| (adjoints decay over many orders of magnitude), a multiple of 4 up to 16 (few redraws)."""
+    nonzero = np.abs(values[values != 0])
+    low = np.percentile(nonzero, 10) if nonzero.size else vmax
+    return int(np.clip(4 * np.ceil(np.log10(vmax / low) / 4), 4, 16))
 
 
 def backprop_render(artists, frame):
     """Write a :class:`BackpropFrame` into the artists of :func:`backprop_dashboard`; return the status line."""
-    res, rows = frame.result, frame.length        # the heat maps' height changes with the cached run only
+    res, rows = frame.result, frame.length        # the heat maps' height follows L (axis_length)
     L = len(res.delta_P)
     delta_P, delta_D = res.delta_P.reshape(L, -1), res.delta_D.reshape(L, -1)
-    n, k = delta_P.shape[1], delta_D.shape[1]
-    update_heatmap(artists["delta_P"], _padded(delta_P, rows), extent=(-0.5, n - 0.5, 0.5, rows + 0.5))
-    update_heatmap(artists["delta_D"], _padded(delta_D, rows), extent=(-0.5, k - 0.5, 0.5, rows + 0.5))
-    update_heatmap(artists["grad_K"], res.grad_K, vmax=nice_ceil(np.percentile(np.abs(res.grad_K), 98)))  # saturate a few
+    for name, delta in (("delta_P", delta_P), ("delta_D", delta_D)):   # colour scale from this frame's rows
+        vmax = 10.0 ** np.ceil(np.log10(_percentile_vmax(delta)))          # whole decades: fewer redraws
+        artists[name].decades = _decades(delta, vmax)                     # read by update_heatmap's SymLogNorm
+        update_heatmap(artists[name], _padded(delta, rows), extent=(-0.5, delta.shape[1] - 0.5, 0.5, rows + 0.5),
+                       vmax=vmax)
+    update_heatmap(artists["grad_K"], res.grad_K, vmax=_percentile_vmax(res.grad_K))
     artists["grad_K"].axes.title.set_text(rf"$\nabla_K \ell$ (3.4), loss = {res.loss:.3g}")
     l = np.arange(1, L + 1)
     size_P, size_D = np.linalg.norm(delta_P, axis=1), np.linalg.norm(delta_D, axis=1)
     artists["norm_P"].set_data(l, np.where(size_P > 0, size_P, np.nan))
     artists["norm_D"].set_data(l, np.where(size_D > 0, size_D, np.nan))
+    for line in (artists["norm_P"], artists["norm_D"]):
+        line.set_marker("o" if L == 1 else "None")  # a line through one point draws nothing
     ax = artists["norm_P"].axes
     ax.set_xlim(0.5, rows + 0.5)
     ax.set_ylim(*decade_limits(size_P, size_D, step=4))
@@ -65,9 +83,11 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     Sliders L, tau, sigma, theta; the forward run is cached per tau, sigma, theta (the L
     slider takes its first L steps) and :func:`cpteach.backprop` runs on that prefix. Heat
     maps show delta_P^l and delta_D^l (rows l = 1..L, columns the entries; grey rows are
-    iterations beyond L) and grad_K (its colour scale ends at the 98th percentile of |grad_K|, so
-    that a few large entries do not hide the rest); a fourth panel shows ||delta_P^l||, ||delta_D^l|| over l
-    on a log scale. Step sizes with tau*sigma*||K||^2 >= 1 show the library's error in red.
+    iterations beyond L; the height follows L) and grad_K. Each colour scale ends at the 98th
+    percentile of the |values| shown at this L, rounded up (grad_K: to 1, 2, 5; delta_P, delta_D,
+    on a signed log scale: to a decade), so that a few large entries do not hide the rest at any L; a fourth panel shows ||delta_P^l||,
+    ||delta_D^l|| over l on a log scale. Step sizes with tau*sigma*||K||^2 >= 1 show the library's
+    error in red.
 
     Parameters
     ----------
@@ -92,9 +112,9 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     fig, axes = new_figure(2, nrows=2, width=4.4, height=2.7)
     images = {
         "delta_P": plot_heatmap(axes[0], first.delta_P.reshape(1, n), r"$\delta_P^l$ (3.2)", r"entry $i$ of $z_P$",
-                                r"iteration $l$", colorbar_label="signed log scale", decades=8),
+                                r"iteration $l$", colorbar_label="signed log scale\n(98th percentile)", decades=8),
         "delta_D": plot_heatmap(axes[1], first.delta_D.reshape(1, k), r"$\delta_D^l$ (3.3)", r"entry $i$ of $z_D$",
-                                r"iteration $l$", colorbar_label="signed log scale", decades=8),
+                                r"iteration $l$", colorbar_label="signed log scale\n(98th percentile)", decades=8),
         "grad_K": plot_heatmap(axes[2], first.grad_K, r"$\nabla_K \ell$ (3.4)", "column of K",
                                "row of K", colorbar_label="∂ℓ/∂K[row, column]\n(98th percentile)"),
     }
@@ -102,6 +122,9 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
                                        r"$\|\delta_D^l\|$": np.linalg.norm(first.delta_D, axis=1)},
                              title="Size of the adjoints", xlabel=r"iteration $l$",
                              ylabel="norm (log scale)", start=1)
+    legend_outside(axes[3], "below")        # not beside: the delta_D colour bar above stays by its map
+    for axis in (*(axis for ax in axes[:3] for axis in (ax.xaxis, ax.yaxis)), axes[3].xaxis):
+        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10]))   # l, entries: whole numbers
     for ax in axes[:2]:
         fixed_width_ticks(ax.yaxis, L_max)         # iterations l up to L_max
     artists = {**images, **dict(zip(("norm_P", "norm_D"), norms.values()))}

@@ -1,6 +1,7 @@
 """Notebook 04's dashboard: unrolled (3.4), one-step (5.3) and implicit (5.5) gradients, live."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from functools import partial
 
@@ -11,7 +12,7 @@ from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
 from ..problems import ball_problem
-from ._dashboard import Dashboard, step_condition_html, step_sliders, trace_run
+from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders, trace_run, unicode_text
 
 __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "FixedPointFrame", "fixed_point_frame", "fixed_point_render", "fixed_point_dashboard"]
@@ -115,8 +116,8 @@ def fixed_point_run(problem, L, tau, sigma, theta, points=6, reference=None):
 @dataclass(frozen=True)
 class FixedPointFrame:
     """What :func:`fixed_point_dashboard` shows: the :class:`FixedPointRun` of the first L steps of a
-    cached run of length ``length`` (the curves' x-range), the heat maps' colour scale ``vmax`` and
-    the status line."""
+    cached run, the curves' x-range ``length`` (:func:`axis_length` of L), the heat maps' colour
+    scale ``vmax`` and the status line."""
 
     run: FixedPointRun
     length: int
@@ -139,7 +140,7 @@ def fixed_point_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     run = _compare(full.prefix(L), problem.y, np.append(grid[grid < L], L), reference, pairs_of)
     magnitudes = np.abs(np.concatenate([np.ravel(g) for g in (run.unrolled, reference.one_step, reference.implicit)]))
     vmax = nice_ceil(np.percentile(magnitudes, 98))     # a few large entries saturate; the rest shows structure
-    return FixedPointFrame(run, full.L, vmax, status)
+    return FixedPointFrame(run, axis_length(L, L_max), vmax, status)
 
 
 def fixed_point_render(artists, frame):
@@ -166,7 +167,7 @@ def fixed_point_render(artists, frame):
     status = (frame.status + f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
               f"{run.one_step_cosine:.4f}")
     if reference.warning:
-        status += f" <b style='color:#c00000'>⚠ {reference.warning}</b>"
+        status += f" <b style='color:#c00000'>⚠ {html.escape(unicode_text(reference.warning))}</b>"
     return status
 
 

@@ -7,20 +7,22 @@ from functools import partial
 import numpy as np
 
 from ..chambolle_pock import chambolle_pock
-from ..plotting import decade_limits, linear_limits, new_figure, plot_convergence, plot_signals
+from ..plotting import decade_limits, legend_outside, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, step_condition_html, step_sliders
+from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders
 
 __all__ = ["CPRun", "cp_run", "CPFrame", "cp_frame", "cp_render", "cp_dashboard"]
 
 
 @dataclass(frozen=True)
 class CPRun:
-    """The iterates x^l, the gap (2.7) and ||x^l - x*|| of one run, l = 0..L (arrays of length L + 1)."""
+    """The iterates x^l, the gap (2.7) and ||x^l - x*|| of one run, l = 0..L (arrays of length L + 1);
+    ``dual_outside``: whether -K^T xi^l lies outside dom G* (then G*(-K^T xi^l) = inf and so is the gap)."""
 
     x: np.ndarray
     gap: np.ndarray
     error: np.ndarray
+    dual_outside: np.ndarray
 
     @property
     def L(self):
@@ -33,7 +35,20 @@ class CPRun:
 
     def prefix(self, L):
         """The run of the first L iterations (views): the same numbers as a run of length L."""
-        return CPRun(self.x[:L + 1], self.gap[:L + 1], self.error[:L + 1])
+        return CPRun(self.x[:L + 1], self.gap[:L + 1], self.error[:L + 1], self.dual_outside[:L + 1])
+
+    def gap_note(self):
+        """'' if the gap (2.7) is finite at every l, else a sentence saying where it is infinite and why."""
+        infinite = np.flatnonzero(np.isinf(self.gap))
+        if infinite.size == 0:
+            return ""
+        where = f"l = {infinite[0]}" + (f"–{infinite[-1]}" if infinite.size > 1 else "")
+        if infinite.size < infinite[-1] - infinite[0] + 1:
+            where += f" ({infinite.size} steps)"
+        if self.dual_outside[infinite].all():
+            return (f"gap (2.7) = ∞ at {where}: −Kᵀξˡ lies outside dom G*, so the gap is infinite until the "
+                    "dual iterate is feasible")
+        return f"gap (2.7) = ∞ at {where}: a term of (2.7) is +∞ there"
 
 
 def cp_run(problem, L, tau, sigma, theta):
@@ -48,16 +63,20 @@ def cp_run(problem, L, tau, sigma, theta):
     ((6,), (6,), (20,))
     """
     trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
-    x = trace.x_all
+    x, gap = trace.x_all, trace.gap()
     error = np.sqrt(np.sum((x - problem.x_star) ** 2, axis=tuple(range(1, x.ndim))))
-    return CPRun(x, trace.gap(), error)
+    G_conj = problem.G.conjugate()
+    outside = np.array([np.isinf(gap[l]) and np.isinf(G_conj(-problem.K.adjoint(trace.xi(l))))   # G*(-K^T xi^l), (2.7)
+                        for l in range(L + 1)])
+    return CPRun(x, gap, error, outside)
 
 
 @dataclass(frozen=True)
 class CPFrame:
-    """What :func:`cp_dashboard` shows: the first L steps of a cached run of length ``length``,
-    the limits of the convergence panel (from the whole cached run: they stay while L moves)
-    and the status line."""
+    """What :func:`cp_dashboard` shows: the first L steps of a cached run, the x-range ``length``
+    of the convergence panel (:func:`axis_length` of L, which follows L both ways), its y-limits
+    (from the run's first ``length`` steps: they stay while L moves below ``length``) and the
+    status line."""
 
     run: CPRun
     length: int
@@ -69,7 +88,9 @@ def cp_frame(problem, L_max, memo, L, tau, sigma, theta):
     """The :class:`CPFrame` for the slider values: a run from ``memo`` (:meth:`Memo.run`), its first L steps."""
     status = step_condition_html(problem.K, tau, sigma, theta)
     full = memo.run(("cp", tau, sigma, theta), L, L_max, partial(cp_run, problem, tau=tau, sigma=sigma, theta=theta))
-    return CPFrame(full.prefix(L), full.L, decade_limits(full.gap, full.error), status)
+    length = axis_length(L, L_max)                  # <= the memo's run length (1-2-5 steps)
+    shown = full.prefix(length)
+    return CPFrame(full.prefix(L), length, decade_limits(shown.gap, shown.error), status)
 
 
 def cp_render(artists, frame):
@@ -80,10 +101,12 @@ def cp_render(artists, frame):
     l = np.arange(L + 1)
     artists["gap"].set_data(l, np.where(run.gap > 0, run.gap, np.nan))
     artists["error"].set_data(l, np.where(run.error > 0, run.error, np.nan))
+    note = run.gap_note()
+    artists["gap_note"].set_text(note.split(":")[0])      # in the panel, the reason in the status line
     ax_conv = artists["ax_conv"]
-    ax_conv.set_xlim(0, frame.length)         # x-limit and run length change together: one background per run
+    ax_conv.set_xlim(0, frame.length)         # follows L in a few steps: few backgrounds while L moves
     ax_conv.set_ylim(*frame.ylim)
-    return frame.status
+    return frame.status + (f"; <b>{note}</b>" if note else "")
 
 
 def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500):
@@ -93,7 +116,10 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     noisy data x and the solution x*, the right panel the primal-dual gap (2.7) and
     ||x^l - x*|| for l <= L on a log scale. Runs are cached per choice of tau, sigma,
     theta in the dashboard's memo; the L slider shows the first L steps of one. The
-    status line shows tau*sigma*||K||^2; a value >= 1 shows the library's error in red.
+    status line shows tau*sigma*||K||^2; a value >= 1 shows the library's error in red. Where the
+    gap is infinite (e.g. L1-L1: G* is the indicator of |.| <= weight and -K^T xi^l lies outside
+    it until the dual iterate is feasible), the panel says "gap (2.7) = inf at l = ..." and the
+    status line says why, instead of a legend entry without a curve.
 
     Parameters
     ----------
@@ -122,12 +148,16 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     lines = plot_signals(ax_signal, {"noisy data $x$": problem.x, "ground truth $y$": problem.y,
                                      "solution $x^*$": problem.x_star, "iterate $x^L$": first.x_L},
                          title=r"Iterate $x^L$", xlabel=r"index $i$", ylabel="signal value")
-    lines["solution $x^*$"].set_linestyle(":")
+    lines["solution $x^*$"].set(linewidth=5.0, alpha=0.45)   # a wide band under the iterate: both show
+    legend_outside(ax_signal)                                   # the legend with the band's style
     ax_signal.set_ylim(*linear_limits(problem.x, problem.y))
     curves = plot_convergence(ax_conv, {"primal-dual\ngap (2.7)": first.gap, r"$\|x^l - x^*\|$": first.error},
                               title="Convergence of Chambolle-Pock", xlabel=r"iteration $l$",
                               ylabel="gap, distance (log scale)")
+    gap_note = ax_conv.text(0.97, 0.96, "", transform=ax_conv.transAxes, ha="right", va="top",
+                            color=curves["primal-dual\ngap (2.7)"].get_color(), fontsize="small",
+                            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     artists = {"iterate": lines["iterate $x^L$"], "ax_signal": ax_signal, "ax_conv": ax_conv,
-               **dict(zip(("gap", "error"), curves.values()))}
+               "gap_note": gap_note, **dict(zip(("gap", "error"), curves.values()))}
     return Dashboard(sliders, fig, partial(cp_frame, problem, L_max), partial(cp_render, artists),
-                     animated=(artists["iterate"], ax_signal.title, artists["gap"], artists["error"]))
+                     animated=(artists["iterate"], ax_signal.title, artists["gap"], artists["error"], gap_note))

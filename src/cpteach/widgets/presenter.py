@@ -16,7 +16,7 @@ from typing import Callable
 import ipywidgets as widgets
 
 from ..problems import PRESENTER_PROBLEMS, tv_l1_denoising_1d
-from ._dashboard import Dashboard, IdleWork
+from ._dashboard import Dashboard, IdleWork, unicode_text
 from .asymptotics import asymptotics_dashboard
 from .backprop import backprop_dashboard
 from .fixed_point import fixed_point_dashboard
@@ -80,7 +80,7 @@ class Presenter(widgets.VBox):
         if problem not in PRESENTER_PROBLEMS:
             raise ValueError(f"unknown problem {problem!r}; choose one of {self._names}")
         self._tabs = list(PRESENTER_TABS if tabs is None else tabs)
-        self.chooser = widgets.Dropdown(options=self._names, value=problem, description="problem",
+        self.chooser = widgets.Dropdown(options=[(unicode_text(name), name) for name in self._names], value=problem, description="problem",
                                         style={"description_width": "5em"}, layout=widgets.Layout(width="40em"))
         self._busy = widgets.HTML()
         self.tabs = widgets.Tab(children=[widgets.VBox() for _ in self._tabs],
