@@ -192,6 +192,7 @@ def test_page_reads_offline(offline, server, site, path):
     broken = [img["src"] for img in images if img["src"].startswith(server) and not img["ok"]]
     assert not broken, f"broken images: {broken}"
     print(f"{path}: {math['count']} math sources, {math['wide']} displays scroll inside their box")
+    assert math["wide"] == 0, f"{math['wide']} display equations are wider than the column: split their rows"
     assert not math["untypeset"] and not math["errors"] and not math["raw"] and not math["clipped"], math
     assert scroll[0] <= scroll[1], f"horizontal page scroll: {scroll[0]} px wide at {scroll[1]} px"
     assert len(inline) == len(set(inline)), "an inline script appears twice"
@@ -204,6 +205,7 @@ def test_page_reads_offline(offline, server, site, path):
         assert any(re.search(r"/docs/theory\.html#eq-\d+-\d+$", h) for h in hrefs), "no link to a theory equation"
         needed, shown, scrolling = code
         print(f"{path}: {scrolling} code cells scroll sideways (lines over 88 characters)")
+        assert scrolling == 0, f"{scrolling} code cells scroll sideways at 1366 px"
         assert needed <= shown, f"a code line of 88 characters needs {needed} px, the cell shows {shown} px"
         dashboards, figures = expected_figures(site[0], name)
         source = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
