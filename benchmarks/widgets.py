@@ -35,6 +35,7 @@ DASHBOARDS = {   # name -> the notebook cell that shows it (as the notebooks cal
                         "alpha=0.5), L=1500, L_max=3000)",     # as notebook 03a calls it
     "fixed_point": "widgets.fixed_point_dashboard()",
     "denoising": "widgets.denoising_dashboard()",
+    "regimes": "widgets.regimes_dashboard()",
     "presenter": "widgets.presenter()",
 }
 
@@ -47,7 +48,8 @@ def python_times(name, repeats=12):
     board = board.current() if name == "presenter" else board
     board.idle.drain()         # what a kernel computes while nobody drags (the denoising grid of noise levels)
     out = []
-    for slider, step in (("L", 1), ("tau", None)) if "L" in board.sliders else (("noise_std", None),):
+    moves = [(n, step) for n, step in (("L", 1), ("tau", None), ("noise_std", None)) if n in board.sliders]
+    for slider, step in moves:
         s = board.sliders[slider]
         times = []
         for i in range(repeats):

@@ -187,6 +187,20 @@ WALKS = {   # small versions of every dashboard
 }
 
 
+def test_every_dashboard_is_walked_and_benchmarked():
+    """A new dashboard is registered once, in widgets.__all__; this test names the lists it must join."""
+    import importlib.util
+    import pathlib
+
+    builders = {n.removesuffix("_dashboard") for n in widgets.__all__ if n.endswith("_dashboard")}
+    assert builders == set(WALKS), f"add the missing dashboards to WALKS: {builders ^ set(WALKS)}"
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "widgets.py"
+    spec = importlib.util.spec_from_file_location("widget_benchmark", path)
+    source = path.read_text()
+    missing = [b for b in builders if f"widgets.{b}_dashboard(" not in source]
+    assert spec is not None and not missing, f"add to DASHBOARDS of benchmarks/widgets.py: {missing}"
+
+
 @pytest.mark.parametrize("name", list(WALKS))
 def test_every_frame_equals_a_full_redraw_after_random_walks(name):
     # the partial redraws (only the axes whose limits or scales changed) must leave no ghost labels
