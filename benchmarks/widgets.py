@@ -139,6 +139,19 @@ HEADER = (f"{'front end':9s} {'dashboard':18s} {'load [s]':>8s} {'median [ms]':>
           f"{'missed':>6s} {'frames/1.2 s drag':>17s} {'final frame = final value':>26s}")
 
 
+def shows(value, readout):
+    """Whether a slider's readout text shows ``value`` (to the readout's own decimals: a log slider
+    reads 63 for 63.0957)."""
+    if str(value) == readout:
+        return True
+    try:
+        shown = float(readout)
+    except ValueError:
+        return False
+    decimals = len(readout.partition(".")[2])
+    return isinstance(value, (int, float)) and abs(value - shown) <= 0.5 * 10.0 ** -decimals + 1e-12
+
+
 def measure(run, frontend, name):
     """Run one browser measurement and print its row at once (a failure is printed, not raised)."""
     try:
@@ -149,7 +162,7 @@ def measure(run, frontend, name):
     median, worst, missed = r["steps"]
     d = r["drag"]
     values = d["record"]["values"].values() if d["record"] else ()
-    ok = any(str(v) == d["readout"] or (isinstance(v, float) and f"{v:.2f}" == d["readout"]) for v in values)
+    ok = any(shows(v, d["readout"]) for v in values)
     extra = f"   problem switch {r['switch_s']:.2f} s" if "switch_s" in r else ""
     extra += f"   grid filled {r['precompute_s']:.1f} s after load" if r.get("precompute_s", 0) > 0.5 else ""
     print(f"{frontend:9s} {name:18s} {r['load_s']:8.1f} {median:11.0f} {worst:10.0f} {missed:6d} "
