@@ -1,12 +1,12 @@
 """Dashboards for the notebooks: sliders for L, tau, sigma, theta and figures that follow them live.
 
 - :mod:`._dashboard`: the shared machinery (:class:`Dashboard`, the step-size sliders);
-- :mod:`.iteration` (notebook 01), :mod:`.backprop` (02), :mod:`.asymptotics` (03),
+- :mod:`.iteration` (notebook 01), :mod:`.backprop` (02), :mod:`.asymptotics` (03a, 03b),
   :mod:`.fixed_point` (04), :mod:`.denoising` (05): one dashboard each;
 - :mod:`.regimes`: the lecturer's figure (three gradient regimes, section 5) with an L marker;
 - :mod:`.presenter`: the lecturer's view with one tab per dashboard.
 
-The teaching problems live in :mod:`cpteach.problems`; their builders are re-exported here.
+The teaching problems live in :mod:`cpteach.problems` (one front door: they are not re-exported here).
 
 Examples
 --------
@@ -15,7 +15,6 @@ Examples
 >>> "violated" in board.status.value
 True
 """
-from ..problems import PRESENTER_PROBLEMS, Problem, ball_problem, tv_denoising_1d, tv_l1_denoising_1d
 from ._dashboard import Dashboard, step_condition_html, step_sliders
 from .iteration import CPRun, cp_dashboard, cp_run
 from .backprop import backprop_dashboard
@@ -26,8 +25,7 @@ from .denoising import NOISE_STDS, DenoisingRun, denoising_dashboard, denoising_
 from .regimes import regimes_dashboard
 from .presenter import PRESENTER_TABS, Presenter, Tab, presenter
 
-__all__ = ["Problem", "tv_denoising_1d", "tv_l1_denoising_1d", "ball_problem", "PRESENTER_PROBLEMS",
-           "Dashboard", "step_sliders", "step_condition_html", "CPRun", "cp_run", "cp_dashboard",
+__all__ = ["Dashboard", "step_sliders", "step_condition_html", "CPRun", "cp_run", "cp_dashboard",
            "backprop_dashboard", "RESIDUAL_LABELS", "AsymptoticsRun", "asymptotics_run", "asymptotics_dashboard",
            "FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "fixed_point_dashboard",
