@@ -9,9 +9,9 @@ import scipy.sparse.linalg
 
 from .. import _validate
 from ..step import check_problem, check_steps
-from ..asymptotics.masked import _masked_matrix
+from ..asymptotics.contraction import contraction_rate
 from ..step import _fixed_point_arguments
-from .conditions import _rank, _solution_masks
+from .conditions import _solution_masks
 from .gradients import _adjoint_system, _solution
 
 __all__ = ["SeriesCost", "series_cost"]
@@ -61,12 +61,13 @@ def _spectrum(K, F_conj, G, x, sol, tau, sigma, rtol=1e-10):
     if not (F_conj.has_mask and G.has_mask):
         return np.nan, None
     v_P, z_D = _fixed_point_arguments(K, x, sol.x_star, sol.xi_star, tau, sigma)   # (2.1), (2.3)
-    B = _masked_matrix(K, *_solution_masks(F_conj, G, v_P, z_D, tau, sigma)[::-1])  # K_M
-    rank = _rank(B, rtol)
-    if rank == 0:
+    M_D, M_P = _solution_masks(F_conj, G, v_P, z_D, tau, sigma)
+    try:
+        r = contraction_rate(K, M_P, M_D, tau=tau, sigma=sigma, rtol=rtol)   # one SVD of K_M
+    except ValueError:                                                       # K_M = 0
         return np.nan, 0
-    s_min = np.linalg.svd(B, compute_uv=False)[rank - 1]                # smallest nonzero singular value
-    return float(sigma * tau * s_min ** 2), 2 * rank                       # gamma_min (4.9)
+    rank = int(np.sum(r.singular_values > rtol * r.singular_values.max()))
+    return float(sigma * tau * r.s_min ** 2), 2 * rank                      # gamma_min (4.9)
 
 
 def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, max_terms=200000, solution=None,
