@@ -21,6 +21,7 @@ import numpy as np
 from .. import operators, prox
 from ..fixed_point import fixed_point_closed_form
 from ..problems import Problem
+from ..step import _fixed_point_arguments
 from ._framework import Exercise, as_array, call_student, compare, first_match, matches
 from .chambolle_pock import library_step
 
@@ -152,10 +153,8 @@ def _second_problem():
 
 def _student_data(p):
     """The arguments of ``implicit_adjoint``: K, the prox derivatives at the solution, e* and the steps."""
-    z_P = p.x_star - p.tau * p.K.adjoint(p.xi_star)                              # (2.3) at s*
-    z_D = p.xi_star + p.sigma * p.K.apply(p.x_star)                              # (2.1) at s*
-    n = p.x.size
-    gamma_P = np.array([p.G.prox_vjp(z_P - p.x, p.tau, e_i) @ e_i for e_i in np.eye(n)])   # diagonal
+    v_P, z_D = _fixed_point_arguments(p.K, p.x, p.x_star, p.xi_star, p.tau, p.sigma)   # (2.1), (2.3) at s*
+    gamma_P = p.G.prox_vjp(v_P, p.tau, np.ones(p.x.size))      # G acts entrywise: its diagonal Jacobian
     gamma_D = p.F.conjugate().mask(z_D, p.sigma).astype(float)                   # 1 = unclipped (prox.Box.mask)
     return p.K.params.copy(), gamma_P, gamma_D, p.x_star - p.y, p.tau, p.sigma, p.theta
 
