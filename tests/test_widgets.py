@@ -208,6 +208,9 @@ def test_every_frame_equals_a_full_redraw_after_random_walks(name):
     for seed in (0, 1):
         assert random_walk_matches_full_redraws(board, seed) == ""
     assert board.partial_draws > 0 or name == "regimes"            # the walk exercised partial redraws
+    # long chains of repaints, each starting from the last (a full redraw only at the end)
+    for seed in (2, 3):
+        assert random_walk_matches_full_redraws(board, seed, steps=16, every=16) == ""
 
 
 @pytest.mark.parametrize("name, value", [("L", 17), ("tau", 0.1), ("theta", 0.5), ("L", 60)])
