@@ -5,8 +5,10 @@ Per dashboard it prints
 - Chromium: the latency from a key press on the L slider to the new figure in the page (median
   and worst of 15 presses, 0.35 s apart), and the number of new figures shown during a 1.2 s
   drag of the L slider (plus whether the frame after the drag shows the final slider value).
-Targets (issue 18): median <= 50 ms from a key press to the new figure, >= 10 figures per 1.2 s drag,
-the presenter's first figure within 1.5 s.
+Targets (issue 18): median <= 50 ms from a key press to the new figure, >= 10 figures per 1.2 s drag
+(or every value the drag passes, for a slider with fewer positions), the presenter's first figure
+within 1.5 s. The presenter is served as the README says (``live.PRESENTER_OPTIONS``: a preheated
+kernel), from notebooks/presenter.ipynb, once its kernel has run the notebook.
 Timing depends on the machine's load: the load average is printed; compare runs side by side.
 
     python benchmarks/widgets.py                 # Python and Voila
@@ -116,9 +118,21 @@ def run_browser(names, frontends):
                 proc, base = live.start_voila(work / "nb", work / "voila.log")
                 servers.append(proc)
                 for name in names:
+                    if name == "presenter":
+                        continue
                     page = browser.new_page(viewport={"width": 1280, "height": 720})
-                    measure(lambda: browser_times(
-                        page, f"{base}/voila/render/{name}.ipynb", name == "presenter"), "voila", name)
+                    measure(lambda: browser_times(page, f"{base}/voila/render/{name}.ipynb"), "voila", name)
+                    page.close()
+                if "presenter" in names:
+                    proc.terminate()          # the presenter's server alone, as the README starts it
+                    (work / "presenter").mkdir()
+                    shutil.copy(ROOT / "notebooks" / "presenter.ipynb", work / "presenter")
+                    proc, base = live.start_voila(work / "presenter", work / "presenter.log", live.PRESENTER_OPTIONS)
+                    servers.append(proc)
+                    time.sleep(PREHEAT_S)
+                    page = browser.new_page(viewport={"width": 1280, "height": 720})
+                    measure(lambda: browser_times(page, f"{base}/voila/render/presenter.ipynb", True), "voila",
+                            "presenter")
                     page.close()
             if "lab" in frontends:
                 proc, base, token = live.start_lab(work / "nb", work)
@@ -135,8 +149,10 @@ def run_browser(names, frontends):
         shutil.rmtree(work, ignore_errors=True)
 
 
+PREHEAT_S = 15      # a lecturer starts the server before opening the page: its kernel runs the notebook first
+
 HEADER = (f"{'front end':9s} {'dashboard':18s} {'load [s]':>8s} {'median [ms]':>11s} {'worst [ms]':>10s} "
-          f"{'missed':>6s} {'frames/1.2 s drag':>17s} {'final frame = final value':>26s}")
+          f"{'missed':>6s} {'frames/1.2 s drag':>17s} {'final frame = final value':>26s} {'targets':>8s}")
 
 
 def shows(value, readout):
@@ -163,10 +179,12 @@ def measure(run, frontend, name):
     d = r["drag"]
     values = d["record"]["values"].values() if d["record"] else ()
     ok = any(shows(v, d["readout"]) for v in values)
+    met = median <= 50 and d["frames"] >= min(10, d["values"]) and (name != "presenter" or r["load_s"] <= 1.5)
+    frames = f"{d['frames']}" + (f" of {d['values']}" if d["values"] < 10 else "")
     extra = f"   problem switch {r['switch_s']:.2f} s" if "switch_s" in r else ""
     extra += f"   grid filled {r['precompute_s']:.1f} s after load" if r.get("precompute_s", 0) > 0.5 else ""
     print(f"{frontend:9s} {name:18s} {r['load_s']:8.1f} {median:11.0f} {worst:10.0f} {missed:6d} "
-          f"{d['frames']:17d} {str(ok) + ' (' + d['readout'] + ')':>26s}{extra}", flush=True)
+          f"{frames:>17s} {str(ok) + ' (' + d['readout'] + ')':>26s} {'met' if met else 'MISSED':>8s}{extra}", flush=True)
     return r
 
 

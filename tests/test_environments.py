@@ -65,3 +65,16 @@ def test_repo2docker_accepts_the_repository():
     result = subprocess.run(["repo2docker", "--no-build", "--no-run", str(ROOT)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_readme_presenter_command_is_the_one_the_benchmark_and_tests_start():
+    """The presenter command of the README and ``live.PRESENTER_OPTIONS`` (how the benchmark serves the
+    presenter) name the same Voila options, so the measured first figure is the one a lecturer gets."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("live", ROOT / "tests" / "browser" / "live.py")
+    live = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(live)
+    command = re.search(r"^\s*voila (.*?)notebooks/presenter\.ipynb", (ROOT / "README.md").read_text(), re.S | re.M)
+    assert command, "the README has no 'voila ... notebooks/presenter.ipynb' command"
+    assert set(re.findall(r"--\S+", command.group(1))) == set(live.PRESENTER_OPTIONS)

@@ -62,11 +62,18 @@ def start_server(command, url, log_path, timeout=90):
     raise RuntimeError(f"server did not answer within {timeout} s; see {log_path}")
 
 
-def start_voila(notebooks, log_path):
-    """A Voila server on loopback serving the folder ``notebooks``; returns (process, base URL)."""
+# The options of the README's presenter command (a test keeps the two the same): a preheated kernel
+# runs the notebook before the page is requested; idle kernels of closed pages are shut down.
+PRESENTER_OPTIONS = ("--preheat_kernel=True", "--MappingKernelManager.cull_interval=60",
+                     "--MappingKernelManager.cull_idle_timeout=600")
+
+
+def start_voila(notebooks, log_path, options=()):
+    """A Voila server on loopback serving the folder ``notebooks`` (with Voila ``options``); returns
+    (process, base URL)."""
     port = free_port()
     command = [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-               "--ServerApp.allow_root=True", str(notebooks)]
+               "--ServerApp.allow_root=True", *options, str(notebooks)]
     base = f"http://127.0.0.1:{port}"
     return start_server(command, base, log_path), base
 
@@ -123,12 +130,14 @@ def drag(page, dashboard, seconds=1.2, fraction=0.5, slider=0, settle=1.0):
     """Drag a slider's handle to the right over ``fraction`` of its track for ``seconds`` (from the
     start of the track if there is no room).
 
-    Returns a dict: ``frames`` (new figures shown while the pointer moved), ``moves`` (pointer
+    Returns a dict: ``frames`` (new figures shown while the pointer moved), ``values`` (how many
+    slider positions the handle passed: a slider with few options shows at most that many), ``moves`` (pointer
     events), ``latency_after_release`` (ms from the release to the last new figure), ``record``
     (the hidden record of the frame on screen ``settle`` s after the release), ``readout`` (the
     slider's displayed value then).
     """
     handle = _to_start(page, dashboard, slider, fraction)
+    before = float(handle.get_attribute("aria-valuenow"))
     track = dashboard.locator(".noUi-target").nth(slider)
     box, track_box = handle.bounding_box(), track.bounding_box()
     x0, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -148,7 +157,8 @@ def drag(page, dashboard, seconds=1.2, fraction=0.5, slider=0, settle=1.0):
     during = [t for t in rec["frames"] if t_down <= t <= t_up]
     after = [t for t in rec["frames"] if t > t_up]
     readout = dashboard.locator(".widget-readout").nth(slider).inner_text().strip()
-    return {"frames": len(during), "moves": len([t for t in rec["moves"] if t_down <= t <= t_up]),
+    passed = round(abs(float(handle.get_attribute("aria-valuenow")) - before))
+    return {"frames": len(during), "values": passed, "moves": len([t for t in rec["moves"] if t_down <= t <= t_up]),
             "latency_after_release": (after[-1] - t_up) if after else 0.0,
             "record": frame_record(dashboard), "readout": readout}
 

@@ -248,7 +248,12 @@ class Dashboard(widgets.VBox):
     @property
     def min_text_px(self):
         """The size of the figure's smallest text in CSS px when it is shown at :attr:`css_size`."""
-        return min(text.get_fontsize() for text in self.figure.findobj(Text) if text.get_text()) * CSS_DPI / 72
+        return _smallest_text_px(self.figure.findobj(Text))
+
+    def _frame_text_px(self):
+        """:attr:`min_text_px` of the frame on screen: the background's texts, measured when it was
+        painted, and the animated ones (walking the whole figure per frame cost up to 7 ms)."""
+        return min(self._background_text_px, _smallest_text_px(a for a in self._animated if isinstance(a, Text)))
 
     @property
     def css_size(self):
@@ -342,7 +347,7 @@ class Dashboard(widgets.VBox):
             self.updates += 1
         self.last_ms = 1e3 * (time.perf_counter() - start)
         frame = json.dumps({"update": self.updates, "values": self.values(), "figure_css_width": self.css_size[0],
-                            "min_text_px": self.min_text_px}, default=str)
+                            "min_text_px": self._frame_text_px()}, default=str)
         self.status.value = (f"{message}<span class='cpteach-frame' style='display:none'>"
                              f"{html.escape(frame, quote=False)}</span>")
 
@@ -394,6 +399,7 @@ class Dashboard(widgets.VBox):
         self._positions = [ax.get_position().bounds for ax in self.figure.axes]
         self._keys = self._background_keys()
         self._background = canvas.copy_from_bbox(self.figure.bbox)
+        self._background_text_px = self._painted_text_px()
 
     def _stale_artists(self, i, key, old):
         """The artists of axes ``i`` whose pixels a change of its background key from ``old`` to ``key``
@@ -461,7 +467,12 @@ class Dashboard(widgets.VBox):
             pixels[rows, cols] = drawn[rows, cols]
         self._painted = painted
         self._background = canvas.copy_from_bbox(figure.bbox)
+        self._background_text_px = self._painted_text_px()
         self.partial_draws += 1
+
+    def _painted_text_px(self):
+        """:attr:`min_text_px` of the texts in the background (not animated)."""
+        return _smallest_text_px(text for text in self.figure.findobj(Text) if not text.get_animated())
 
     @staticmethod
     def _paint(owner, artists, renderer):
@@ -504,6 +515,11 @@ class Dashboard(widgets.VBox):
             if artist.get_visible():
                 figure.draw_artist(artist)
         return _encode(canvas, self._format)
+
+
+def _smallest_text_px(texts):
+    """The font size in CSS px of the smallest non-empty text among ``texts`` (inf if there is none)."""
+    return min((text.get_fontsize() for text in texts if text.get_text()), default=math.inf) * CSS_DPI / 72
 
 
 def _tick_bands(axis, dpi):
