@@ -464,3 +464,17 @@ def test_idle_work_runs_on_the_event_loop_only_while_idle():
     assert work.pending == 1 and done[-1] == 2
     work.drain()
     assert done[-1] == 3 and work.pending == 0
+
+
+def test_presenter_holds_back_the_frames_it_builds_in_idle_time():
+    # a page that connects to a preheated kernel fetches every widget's state: only shown frames go out
+    box = widgets.presenter(tabs=widgets.PRESENTER_TABS[:2])
+    box.idle.drain()
+    shown = box.current()
+    hidden = [board for board in box.dashboards.values() if board is not shown]
+    assert len(hidden) == 2 * len(problems.PRESENTER_PROBLEMS) - 1
+    assert shown.image.value and not any(board.image.value for board in hidden)
+    box.tabs.selected_index = 1
+    board = box.current()
+    assert board in hidden and bytes(board.image.value[:2]) == b"\xff\xd8"     # its frame, a JPEG, now sent
+    assert "values" in board.status.value                                       # with its frame record

@@ -86,6 +86,7 @@ class Presenter(widgets.VBox):
         self.tabs = widgets.Tab(children=[widgets.VBox() for _ in self._tabs],
                                 titles=[tab.title for tab in self._tabs], selected_index=0)
         self.dashboards = {}
+        self._held = {}                 # frames of dashboards built in idle time, until they are shown
         self._problems = {}
         header = widgets.HBox([widgets.HTML(PRESENTER_CSS + "<b>cpteach</b>"), self.chooser, self._busy],
                               layout=widgets.Layout(align_items="center", min_height="40px"))
@@ -97,7 +98,8 @@ class Presenter(widgets.VBox):
         self.tabs.observe(self._on_change, names="selected_index")
         self._show()
         if prebuild_others:             # in a kernel: after the page has fetched the first tab
-            self.idle.replace([lambda key=key: self._build(*key) for key in self._missing()], delay_s=4.0)
+            self.idle.replace([lambda key=key: self._build_in_idle_time(key) for key in self._missing()],
+                              delay_s=4.0)
 
     def _key(self, name, index):
         return (name if self._tabs[index].per_problem else None, index)
@@ -127,7 +129,20 @@ class Presenter(widgets.VBox):
             self._busy.value = "<i>building ...</i>"
             self._build(*key)
             self._busy.value = ""
-        self.tabs.children[index].children = [self.dashboards[key]]
+        board = self.dashboards[key]
+        if key in self._held:                   # built in idle time: its first frame goes out now
+            board.image.value = self._held.pop(key)
+        self.tabs.children[index].children = [board]
+
+    def _build_in_idle_time(self, key):
+        """Build a (problem, tab) pair no one looks at yet and hold its frame back: a page that connects
+        later (a preheated kernel) fetches every widget's state, and 14 frames would be 3.4 MB of it."""
+        if key in self.dashboards:
+            return
+        self._build(*key)
+        board = self.dashboards[key]
+        if isinstance(board, Dashboard):
+            self._held[key], board.image.value = board.image.value, b""
 
     def _build(self, name, index):
         if (name, index) in self.dashboards:
