@@ -228,20 +228,23 @@ def test_bp_slider_changes_heatmaps(bp_board, name, value):
 
 def test_bp_limits_and_colour_scales_follow_L_both_ways():
     # L = 30 -> 300 -> 1: the heat maps' height and the norms' x-range shrink again, the colour
-    # scales end at the 98th percentile of |delta| of the rows shown, and every frame is exact
+    # scales end at the larger 98th percentile of |delta| at the first and the last L of the
+    # height (rows), rounded up to a decade, and every frame is exact
     board = widgets.backprop_dashboard(L=30)
     p = problems.tv_denoising_1d(n=40, dense=True)
-    for L, rows in ((30, 30), (300, 300), (1, 1), (285, 300), (7, 8)):
+    for L, rows, first in ((30, 30, 21), (300, 300, 201), (1, 1, 1), (285, 300, 201), (7, 8, 7)):
         board.sliders["L"].value = L
         values = board.values()
-        trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"], theta=values["theta"], L=L)
-        res = backprop(trace, p.y)
-        for ax, delta in zip(board.figure.axes[:2], (res.delta_P, res.delta_D)):
+        steps = {"tau": values["tau"], "sigma": values["sigma"], "theta": values["theta"]}
+        res = backprop(chambolle_pock(p.K, p.F, p.G, p.x, L=L, **steps), p.y)
+        ends = [backprop(chambolle_pock(p.K, p.F, p.G, p.x, L=l, **steps), p.y) for l in (first, rows)]
+        for ax, name in zip(board.figure.axes[:2], ("delta_P", "delta_D")):
             image = ax.images[0]
             assert ax.get_ylim() == (0.5, rows + 0.5) and image.get_extent()[3] == rows + 0.5
             assert np.isfinite(np.asarray(image.get_array())[:L]).all()      # only iterations beyond L are grey
-            p98 = np.percentile(np.abs(delta), 98)
-            assert p98 <= image.norm.vmax <= 10 * p98                     # the scale follows this frame's values
+            np.testing.assert_allclose(np.asarray(image.get_array())[:L], getattr(res, name).reshape(L, -1))
+            p98 = max(np.percentile(np.abs(getattr(end, name)), 98) for end in ends)
+            assert p98 <= image.norm.vmax <= 10 * p98                     # the scale of this height's ends
         norms = board.figure.axes[3]
         assert norms.get_xlim() == (0.5, rows + 0.5)
         assert np.isfinite(_line(board, r"$\|\delta_P^l\|$").get_ydata()).sum() == L

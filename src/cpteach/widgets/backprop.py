@@ -1,6 +1,7 @@
 """Notebook 02's dashboard: the backward recursion (3.0)-(3.3) and grad_K (3.4), live."""
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from functools import partial
 
@@ -26,18 +27,31 @@ def _padded(rows, length):
 @dataclass(frozen=True)
 class BackpropFrame:
     """What :func:`backprop_dashboard` shows: :func:`cpteach.backprop` of the first L steps of a
-    cached run, the heat maps' height ``length`` (:func:`axis_length` of L) and the status line."""
+    cached run, the heat maps' height ``length`` (:func:`axis_length` of L), the signed log colour
+    scales ``scales`` (name -> (vmax, decades) for delta_P, delta_D; :func:`_adjoint_scales`) and
+    the status line."""
 
     result: BackpropResult
     length: int
+    scales: dict
     status: str
 
 
+def _same_length(L, L_max):
+    """(first, last): the range of L whose heat maps have the height :func:`axis_length` of L."""
+    length = axis_length(L, L_max)
+    first = bisect.bisect_left(range(1, length + 1), length, key=lambda l: axis_length(l, L_max)) + 1
+    return first, length
+
+
 def backprop_frame(problem, L_max, memo, L, tau, sigma, theta):
-    """The :class:`BackpropFrame` for the slider values (the forward run from ``memo``)."""
+    """The :class:`BackpropFrame` for the slider values (the forward run and the colour scales from ``memo``)."""
     status = step_condition_html(problem.K, tau, sigma, theta)
-    full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
-    return BackpropFrame(backprop(full.prefix(L), problem.y), axis_length(L, L_max), status)
+    first, last = _same_length(L, L_max)
+    full = trace_run(problem, memo, last, L_max, tau, sigma, theta)
+    scales = memo(("scales", problem.name, repr(problem.F), repr(problem.G), tau, sigma, theta, first, last),
+                  _adjoint_scales, full, problem.y, (first, last))
+    return BackpropFrame(backprop(full.prefix(L), problem.y), last, scales, status)
 
 
 def _percentile_vmax(values):
@@ -53,14 +67,29 @@ def _decades(values, vmax):
     return int(np.clip(4 * np.ceil(np.log10(vmax / low) / 4), 4, 16))
 
 
+def _adjoint_scales(full, y, ends):
+    """name -> (vmax, decades) of the signed log colour scales of delta_P, delta_D shared by the
+    :func:`cpteach.backprop` results of the prefixes of ``full`` at ``ends`` (the first and the last L
+    of one heat map height, :func:`_same_length`): vmax is the
+    largest :func:`_percentile_vmax` of theirs rounded up to a decade, the decades the most
+    :func:`_decades` of theirs. The scale changes only with the height (and tau, sigma, theta), so a
+    dragged L rarely redraws the colour bars; at both ends at most 2% of the entries saturate."""
+    results = [backprop(full.prefix(L), y) for L in ends]
+    scales = {}
+    for name in ("delta_P", "delta_D"):
+        deltas = [getattr(res, name).reshape(len(getattr(res, name)), -1) for res in results]
+        vmax = max(10.0 ** np.ceil(np.log10(_percentile_vmax(delta))) for delta in deltas)   # whole decades
+        scales[name] = (vmax, max(_decades(delta, vmax) for delta in deltas))
+    return scales
+
+
 def backprop_render(artists, frame):
     """Write a :class:`BackpropFrame` into the artists of :func:`backprop_dashboard`; return the status line."""
     res, rows = frame.result, frame.length        # the heat maps' height follows L (axis_length)
     L = len(res.delta_P)
     delta_P, delta_D = res.delta_P.reshape(L, -1), res.delta_D.reshape(L, -1)
-    for name, delta in (("delta_P", delta_P), ("delta_D", delta_D)):   # colour scale from this frame's rows
-        vmax = 10.0 ** np.ceil(np.log10(_percentile_vmax(delta)))          # whole decades: fewer redraws
-        artists[name].decades = _decades(delta, vmax)                     # read by update_heatmap's SymLogNorm
+    for name, delta in (("delta_P", delta_P), ("delta_D", delta_D)):   # colour scale of this height (frame.scales)
+        vmax, artists[name].decades = frame.scales[name]                    # decades: read by update_heatmap's SymLogNorm
         update_heatmap(artists[name], _padded(delta, rows), extent=(-0.5, delta.shape[1] - 0.5, 0.5, rows + 0.5),
                        vmax=vmax)
     update_heatmap(artists["grad_K"], res.grad_K, vmax=_percentile_vmax(res.grad_K))
@@ -73,7 +102,7 @@ def backprop_render(artists, frame):
         line.set_marker("o" if L == 1 else "None")  # a line through one point draws nothing
     ax = artists["norm_P"].axes
     ax.set_xlim(0.5, rows + 0.5)
-    ax.set_ylim(*decade_limits(size_P, size_D, step=4))
+    ax.set_ylim(*decade_limits(size_P, size_D, step=8))   # steps of 8 decades: few redraws
     return frame.status + f"; loss ½‖y − xᴸ‖² = {res.loss:.4g}"
 
 
@@ -84,8 +113,10 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     slider takes its first L steps) and :func:`cpteach.backprop` runs on that prefix. Heat
     maps show delta_P^l and delta_D^l (rows l = 1..L, columns the entries; grey rows are
     iterations beyond L; the height follows L) and grad_K. Each colour scale ends at the 98th
-    percentile of the |values| shown at this L, rounded up (grad_K: to 1, 2, 5; delta_P, delta_D,
-    on a signed log scale: to a decade), so that a few large entries do not hide the rest at any L; a fourth panel shows ||delta_P^l||,
+    percentile of the |values|, rounded up, so that a few large entries do not hide the rest: grad_K
+    at this L, to 1, 2, 5; delta_P, delta_D (signed log scale) to a decade, the larger of the
+    percentiles at the first and the last L of the current height (the scale changes with the
+    height only, so a dragged L rarely redraws the colour bars); a fourth panel shows ||delta_P^l||,
     ||delta_D^l|| over l on a log scale. Step sizes with tau*sigma*||K||^2 >= 1 show the library's
     error in red.
 
