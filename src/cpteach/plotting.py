@@ -25,7 +25,6 @@ import numpy as np
 import PIL.Image
 from matplotlib.colors import Normalize, SymLogNorm
 from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
@@ -168,8 +167,8 @@ def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", co
 
     NaN entries (e.g. iterations not run) are shown in light grey.
     """
-    image = _nearest_image(ax.imshow(data, aspect="auto", cmap=_cmap(cmap), interpolation="nearest", origin="lower",
-                                     extent=extent, interpolation_stage="rgba"))
+    image = ax.imshow(data, aspect="auto", cmap=_cmap(cmap), interpolation="nearest", origin="lower",
+                      extent=extent, interpolation_stage="rgba")   # colour the data, then resample: fast
     image.decades = decades
     _symmetric_clim(image, data, vmax)
     ax.set_xlabel(xlabel)
@@ -179,72 +178,6 @@ def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", co
         ax.figure.colorbar(image, ax=ax if colorbar_axes is None else colorbar_axes, label=colorbar_label)
         image.colorbar.minorticks_off()
         _symlog_ticks(image)
-    return image
-
-
-class _NearestImage(AxesImage):
-    """An ``AxesImage`` (interpolation "nearest", stage "rgba") that draws the same pixels as matplotlib, faster.
-
-    matplotlib colours the small array, then resamples the colours, as floats, to the screen's
-    pixels: per draw several passes over every screen pixel (5-9 ms for a heat map of a
-    dashboard). Nearest-neighbour resampling only copies: each screen pixel shows the colour of
-    one array entry. This image asks matplotlib once per geometry (array shape, extent, limits,
-    axes position, dpi) which entry that is, by resampling an image whose colours encode the
-    entry's index (uint8 codes survive matplotlib's float round trip exactly), and per draw only
-    gathers the colour-mapped entries through that map (about 0.5 ms). Data, norm, colour map and
-    colour bar stay those of a plain ``AxesImage``; anything else (alpha, other interpolations,
-    non-affine axes, colours with alpha < 1, resampling that blends at the edges) is drawn by
-    matplotlib itself.
-    """
-
-    _source = None      # (geometry key, map screen pixel -> entry index or None, x, y, transform)
-
-    def make_image(self, renderer, magnification=1.0, unsampled=False):
-        data = self.get_array()
-        if (unsampled or data is None or data.ndim != 2 or self.get_interpolation() != "nearest"
-                or self.get_interpolation_stage() != "rgba" or self.get_alpha() is not None
-                or not self.get_transform().is_affine):
-            return super().make_image(renderer, magnification, unsampled)
-        source, x, y, trans = self._pixel_sources(renderer, magnification, data.shape)
-        if source is None:
-            return super().make_image(renderer, magnification, unsampled)
-        self.norm.autoscale_None(data)                  # as matplotlib's "rgba" stage does
-        rgba = self.to_rgba(data)
-        if not (rgba[..., 3] == 1).all():               # matplotlib premultiplies alpha < 1: its rounding differs
-            return super().make_image(renderer, magnification, unsampled)
-        colours = np.zeros((data.size + 1, 4), np.uint8)             # the last entry: transparent (no data)
-        colours[:-1] = (rgba * 255).reshape(-1, 4)                   # matplotlib's float -> bytes conversion
-        return colours.view(np.uint32)[source, 0].view(np.uint8).reshape(*source.shape, 4), x, y, trans
-
-    def _pixel_sources(self, renderer, magnification, shape):
-        """(map screen pixel -> flat index into the array (``size``: transparent), x, y, transform) of the
-        current geometry, from matplotlib's own nearest resampling; map None where that blends."""
-        clip_box = self.get_clip_box()
-        key = (shape, self.origin, tuple(self.get_extent()), self.get_transform().get_matrix().tobytes(),
-               self.axes.bbox.bounds, None if clip_box is None else clip_box.bounds, self.get_clip_on(),
-               self.axes.figure.bbox.bounds, magnification, self.get_resample())
-        if self._source is None or self._source[0] != key:
-            size = shape[0] * shape[1]
-            index = np.arange(size)
-            code = np.stack([index & 255, index >> 8 & 255, index >> 16 & 255, np.full(size, 255)], axis=-1)
-            probe = AxesImage(self.axes, interpolation="nearest", interpolation_stage="rgba", origin=self.origin,
-                              extent=self.get_extent(), resample=self.get_resample())
-            probe.set_transform(self.get_transform())
-            probe.set_clip_box(clip_box)
-            probe.set_clip_on(self.get_clip_on())
-            probe.set_data(code.astype(np.uint8).reshape(*shape, 4))
-            out, x, y, trans = probe.make_image(renderer, magnification)
-            source = None
-            if out is not None and size < 2**24 and np.isin(out[..., 3], (0, 255)).all():
-                out = out.astype(np.int64)
-                source = np.where(out[..., 3] == 255, out[..., 0] | out[..., 1] << 8 | out[..., 2] << 16, size)
-            self._source = (key, source, x, y, trans)
-        return self._source[1:]
-
-
-def _nearest_image(image):
-    """``image`` (from ``imshow``) drawn by :class:`_NearestImage`: the same pixels, several times faster."""
-    image.__class__ = _NearestImage     # keeps everything imshow set up (aspect, clip path, limits, norm)
     return image
 
 
@@ -352,8 +285,8 @@ def plot_images(axes, images, cmap="gray", vmin=0.0, vmax=1.0):
     """Show images (dict title -> 2-D array) side by side on ``axes``; return the AxesImages."""
     shown = {}
     for ax, (title, image) in zip(axes, images.items()):
-        shown[title] = _nearest_image(ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
-                                                interpolation_stage="rgba"))
+        shown[title] = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                                 interpolation_stage="rgba")
         ax.set_title(title)
         ax.set_xlabel("pixel column")
         ax.set_ylabel("pixel row")
