@@ -45,6 +45,7 @@ from IPython.display import Image, Markdown, display
 from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
@@ -381,6 +382,8 @@ class Dashboard(widgets.VBox):
                 box = Bbox.union([box, artist.axes.bbox])
         elif artist.get_clip_on() and artist.get_clip_box() is not None:
             box = artist.get_clip_box()
+            if isinstance(artist, Line2D):          # a line's points (a reference line is a thin band)
+                box = Bbox.intersection(box, artist.get_window_extent(renderer))
         else:
             box = artist.get_window_extent(renderer)
         if box is None or not (box.x0 <= box.x1 and box.y0 <= box.y1):    # nothing (an empty collection)
