@@ -20,7 +20,15 @@ in float64 on one thread, in two variants:
 numpy, scipy and torch are limited to one thread (environment variables set before the
 imports), so that the comparison is algorithm against algorithm.
 
-    python benchmarks/gradient.py [--repeat 10]
+Second table: the backward pass of ``backprop`` against the per-step path it replaced, side by
+side (interleaved, best of ``--repeat``): :func:`per_step_backprop` below calls ``G.prox_vjp`` and
+``F*.prox_vjp`` at every step l (3.2)-(3.3), where ``backprop`` takes the prox derivatives of all L
+steps at once (``prox_derivative`` on the trace's stacks) and multiplies in the loop. On the
+poster example (L as above) and on ``problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)``
+(the dashboard of notebooks 03a/03b, ``--small-L`` steps); prints both times, the ratio and the
+largest relative difference of grad_K.
+
+    python benchmarks/gradient.py [--repeat 10] [-L 100] [--small-L 1500]
 """
 import os
 
@@ -33,6 +41,34 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cpteach import backprop, chambolle_pock, problems  # noqa: E402
+from cpteach.backprop import _adjoint_of_x, _gradient_term  # noqa: E402
+
+
+def per_step_backprop(trace, y):
+    """grad_K of backprop by the per-step path: (3.0), then for l = L..1 the prox_vjp calls of (3.2)-(3.3),
+    the sum (3.4) and (3.1) (the reference for the timing; backprop's own loop takes prox' of all steps at once)."""
+    K, x, tau, sigma, theta = trace.K, trace.data, trace.tau, trace.sigma, trace.theta
+    F_conj, G = trace.F_conj, trace.G
+    grad = K.param_grad_sum()
+    a_x, a_x_prev = trace.x_L - y, np.zeros_like(x)                             # (3.0)
+    delta_D = np.zeros_like(trace.xi0)
+    for l in range(trace.L, 0, -1):
+        delta_P = G.prox_vjp(trace.z_P(l) - x, tau, a_x)                         # (3.2)
+        delta_D = F_conj.prox_vjp(trace.z_D(l), sigma, delta_D - K.apply(tau * delta_P))   # (3.3)
+        Kt_delta_D = _gradient_term(grad, delta_D, trace.x_bar(l - 1), trace.xi(l), delta_P, tau, sigma)  # (3.4)
+        a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)   # (3.1)
+    return grad.value()
+
+
+def backward_rows(name, trace, y, repeat):
+    """Rows of the table backprop vs the per-step path on one trace."""
+    (t_new, t_ref), (res, ref) = best_interleaved([lambda r: backprop(trace, y), lambda r: per_step_backprop(trace, y)],
+                                                  repeat)
+    err = np.linalg.norm(res.grad_K - ref) / np.linalg.norm(ref)
+    return [(f"{name}, L = {trace.L}", ""),
+            ("  backward, per-step prox_vjp (reference)", f"{1e3 * t_ref:8.1f} ms"),
+            ("  backward, backprop (prox' of all steps at once)", f"{1e3 * t_new:8.1f} ms"),
+            ("  per-step / backprop", f"{t_ref / t_new:8.2f}      (relative difference of grad_K {err:.1e})")]
 
 
 def torch_fft_operator(torch, w, shape):
@@ -99,6 +135,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=10, help="rounds of interleaved runs; the best time counts")
     parser.add_argument("-L", type=int, default=100, help="number of unrolled iterations")
     parser.add_argument("--size", type=int, default=64, help="side of the poster example's crop")
+    parser.add_argument("--small-L", type=int, default=1500, help="steps of the 1-D TV-L1 problem (second table)")
     args = parser.parse_args(argv)
     L, repeat = args.L, args.repeat
     p = problems.poster_example(size=args.size)
@@ -134,6 +171,13 @@ def main(argv=None):
                      + ("      (target <= 1)" if name == "torch.fft" else "")))
     for label, value in rows:
         print(f"  {label:<44}: {value}")
+    small = problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)
+    small_trace = chambolle_pock(small.K, small.F, small.G, small.x, tau=small.tau, sigma=small.sigma,
+                                 theta=small.theta, L=args.small_L)
+    print(f"backprop against the per-step path, CPU times, one thread, best of {repeat} interleaved")
+    for label, value in (backward_rows(p.name, trace, y, repeat)
+                         + backward_rows(f"{small.name} (n = 48)", small_trace, small.y, repeat)):
+        print(f"  {label:<50}{': ' + value if value else ''}")
 
 
 if __name__ == "__main__":

@@ -71,13 +71,23 @@ def backprop(trace, y):
 # ---- the backward step and the gradient term, written once: backprop, the fixed-point and the
 # ---- implicit gradients (cpteach.fixed_point) all call these ----
 
-def _backward_step(K, F_conj, G, v_P, z_D, tau, sigma, a_x, a_xi):
-    """delta_P^l, delta_D^l from v_P = z_P^l - x, z_D^l and the adjoints a_x of x^l, a_xi of xi^l's later use.
+def _prox_derivatives(F_conj, G, v_P, z_D, tau, sigma):
+    """Gamma_P = prox'_{tau G}(v_P) and Gamma_D = prox'_{sigma F*}(z_D) (:class:`cpteach.prox.ProxDerivative`).
+
+    v_P = z_P^l - x and z_D^l of one step, or of all steps l = 1..L stacked (leading axis l - 1):
+    then the derivatives of the whole backward pass come from one call each.
+    """
+    return G.prox_derivative(v_P, tau), F_conj.prox_derivative(z_D, sigma)   # (3.2), (3.3): prox'
+
+
+def _backward_step(K, Gamma_P, Gamma_D, tau, a_x, a_xi, l=None):
+    """delta_P^l, delta_D^l from the prox derivatives Gamma_P, Gamma_D (:func:`_prox_derivatives`) and the
+    adjoints a_x of x^l, a_xi of xi^l's later use; ``l``: the row of stacked derivatives (None: not stacked).
 
     In the recursion a_x = delta_P^{l+1} + sigma K^T delta_D_bar^{l+1} and a_xi = delta_D^{l+1}.
     """
-    delta_P = G.prox_vjp(v_P, tau, a_x)                                       # (3.2)
-    delta_D = F_conj.prox_vjp(z_D, sigma, a_xi - K.apply(tau * delta_P))      # (3.3), tau on the smaller side of K
+    delta_P = Gamma_P.vjp(a_x, l)                                             # (3.2)
+    delta_D = Gamma_D.vjp(a_xi - K.apply(tau * delta_P), l)                   # (3.3), tau on the smaller side of K
     return delta_P, delta_D
 
 
@@ -109,11 +119,36 @@ def _gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma):
     return grad.value()
 
 
+BLOCK_ENTRIES = 2**16   # prox' is taken for blocks of steps of about this many entries of z_P, z_D (see _backprop)
+
+
+def _derivatives_backward(trace, block_entries=BLOCK_ENTRIES):
+    """(l, Gamma_P, Gamma_D, row) for l = L, ..., 1: the prox derivatives of a block of steps and the row of step l.
+
+    Gamma_P, Gamma_D (:func:`_prox_derivatives`) hold prox' at z_P^m - x and z_D^m for the steps m of a
+    block of about ``block_entries`` entries (at least one step), taken in one call each: for a small
+    problem a few blocks cover all L steps (one numpy expression instead of a ``prox_vjp`` call per
+    step); for a large one a block is one step, so no copy of the trace and no temporary larger than a
+    few steps is made.
+    """
+    x, z_P_all, z_D_all = trace.data, trace.z_P_all, trace.z_D_all
+    steps = max(1, block_entries // max(1, x.size + trace.xi0.size))
+    for high in range(trace.L, 0, -steps):
+        low = max(0, high - steps)                     # the block holds the steps l = low + 1..high
+        Gamma_P, Gamma_D = _prox_derivatives(trace.F_conj, trace.G, z_P_all[low:high] - x, z_D_all[low:high],
+                                             trace.tau, trace.sigma)
+        for l in range(high, low, -1):
+            yield l, Gamma_P, Gamma_D, l - 1 - low
+
+
 def _backprop(trace, y):
-    """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1."""
+    """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1.
+
+    The prox derivatives are taken for blocks of steps at once (:func:`_derivatives_backward`); for
+    entrywise proxes the step then multiplies by their diagonals instead of calling ``prox_vjp``.
+    """
     K, L, x = trace.K, trace.L, trace.data
     tau, sigma, theta = trace.tau, trace.sigma, trace.theta
-    F_conj = trace.F_conj
     residual = trace.x_L - y
     loss = 0.5 * float(np.sum(residual**2))
     delta_P_all = np.empty((L,) + x.shape)
@@ -121,9 +156,8 @@ def _backprop(trace, y):
     grad = K.param_grad_sum()
     a_x, a_x_prev = residual, np.zeros_like(x)         # (3.0) delta_P^{L+1} = x^L - y
     delta_D = np.zeros_like(trace.xi0)                 # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
-    for l in range(L, 0, -1):
-        z_D = trace.z_D(l)
-        delta_P, delta_D = _backward_step(K, F_conj, trace.G, trace.z_P(l) - x, z_D, tau, sigma, a_x, delta_D)
+    for l, Gamma_P, Gamma_D, row in _derivatives_backward(trace):
+        delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, a_x, delta_D, row)   # prox' at step l
         Kt_delta_D = _gradient_term(grad, delta_D, trace.x_bar(l - 1), trace.xi(l), delta_P, tau, sigma)
         a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
         delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
