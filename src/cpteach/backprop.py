@@ -101,51 +101,48 @@ def _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta):
     return a_x, -theta * sigma * Kt_delta_D
 
 
-def _gradient_term(grad, delta_D, x_bar_prev, xi, delta_P, tau, sigma):
-    """Add sigma delta_D^l x_bar^{l-1 T} - tau xi^l delta_P^{l T} to the sum ``grad``; return K^T delta_D^l.
+def _dual_gradient_term(grad, delta_D, x_bar_prev, sigma):
+    """Add sigma delta_D^l x_bar^{l-1 T} of (3.4) to the sum ``grad`` (``K.param_grad_sum()``); return K^T delta_D^l.
 
-    ``grad`` is ``K.param_grad_sum()``; for a filter bank the FFT of delta_D^l is shared
-    between the parameter gradient and K^T delta_D^l.
+    For a filter bank the FFT of delta_D^l is shared between the parameter gradient and K^T delta_D^l.
     """
-    Kt_delta_D = grad.add_and_adjoint(delta_D, x_bar_prev, sigma)             # (3.4) sigma delta_D x_bar^T
+    return grad.add_and_adjoint(delta_D, x_bar_prev, sigma)                   # (3.4) sigma delta_D x_bar^T
+
+
+def _primal_gradient_term(grad, xi, delta_P, tau):
+    """Add -tau xi^l delta_P^{l T} of (3.4) to the sum ``grad``; xi, delta_P may be stacks of steps (summed)."""
     grad.add(xi, delta_P, -tau)                                               # (3.4) -tau xi delta_P^T
-    return Kt_delta_D
 
 
 def _gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma):
     """sigma delta_D x*^T - tau xi* delta_P^T: the sum (3.4) with every iterate at the solution, (4.5), (5.3)."""
     grad = K.param_grad_sum()
-    _gradient_term(grad, delta_D, x_star, xi_star, delta_P, tau, sigma)
+    _dual_gradient_term(grad, delta_D, x_star, sigma)
+    _primal_gradient_term(grad, xi_star, delta_P, tau)
     return grad.value()
 
 
-BLOCK_ENTRIES = 2**16   # prox' is taken for blocks of steps of about this many entries of z_P, z_D (see _backprop)
+BLOCK_ENTRIES = 2**16   # the backward pass reads the trace in blocks of steps of about this many entries of z_P, z_D
 
 
-def _derivatives_backward(trace, block_entries=BLOCK_ENTRIES):
-    """(l, Gamma_P, Gamma_D, row) for l = L, ..., 1: the prox derivatives of a block of steps and the row of step l.
-
-    Gamma_P, Gamma_D (:func:`_prox_derivatives`) hold prox' at z_P^m - x and z_D^m for the steps m of a
-    block of about ``block_entries`` entries (at least one step), taken in one call each: for a small
-    problem a few blocks cover all L steps (one numpy expression instead of a ``prox_vjp`` call per
-    step); for a large one a block is one step, so no copy of the trace and no temporary larger than a
-    few steps is made.
-    """
-    x, z_P_all, z_D_all = trace.data, trace.z_P_all, trace.z_D_all
-    steps = max(1, block_entries // max(1, x.size + trace.xi0.size))
-    for high in range(trace.L, 0, -steps):
-        low = max(0, high - steps)                     # the block holds the steps l = low + 1..high
-        Gamma_P, Gamma_D = _prox_derivatives(trace.F_conj, trace.G, z_P_all[low:high] - x, z_D_all[low:high],
-                                             trace.tau, trace.sigma)
-        for l in range(high, low, -1):
-            yield l, Gamma_P, Gamma_D, l - 1 - low
+def _block(trace, low, high):
+    """What the backward steps l = low + 1..high read of the trace, for all of them at once: the prox derivatives
+    Gamma_P, Gamma_D at z_P^l - x and z_D^l (:func:`_prox_derivatives`, row l - 1 - low), xi^l and x_bar^{l-1}
+    (stacks, same rows)."""
+    Gamma_P, Gamma_D = _prox_derivatives(trace.F_conj, trace.G, trace.z_P_all[low:high] - trace.data,
+                                         trace.z_D_all[low:high], trace.tau, trace.sigma)
+    return Gamma_P, Gamma_D, trace.xi_block(low + 1, high), trace.x_bar_block(low, high - 1)
 
 
-def _backprop(trace, y):
+def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
     """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1.
 
-    The prox derivatives are taken for blocks of steps at once (:func:`_derivatives_backward`); for
-    entrywise proxes the step then multiplies by their diagonals instead of calling ``prox_vjp``.
+    The trace is read in blocks of about ``block_entries`` entries (at least one step; :func:`_block`): the
+    prox derivatives and xi^l, x_bar^{l-1} of a block come from one call each, and the block's terms
+    -tau xi^l delta_P^{l T} of (3.4) are added as one sum (a second accumulator: the first takes the terms
+    sigma delta_D^l x_bar^{l-1 T} step by step, sharing a filter bank's FFT of delta_D^l with K^T delta_D^l). For a small problem a few blocks cover all L
+    steps (for an entrywise prox a step multiplies by a diagonal instead of calling ``prox_vjp``); for a
+    large one a block is one step, so no temporary larger than a few steps is made.
     """
     K, L, x = trace.K, trace.L, trace.data
     tau, sigma, theta = trace.tau, trace.sigma, trace.theta
@@ -153,12 +150,18 @@ def _backprop(trace, y):
     loss = 0.5 * float(np.sum(residual**2))
     delta_P_all = np.empty((L,) + x.shape)
     delta_D_all = np.empty((L,) + trace.xi0.shape)
-    grad = K.param_grad_sum()
+    grad_D, grad_P = K.param_grad_sum(), K.param_grad_sum()   # the sums of the two terms of (3.4)
     a_x, a_x_prev = residual, np.zeros_like(x)         # (3.0) delta_P^{L+1} = x^L - y
     delta_D = np.zeros_like(trace.xi0)                 # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
-    for l, Gamma_P, Gamma_D, row in _derivatives_backward(trace):
-        delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, a_x, delta_D, row)   # prox' at step l
-        Kt_delta_D = _gradient_term(grad, delta_D, trace.x_bar(l - 1), trace.xi(l), delta_P, tau, sigma)
-        a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
-        delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
-    return BackpropResult(grad.value(), loss, delta_P_all, delta_D_all)
+    steps = max(1, block_entries // max(1, x.size + trace.xi0.size))
+    for high in range(L, 0, -steps):
+        low = max(0, high - steps)                     # the block of the steps l = low + 1..high
+        Gamma_P, Gamma_D, xi, x_bar = _block(trace, low, high)
+        for l in range(high, low, -1):
+            row = l - 1 - low
+            delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, a_x, delta_D, row)   # prox' at step l
+            Kt_delta_D = _dual_gradient_term(grad_D, delta_D, x_bar[row], sigma)
+            a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
+            delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
+        _primal_gradient_term(grad_P, xi, delta_P_all[low:high], tau)          # the block's steps in one sum
+    return BackpropResult(grad_D.value() + grad_P.value(), loss, delta_P_all, delta_D_all)

@@ -98,8 +98,9 @@ def check_operator(K):
 class _DenseAccumulator:
     """Sum of weight * param_grad(a, b) over calls: the pairs are kept and summed in one call at the end.
 
-    ``param_grad`` sums over leading batch axes, so stacking the pairs along a new leading axis
-    turns L small outer products into one matrix product (for a Matrix: one BLAS call).
+    ``param_grad`` sums over leading batch axes, so joining the pairs along one leading axis turns L
+    small outer products into one matrix product (for a Matrix: one BLAS call); pairs may have
+    different leading axes (a single step, a block of steps).
     """
 
     def __init__(self, K):
@@ -118,7 +119,9 @@ class _DenseAccumulator:
     def value(self):
         if not self.a:
             return np.zeros_like(self.K.params, dtype=float)
-        return np.asarray(self.K.param_grad(np.stack(self.a), np.stack(self.b)), dtype=float)
+        a = np.concatenate([np.reshape(a, (-1,) + tuple(self.K.shape_out)) for a in self.a])
+        b = np.concatenate([np.reshape(b, (-1,) + tuple(self.K.shape_in)) for b in self.b])
+        return np.asarray(self.K.param_grad(a, b), dtype=float)
 
 
 class Matrix(LinearOperator):

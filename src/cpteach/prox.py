@@ -103,11 +103,12 @@ class _RowwiseDerivative(ProxDerivative):
 class ProxFunction:
     """Base class: a closed convex function with a computable proximal map.
 
-    A subclass implements ``prox`` and either ``prox_derivative`` (entrywise maps: return the
-    diagonal of the Jacobian) or ``prox_vjp`` (the others); each is derived from the other here.
+    A subclass implements ``prox`` and either ``prox_derivative`` (``entrywise`` maps: the diagonal of
+    the Jacobian) or ``prox_vjp`` (the others); each is derived from the other here.
     """
 
-    has_mask = False  # True where the prox derivative is a 0/1 diagonal
+    has_mask = False   # True where the prox derivative is a 0/1 diagonal
+    entrywise = False  # True where prox acts entry by entry: on a stack of arguments it is the stack of proxes
 
     def __call__(self, v):
         raise NotImplementedError
@@ -123,9 +124,9 @@ class ProxFunction:
         """The derivative prox'_{step f} at v as a :class:`ProxDerivative`; also at every row v[l] of a stack.
 
         For a stack v of shape (L, ...) (e.g. ``trace.z_D_all``) ``prox_derivative(v, step).vjp(w, l)``
-        equals ``prox_vjp(v[l], step, w)``; for an entrywise prox the whole stack's derivative is one
+        equals ``prox_vjp(v[l], step, w)``; for an ``entrywise`` prox the whole stack's derivative is one
         numpy expression, its ``diagonal``, so that the backward pass multiplies instead of calling
-        ``prox_vjp`` L times.
+        ``prox_vjp`` L times; for the others ``vjp`` calls ``prox_vjp`` at v[l].
         """
         if type(self).prox_vjp is ProxFunction.prox_vjp:
             raise NotImplementedError(f"{type(self).__name__} implements neither prox_derivative nor prox_vjp")
@@ -157,6 +158,8 @@ class L1(ProxFunction):
     array([-1.,  0.,  2.])
     """
 
+    entrywise = True
+
     has_mask = True
 
     def __init__(self, weight=1.0):
@@ -185,6 +188,8 @@ class L1(ProxFunction):
 
 class SquaredL2(ProxFunction):
     """f(v) = 0.5 * weight * ||v||^2; its prox is the shrinkage v / (1 + step*weight)."""
+
+    entrywise = True
 
     def __init__(self, weight=1.0):
         self.weight = _validate.positive("weight", weight)
@@ -216,6 +221,8 @@ class ElasticL1(ProxFunction):
     >>> ElasticL1(alpha=1.0, eps=1.0).prox(np.array([-3.0, 0.5, 3.0]), 1.0)
     array([-1.,  0.,  1.])
     """
+
+    entrywise = True
 
     def __init__(self, alpha=1.0, eps=0.01):
         self.alpha = _validate.positive("alpha", alpha)
@@ -276,15 +283,14 @@ class L2Ball(ProxFunction):
         projected = self.radius / nv * (w - v * vw / nv**2)  # (6.2), Jacobian is symmetric
         return np.where(outside, projected, w)
 
-    def prox_derivative(self, v, step):
-        return _RowwiseDerivative(self, v, step)      # a full Jacobian per argument: applied by prox_vjp
-
     def conjugate_value(self, v):
         return self.radius * np.sum(self._norm(v))
 
 
 class Box(ProxFunction):
     """Indicator of lower <= v <= upper (elementwise); its prox is clipping."""
+
+    entrywise = True
 
     has_mask = True
 
@@ -314,6 +320,8 @@ class Box(ProxFunction):
 
 class Zero(ProxFunction):
     """f(v) = 0; its prox is the identity."""
+
+    entrywise = True
 
     has_mask = True
 
@@ -346,7 +354,7 @@ class Conjugate(ProxFunction):
         if not isinstance(f, ProxFunction):
             raise TypeError(f"Conjugate expects a cpteach.prox function, got {type(f).__name__}")
         self.f = f
-        self.has_mask = f.has_mask
+        self.has_mask, self.entrywise = f.has_mask, f.entrywise
 
     def __repr__(self):
         return f"{self.f!r}.conjugate()"
