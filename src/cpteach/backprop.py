@@ -139,10 +139,11 @@ def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
 
     The trace is read in blocks of about ``block_entries`` entries (at least one step; :func:`_block`): the
     prox derivatives and xi^l, x_bar^{l-1} of a block come from one call each, and the block's terms
-    -tau xi^l delta_P^{l T} of (3.4) are added as one sum (a second accumulator: the first takes the terms
-    sigma delta_D^l x_bar^{l-1 T} step by step, sharing a filter bank's FFT of delta_D^l with K^T delta_D^l). For a small problem a few blocks cover all L
-    steps (for an entrywise prox a step multiplies by a diagonal instead of calling ``prox_vjp``); for a
-    large one a block is one step, so no temporary larger than a few steps is made.
+    -tau xi^l delta_P^{l T} of (3.4) are added to the sum at once (the terms sigma delta_D^l x_bar^{l-1 T}
+    step by step: a filter bank shares the FFT of delta_D^l with K^T delta_D^l). For a small problem a
+    few blocks cover all L steps (for an entrywise prox a step multiplies by a diagonal instead of
+    calling ``prox_vjp``); for a large one a block is one step, so no temporary larger than a few steps
+    is made.
     """
     K, L, x = trace.K, trace.L, trace.data
     tau, sigma, theta = trace.tau, trace.sigma, trace.theta
@@ -150,7 +151,7 @@ def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
     loss = 0.5 * float(np.sum(residual**2))
     delta_P_all = np.empty((L,) + x.shape)
     delta_D_all = np.empty((L,) + trace.xi0.shape)
-    grad_D, grad_P = K.param_grad_sum(), K.param_grad_sum()   # the sums of the two terms of (3.4)
+    grad = K.param_grad_sum()                          # the sum (3.4)
     a_x, a_x_prev = residual, np.zeros_like(x)         # (3.0) delta_P^{L+1} = x^L - y
     delta_D = np.zeros_like(trace.xi0)                 # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
     steps = max(1, block_entries // max(1, x.size + trace.xi0.size))
@@ -160,8 +161,8 @@ def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
         for l in range(high, low, -1):
             row = l - 1 - low
             delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, a_x, delta_D, row)   # prox' at step l
-            Kt_delta_D = _dual_gradient_term(grad_D, delta_D, x_bar[row], sigma)
+            Kt_delta_D = _dual_gradient_term(grad, delta_D, x_bar[row], sigma)
             a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
             delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
-        _primal_gradient_term(grad_P, xi, delta_P_all[low:high], tau)          # the block's steps in one sum
-    return BackpropResult(grad_D.value() + grad_P.value(), loss, delta_P_all, delta_D_all)
+        _primal_gradient_term(grad, xi, delta_P_all[low:high], tau)            # the block's steps in one term
+    return BackpropResult(grad.value(), loss, delta_P_all, delta_D_all)

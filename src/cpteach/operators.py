@@ -119,8 +119,9 @@ class _DenseAccumulator:
     def value(self):
         if not self.a:
             return np.zeros_like(self.K.params, dtype=float)
-        a = np.concatenate([np.reshape(a, (-1,) + tuple(self.K.shape_out)) for a in self.a])
-        b = np.concatenate([np.reshape(b, (-1,) + tuple(self.K.shape_in)) for b in self.b])
+        shape_a, shape_b = (-1,) + tuple(self.K.shape_out), (-1,) + tuple(self.K.shape_in)
+        a = np.concatenate([a.reshape(shape_a) for a in self.a])   # pairs are arrays (a, b of any leading axes)
+        b = np.concatenate([np.asarray(b).reshape(shape_b) for b in self.b])
         return np.asarray(self.K.param_grad(a, b), dtype=float)
 
 
