@@ -179,7 +179,8 @@ def test_trace_blocks_are_the_stacked_iterates(F):
     tau, sigma = default_steps(K)
     trace = chambolle_pock(K, F, prox.SquaredL2(), rng.standard_normal(5), tau=tau, sigma=sigma, theta=0.5, L=9)
     for first, last in [(1, 9), (3, 5), (4, 4)]:
-        np.testing.assert_array_equal(trace.xi_block(first, last), np.stack([trace.xi(l) for l in range(first, last + 1)]))
+        np.testing.assert_array_equal(trace.xi_block(first, last),
+                                      np.stack([trace.xi(l) for l in range(first, last + 1)]))
     for first, last in [(0, 9), (0, 0), (2, 6)]:
         np.testing.assert_array_equal(trace.x_bar_block(first, last),
                                       np.stack([trace.x_bar(l) for l in range(first, last + 1)]))

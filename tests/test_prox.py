@@ -169,3 +169,26 @@ def test_ball_derivative_of_a_stack_is_per_row():
         closed = 1.5 / r * (np.eye(5) - np.outer(v[l], v[l]) / r**2)        # (6.2), v[l] outside the ball
         np.testing.assert_allclose(J, closed, atol=1e-14)
         np.testing.assert_allclose(Gamma.vjp(w, l), closed @ w, atol=1e-14)
+
+
+def test_a_function_with_prox_vjp_only_gets_a_rowwise_derivative():
+    """A user's ProxFunction that implements prox_vjp (not prox_derivative) works in the stacked form too;
+    one that implements neither is refused with a clear message instead of recursing."""
+    class Scaled(prox.ProxFunction):                 # f = 0.5 ||v||^2 by hand: prox v / (1 + step)
+        def prox(self, v, step):
+            return v / (1.0 + step)
+
+        def prox_vjp(self, v, step, w):
+            return w / (1.0 + step)
+
+    v, w = np.ones((3, 4)), np.arange(4.0)
+    Gamma = Scaled().prox_derivative(v, 1.0)
+    assert Gamma.diagonal is None
+    np.testing.assert_array_equal(Gamma.vjp(w, 2), w / 2)
+    np.testing.assert_array_equal(Gamma.complement().vjp(w, 2), w / 2)       # I - J of Moreau's (2.6)
+
+    class Nothing(prox.ProxFunction):
+        pass
+
+    with pytest.raises(NotImplementedError, match="neither prox_derivative nor prox_vjp"):
+        Nothing().prox_vjp(v, 1.0, w)

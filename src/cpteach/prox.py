@@ -30,7 +30,8 @@ import numpy as np
 
 from . import _validate
 
-__all__ = ["ProxFunction", "ProxDerivative", "L1", "SquaredL2", "ElasticL1", "L2Ball", "Box", "Zero", "Conjugate", "check_function"]
+__all__ = ["ProxFunction", "ProxDerivative", "L1", "SquaredL2", "ElasticL1", "L2Ball", "Box", "Zero", "Conjugate",
+           "check_function"]
 
 
 class ProxDerivative:
