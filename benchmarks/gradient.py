@@ -71,7 +71,7 @@ def backward_rows(name, trace, y, repeat):
     err = max(np.linalg.norm(a - b) / np.linalg.norm(b) for a, b in zip((res.grad_K, res.delta_P, res.delta_D), ref))
     return [(f"{name}, L = {trace.L}", ""),
             ("  backward, per-step prox_vjp (reference)", f"{1e3 * t_ref:8.1f} ms"),
-            ("  backward, backprop (prox' of all steps at once)", f"{1e3 * t_new:8.1f} ms"),
+            ("  backward, backprop (prox' per block of steps)", f"{1e3 * t_new:8.1f} ms"),
             ("  per-step / backprop", f"{t_ref / t_new:8.2f}      (relative difference {err:.1e})")]
 
 
@@ -180,7 +180,7 @@ def main(argv=None):
                                  theta=small.theta, L=args.small_L)
     print(f"backprop against the per-step path, CPU times, one thread, best of {repeat} interleaved")
     for label, value in (backward_rows(p.name, trace, y, repeat)
-                         + backward_rows(f"{small.name} (n = 48)", small_trace, small.y, repeat)):
+                         + backward_rows(small.name, small_trace, small.y, repeat)):
         print(f"  {label:<50}{': ' + value if value else ''}")
 
 

@@ -126,19 +126,19 @@ BLOCK_ENTRIES = 2**16   # the backward pass reads the trace in blocks of steps o
 
 
 def _block(trace, low, high):
-    """What the backward steps l = low + 1..high read of the trace, for all of them at once: the prox derivatives
-    Gamma_P, Gamma_D at z_P^l - x and z_D^l (:func:`_prox_derivatives`, row l - 1 - low), xi^l and x_bar^{l-1}
-    (stacks, same rows)."""
+    """What the backward steps l = low + 1..high read of the trace first, for all of them at once: the prox
+    derivatives Gamma_P, Gamma_D at z_P^l - x and z_D^l (:func:`_prox_derivatives`, row l - 1 - low) and
+    x_bar^{l-1} (a stack, same rows)."""
     Gamma_P, Gamma_D = _prox_derivatives(trace.F_conj, trace.G, trace.z_P_all[low:high] - trace.data,
                                          trace.z_D_all[low:high], trace.tau, trace.sigma)
-    return Gamma_P, Gamma_D, trace.xi_block(low + 1, high), trace.x_bar_block(low, high - 1)
+    return Gamma_P, Gamma_D, trace.x_bar_block(low, high - 1)
 
 
 def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
     """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1.
 
     The trace is read in blocks of about ``block_entries`` entries (at least one step; :func:`_block`): the
-    prox derivatives and xi^l, x_bar^{l-1} of a block come from one call each, and the block's terms
+    prox derivatives, x_bar^{l-1} and xi^l of a block come from one call each, and the block's terms
     -tau xi^l delta_P^{l T} of (3.4) are added to the sum at once (the terms sigma delta_D^l x_bar^{l-1 T}
     step by step: a filter bank shares the FFT of delta_D^l with K^T delta_D^l). For a small problem a
     few blocks cover all L steps (for an entrywise prox a step multiplies by a diagonal instead of
@@ -157,12 +157,13 @@ def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
     steps = max(1, block_entries // max(1, x.size + trace.xi0.size))
     for high in range(L, 0, -steps):
         low = max(0, high - steps)                     # the block of the steps l = low + 1..high
-        Gamma_P, Gamma_D, xi, x_bar = _block(trace, low, high)
+        Gamma_P, Gamma_D, x_bar = _block(trace, low, high)
         for l in range(high, low, -1):
             row = l - 1 - low
             delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, a_x, delta_D, row)   # prox' at step l
             Kt_delta_D = _dual_gradient_term(grad, delta_D, x_bar[row], sigma)
             a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
             delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
+        xi = trace.xi_block(low + 1, high)             # xi^l of the block, read where it is used (in cache)
         _primal_gradient_term(grad, xi, delta_P_all[low:high], tau)            # the block's steps in one term
     return BackpropResult(grad.value(), loss, delta_P_all, delta_D_all)

@@ -358,11 +358,11 @@ class _SpectralAccumulator:
     def _add_spectrum(self, A, b, weight, overwrite):
         """Add A conj(B) summed over the batch axes; with ``overwrite`` the products go into A."""
         B_conj = np.conj(self.K._fft(weight * b))  # weight on the small factor: one pass less
-        if A.ndim > 3:  # one batch axis, summed
-            self.spectrum_conj += np.einsum("bcij,bij->cij", A.reshape((-1,) + A.shape[-3:]),
-                                            B_conj.reshape((-1,) + B_conj.shape[-2:]))
-        else:
-            self.spectrum_conj += np.multiply(A, B_conj, out=A if overwrite else None)
+        A, B_conj = A.reshape((-1,) + A.shape[-3:]), B_conj.reshape((-1,) + B_conj.shape[-2:])   # one batch axis
+        if len(A) > 1:  # summed over the batch
+            self.spectrum_conj += np.einsum("bcij,bij->cij", A, B_conj)
+        else:           # one image (a batch of one, e.g. a block of one step of the backward pass)
+            self.spectrum_conj += np.multiply(A[0], B_conj[0], out=A[0] if overwrite else None)
 
     def add_and_adjoint(self, a, b, weight=1.0):
         """``add(a, b, weight)`` and return K^T a, computing the FFT of a only once."""
