@@ -22,11 +22,12 @@ imports), so that the comparison is algorithm against algorithm.
 
 Second table: the backward pass of ``backprop`` against the per-step path it replaced, side by
 side (interleaved, best of ``--repeat``): :func:`per_step_backprop` below calls ``G.prox_vjp`` and
-``F*.prox_vjp`` at every step l (3.2)-(3.3), where ``backprop`` takes the prox derivatives of all L
-steps at once (``prox_derivative`` on the trace's stacks) and multiplies in the loop. On the
+``F*.prox_vjp`` and reads xi^l, x_bar^{l-1} at every step l (3.2)-(3.4), where ``backprop`` takes
+the prox derivatives (``prox_derivative`` on the trace's stacks) and the iterates of a block of steps
+at once (a few blocks for a small problem, one step per block for a large one). On the
 poster example (L as above) and on ``problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)``
 (the dashboard of notebooks 03a/03b, ``--small-L`` steps); prints both times, the ratio and the
-largest relative difference of grad_K.
+largest relative difference of grad_K, delta_P, delta_D (in norm).
 
     python benchmarks/gradient.py [--repeat 10] [-L 100] [--small-L 1500]
 """
