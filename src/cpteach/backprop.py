@@ -164,6 +164,6 @@ def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
             Kt_delta_D = _dual_gradient_term(grad, delta_D, x_bar[row], sigma)
             a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
             delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
-        xi = trace.xi_block(low + 1, high)             # xi^l of the block, read where it is used (in cache)
-        _primal_gradient_term(grad, xi, delta_P_all[low:high], tau)            # the block's steps in one term
+        del Gamma_P, Gamma_D, x_bar                    # no temporaries of a block live on into the next
+        _primal_gradient_term(grad, trace.xi_block(low + 1, high), delta_P_all[low:high], tau)   # the block's terms
     return BackpropResult(grad.value(), loss, delta_P_all, delta_D_all)
