@@ -74,20 +74,20 @@ def backprop(trace, y):
 def _prox_derivatives(F_conj, G, v_P, z_D, tau, sigma):
     """Gamma_P = prox'_{tau G}(v_P) and Gamma_D = prox'_{sigma F*}(z_D) (:class:`cpteach.prox.ProxDerivative`).
 
-    v_P = z_P^l - x and z_D^l of one step, or of all steps l = 1..L stacked (leading axis l - 1):
-    then the derivatives of the whole backward pass come from one call each.
+    v_P = z_P^l - x and z_D^l of one step, or of a block of steps stacked (leading axis): then the
+    derivatives of all of them come from one call each.
     """
     return G.prox_derivative(v_P, tau), F_conj.prox_derivative(z_D, sigma)   # (3.2), (3.3): prox'
 
 
-def _backward_step(K, Gamma_P, Gamma_D, tau, a_x, a_xi, l=None):
+def _backward_step(K, Gamma_P, Gamma_D, tau, a_x, a_xi, row=None):
     """delta_P^l, delta_D^l from the prox derivatives Gamma_P, Gamma_D (:func:`_prox_derivatives`) and the
-    adjoints a_x of x^l, a_xi of xi^l's later use; ``l``: the row of stacked derivatives (None: not stacked).
+    adjoints a_x of x^l, a_xi of xi^l's later use; ``row``: step l's row of stacked derivatives (None: one step).
 
     In the recursion a_x = delta_P^{l+1} + sigma K^T delta_D_bar^{l+1} and a_xi = delta_D^{l+1}.
     """
-    delta_P = Gamma_P.vjp(a_x, l)                                             # (3.2)
-    delta_D = Gamma_D.vjp(a_xi - K.apply(tau * delta_P), l)                   # (3.3), tau on the smaller side of K
+    delta_P = Gamma_P.vjp(a_x, row)                                           # (3.2)
+    delta_D = Gamma_D.vjp(a_xi - K.apply(tau * delta_P), row)                 # (3.3), tau on the smaller side of K
     return delta_P, delta_D
 
 
