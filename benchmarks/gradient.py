@@ -20,7 +20,16 @@ in float64 on one thread, in two variants:
 numpy, scipy and torch are limited to one thread (environment variables set before the
 imports), so that the comparison is algorithm against algorithm.
 
-    python benchmarks/gradient.py [--repeat 10]
+Second table: the backward pass of ``backprop`` against the per-step path it replaced, side by
+side (interleaved, best of ``--repeat``): :func:`per_step_backprop` below calls ``G.prox_vjp`` and
+``F*.prox_vjp`` and reads xi^l, x_bar^{l-1} at every step l (3.2)-(3.4), where ``backprop`` takes
+the prox derivatives (``prox_derivative`` on the trace's stacks) and the iterates of a block of steps
+at once (a few blocks for a small problem, one step per block for a large one). On the
+poster example (L as above) and on ``problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)``
+(the dashboard of notebooks 03a/03b, ``--small-L`` steps); prints both times, the ratio and the
+largest relative difference of grad_K, delta_P, delta_D (in norm).
+
+    python benchmarks/gradient.py [--repeat 10] [-L 100] [--small-L 1500]
 """
 import os
 
@@ -33,6 +42,38 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cpteach import backprop, chambolle_pock, problems  # noqa: E402
+from cpteach.backprop import _adjoint_of_x, _dual_gradient_term, _primal_gradient_term  # noqa: E402
+
+
+def per_step_backprop(trace, y):
+    """grad_K, delta_P, delta_D of backprop by the per-step path: (3.0), then for l = L..1 the prox_vjp calls of
+    (3.2)-(3.3), the sum (3.4) and (3.1), reading the trace per step (the reference for the timing; backprop
+    takes prox' and the iterates of blocks of steps at once)."""
+    K, x, tau, sigma, theta = trace.K, trace.data, trace.tau, trace.sigma, trace.theta
+    F_conj, G = trace.F_conj, trace.G
+    delta_P_all, delta_D_all = np.empty((trace.L,) + x.shape), np.empty((trace.L,) + trace.xi0.shape)
+    grad = K.param_grad_sum()
+    a_x, a_x_prev = trace.x_L - y, np.zeros_like(x)                             # (3.0)
+    delta_D = np.zeros_like(trace.xi0)
+    for l in range(trace.L, 0, -1):
+        delta_P = G.prox_vjp(trace.z_P(l) - x, tau, a_x)                         # (3.2)
+        delta_D = F_conj.prox_vjp(trace.z_D(l), sigma, delta_D - K.apply(tau * delta_P))   # (3.3)
+        Kt_delta_D = _dual_gradient_term(grad, delta_D, trace.x_bar(l - 1), sigma)          # (3.4)
+        _primal_gradient_term(grad, trace.xi(l), delta_P, tau)                               # (3.4)
+        a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)   # (3.1)
+        delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
+    return grad.value(), delta_P_all, delta_D_all
+
+
+def backward_rows(name, trace, y, repeat):
+    """Rows of the table backprop vs the per-step path on one trace."""
+    (t_new, t_ref), (res, ref) = best_interleaved([lambda r: backprop(trace, y), lambda r: per_step_backprop(trace, y)],
+                                                  repeat)
+    err = max(np.linalg.norm(a - b) / np.linalg.norm(b) for a, b in zip((res.grad_K, res.delta_P, res.delta_D), ref))
+    return [(f"{name}, L = {trace.L}", ""),
+            ("  backward, per-step prox_vjp (reference)", f"{1e3 * t_ref:8.1f} ms"),
+            ("  backward, backprop (prox' per block of steps)", f"{1e3 * t_new:8.1f} ms"),
+            ("  per-step / backprop", f"{t_ref / t_new:8.2f}      (relative difference {err:.1e})")]
 
 
 def torch_fft_operator(torch, w, shape):
@@ -99,6 +140,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=10, help="rounds of interleaved runs; the best time counts")
     parser.add_argument("-L", type=int, default=100, help="number of unrolled iterations")
     parser.add_argument("--size", type=int, default=64, help="side of the poster example's crop")
+    parser.add_argument("--small-L", type=int, default=1500, help="steps of the 1-D TV-L1 problem (second table)")
     args = parser.parse_args(argv)
     L, repeat = args.L, args.repeat
     p = problems.poster_example(size=args.size)
@@ -134,6 +176,13 @@ def main(argv=None):
                      + ("      (target <= 1)" if name == "torch.fft" else "")))
     for label, value in rows:
         print(f"  {label:<44}: {value}")
+    small = problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)
+    small_trace = chambolle_pock(small.K, small.F, small.G, small.x, tau=small.tau, sigma=small.sigma,
+                                 theta=small.theta, L=args.small_L)
+    print(f"backprop against the per-step path, CPU times, one thread, best of {repeat} interleaved")
+    for label, value in (backward_rows(p.name, trace, y, repeat)
+                         + backward_rows(small.name, small_trace, small.y, repeat)):
+        print(f"  {label:<50}{': ' + value if value else ''}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from cpteach import asymptotics, backprop, chambolle_pock, problems
+from cpteach.backprop import _prox_derivatives
 from cpteach.fixed_point.gradients import _transposed_step
 from conftest import solution_masks_of
 
@@ -17,10 +18,10 @@ def test_contraction_rate_is_the_spectral_radius_of_the_backward_map(l1_l1, thet
     v_P = p.x_star - p.tau * p.K.adjoint(p.xi_star) - p.x
     z_D = p.xi_star + p.sigma * p.K.apply(p.x_star)
     n, k = p.x.size, p.xi_star.size
+    Gamma_P, Gamma_D = _prox_derivatives(p.F.conjugate(), p.G, v_P, z_D, p.tau, p.sigma)
     columns = []
     for b in np.eye(2 * n + k):
-        a, _, _ = _transposed_step(p.K, p.F.conjugate(), p.G, v_P, z_D, p.tau, p.sigma, theta,
-                                   b[:n], b[n:2 * n], b[2 * n:])
+        a, _, _ = _transposed_step(p.K, Gamma_P, Gamma_D, p.tau, p.sigma, theta, b[:n], b[n:2 * n], b[2 * n:])
         columns.append(np.concatenate(a))
     spectral_radius = np.abs(np.linalg.eigvals(np.array(columns).T)).max()
     assert rate.rho == pytest.approx(spectral_radius, abs=1e-12)

@@ -1,10 +1,13 @@
-"""grad_K of the unrolled loss against central finite differences, for every (F, G) pair."""
+"""grad_K of the unrolled loss against central finite differences, for every (F, G) pair, and backprop
+against a plain per-step transcription of the recursion (3.0)-(3.4)."""
+import dataclasses
 import zlib
 
 import numpy as np
 import pytest
 
-from cpteach import backprop, chambolle_pock, default_steps, prox
+from cpteach import backprop, chambolle_pock, default_steps, problems, prox
+from cpteach.backprop import _backprop
 from conftest import PROX_FUNCTIONS, small_operator
 
 
@@ -87,3 +90,66 @@ def test_backprop_bad_input():
         backprop(trace, np.full(5, np.inf))
     with pytest.raises(TypeError, match="CPTrace"):
         backprop("trace", np.ones(5))
+
+
+# ---- backprop against a plain per-step loop written here from docs/theory.md (3.0)-(3.4) ----
+
+def reference_backprop(trace, y):
+    """grad_K, delta_P, delta_D by the recursion (3.0)-(3.4) written out step by step with prox_vjp."""
+    K, x, tau, sigma, theta = trace.K, trace.data, trace.tau, trace.sigma, trace.theta
+    F_conj = trace.F.conjugate()
+    delta_P_next = trace.x_L - y                                                  # (3.0) delta_P^{L+1}
+    delta_D_next = delta_D_next2 = np.zeros_like(trace.xi0)                       # (3.0) delta_D^{L+1}, ^{L+2}
+    grad = np.zeros_like(K.params, dtype=float)
+    delta_P_all, delta_D_all = [], []
+    for l in range(trace.L, 0, -1):
+        delta_D_bar = delta_D_next + theta * (delta_D_next - delta_D_next2)                          # (3.1)
+        delta_P = trace.G.prox_vjp(trace.z_P(l) - x, tau, delta_P_next + sigma * K.adjoint(delta_D_bar))  # (3.2)
+        delta_D = F_conj.prox_vjp(trace.z_D(l), sigma, delta_D_next - tau * K.apply(delta_P))           # (3.3)
+        grad += sigma * K.param_grad(delta_D, trace.x_bar(l - 1)) - tau * K.param_grad(trace.xi(l), delta_P)  # (3.4)
+        delta_P_all.insert(0, delta_P)
+        delta_D_all.insert(0, delta_D)
+        delta_P_next, delta_D_next, delta_D_next2 = delta_P, delta_D, delta_D_next
+    return grad, np.array(delta_P_all), np.array(delta_D_all)
+
+
+def _elastic_tv():
+    p = problems.tv_denoising_1d(n=40, beta=0.1, dense=True)
+    return dataclasses.replace(p, G=prox.ElasticL1(alpha=0.1, eps=0.3), name="TV with ElasticL1 data term")
+
+
+PROBLEMS = {
+    "tv": lambda: problems.tv_denoising_1d(n=40, dense=True),
+    "tv_l1": lambda: problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5),
+    "ball": lambda: problems.ball_problem(),
+    "l1_l1": lambda: problems.l1_l1_problem(),
+    "elastic": _elastic_tv,
+    "ball_dual": lambda: dataclasses.replace(problems.ball_problem(), F=prox.L2Ball(2.0), name="ball as F"),
+}
+
+
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("theta", [0.5, 1.0])
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_backprop_equals_the_per_step_recursion(name, theta, batch):
+    """backprop (prox' of blocks of steps at once) against the plain loop above, to 1e-12 relative in norm (the
+    two sum in different orders): with its default blocks, with blocks of one step, of 97 steps (three and a
+    shorter last one) and one block for all."""
+    p = PROBLEMS[name]()
+    x, y = p.x, p.y
+    if batch:     # three data sets at once (leading axis)
+        noise = np.random.default_rng(8).standard_normal((2,) + x.shape)
+        x, y = np.concatenate([x[None], x + 0.2 * noise]), np.stack([y] * 3)
+    trace = chambolle_pock(p.K, p.F, p.G, x, tau=p.tau, sigma=p.sigma, theta=theta, L=300)
+    reference = reference_backprop(trace, y)
+    norms = [np.linalg.norm(r) for r in reference]
+    assert min(norms) > 0                                          # grad_K, delta_P, delta_D all take part
+    # delta_D^l (3.3) is a difference of terms of the size tau ||K|| ||delta_P^l||, which may nearly cancel
+    # (TV with a smooth data term: ||delta_D|| ~ 1e-9 ||delta_P||): its error is relative to that size
+    norms[2] += p.tau * p.K.norm() * norms[1]
+    step_entries = trace.data.size + trace.xi0.size
+    for res in (backprop(trace, y), _backprop(trace, y, block_entries=1),
+                _backprop(trace, y, block_entries=97 * step_entries), _backprop(trace, y, block_entries=10**9)):
+        for value, expected, norm in zip((res.grad_K, res.delta_P, res.delta_D), reference, norms):
+            assert value.shape == expected.shape
+            assert np.linalg.norm(value - expected) <= 1e-12 * norm

@@ -168,3 +168,23 @@ def test_solve_closes_the_gap():
     F, G = prox.L1(0.3), prox.SquaredL2()
     sol = solve(K, F, G, x, tau=0.49, sigma=0.49, tol=1e-13, max_iter=100000)
     assert 0 <= primal_dual_gap(K, F, G, x, sol.x_star, sol.xi_star) < 1e-9
+
+
+@pytest.mark.parametrize("F", [prox.L1(0.3), prox.L2Ball(0.9)], ids=["entrywise F*", "ball F*"])
+def test_trace_blocks_are_the_stacked_iterates(F):
+    """xi_block and x_bar_block (what the backward pass reads per block) equal the per-iteration accessors, also
+    for the ball's conjugate, whose prox is not entrywise (a stack is not one argument)."""
+    rng = np.random.default_rng(4)
+    K = small_operator("Matrix", rng)
+    tau, sigma = default_steps(K)
+    trace = chambolle_pock(K, F, prox.SquaredL2(), rng.standard_normal(5), tau=tau, sigma=sigma, theta=0.5, L=9)
+    for first, last in [(1, 9), (3, 5), (4, 4)]:
+        np.testing.assert_array_equal(trace.xi_block(first, last),
+                                      np.stack([trace.xi(l) for l in range(first, last + 1)]))
+    for first, last in [(0, 9), (0, 0), (2, 6)]:
+        np.testing.assert_array_equal(trace.x_bar_block(first, last),
+                                      np.stack([trace.x_bar(l) for l in range(first, last + 1)]))
+    with pytest.raises(IndexError):
+        trace.xi_block(0, 3)
+    with pytest.raises(IndexError):
+        trace.x_bar_block(5, 4)

@@ -103,3 +103,92 @@ def test_bad_parameters():
         prox.SquaredL2(weight=0.0)
     with pytest.raises(ValueError, match="eps must be positive"):
         prox.ElasticL1(alpha=1.0, eps=0.0)
+
+
+def _stack(name, rng, rows=4, size=7):
+    """Arguments v[0..rows-1] for the stacked derivative, with the ball's rows inside and outside the ball."""
+    v = 2 * rng.standard_normal((rows, size))
+    if name.startswith("ball"):
+        v[::2] *= 0.1           # ||v[l]|| < 1.5 on even rows, > 1.5 (projected) on odd rows
+    return v
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_stacked_derivative_is_the_derivative_of_each_row(name):
+    """prox_derivative of a stack, applied to w at row l, against prox_vjp at v[l] and against central
+    differences of prox at v[l] (an independent oracle; random v lie away from the kinks)."""
+    f = ALL[name]
+    rng = np.random.default_rng(5)
+    s = 0.8
+    v, w = _stack(name, rng), rng.standard_normal((4, 7))
+    Gamma = f.prox_derivative(v, s)
+    assert isinstance(Gamma, prox.ProxDerivative)
+    eps = 1e-6
+    for l in range(4):
+        np.testing.assert_allclose(Gamma.vjp(w[l], l), f.prox_vjp(v[l], s, w[l]), rtol=1e-12, atol=1e-15)
+        for d in rng.standard_normal((3, 7)):
+            fd = (f.prox(v[l] + eps * d, s) - f.prox(v[l] - eps * d, s)) / (2 * eps)
+            assert np.sum(w[l] * fd) == pytest.approx(np.sum(Gamma.vjp(w[l], l) * d), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_diagonal_of_entrywise_derivatives(name):
+    """Entrywise proxes (all but the ball and its conjugate) have a diagonal derivative: against the central
+    differences of prox along each entry (the stack moved as a whole: entrywise, so rows do not interact),
+    and their prox of a stack is the stack of proxes; the others have none."""
+    f = ALL[name]
+    rng = np.random.default_rng(6)
+    s, v = 0.8, _stack(name, rng)
+    Gamma = f.prox_derivative(v, s)
+    assert f.entrywise == (not name.startswith("ball"))
+    if not f.entrywise:
+        assert Gamma.diagonal is None
+        with pytest.raises(TypeError, match="not a 0/1 mask"):
+            f.mask(v, s)
+        return
+    eps = 1e-7
+    fd = (f.prox(v + eps, s) - f.prox(v - eps, s)) / (2 * eps)
+    assert Gamma.diagonal.shape == v.shape
+    np.testing.assert_allclose(Gamma.diagonal, fd, atol=1e-6)
+    np.testing.assert_array_equal(f.prox(v, s), np.stack([f.prox(row, s) for row in v]))
+    assert (Gamma.diagonal.dtype == bool) == f.has_mask
+    if f.has_mask:
+        np.testing.assert_array_equal(f.mask(v, s), Gamma.diagonal)
+
+
+def test_ball_derivative_of_a_stack_is_per_row():
+    """A stack of arguments is not one argument: row l of the ball's stacked derivative projects v[l] alone."""
+    rng = np.random.default_rng(7)
+    ball = prox.L2Ball(1.5)
+    v, w = 2 * rng.standard_normal((3, 5)), rng.standard_normal(5)
+    Gamma = ball.prox_derivative(v, 1.0)
+    for l in range(3):
+        J = np.array([ball.prox_vjp(v[l], 1.0, e) for e in np.eye(5)])      # dense Jacobian of row l
+        r = np.linalg.norm(v[l])
+        assert r > 1.5
+        closed = 1.5 / r * (np.eye(5) - np.outer(v[l], v[l]) / r**2)        # (6.2), v[l] outside the ball
+        np.testing.assert_allclose(J, closed, atol=1e-14)
+        np.testing.assert_allclose(Gamma.vjp(w, l), closed @ w, atol=1e-14)
+
+
+def test_a_function_with_prox_vjp_only_gets_a_rowwise_derivative():
+    """A user's ProxFunction that implements prox_vjp (not prox_derivative) works in the stacked form too;
+    one that implements neither is refused with a clear message instead of recursing."""
+    class Scaled(prox.ProxFunction):                 # f = 0.5 ||v||^2 by hand: prox v / (1 + step)
+        def prox(self, v, step):
+            return v / (1.0 + step)
+
+        def prox_vjp(self, v, step, w):
+            return w / (1.0 + step)
+
+    v, w = np.ones((3, 4)), np.arange(4.0)
+    Gamma = Scaled().prox_derivative(v, 1.0)
+    assert Gamma.diagonal is None
+    np.testing.assert_array_equal(Gamma.vjp(w, 2), w / 2)
+    np.testing.assert_array_equal(Gamma.complement().vjp(w, 2), w / 2)       # I - J of Moreau's (2.6)
+
+    class Nothing(prox.ProxFunction):
+        pass
+
+    with pytest.raises(NotImplementedError, match="neither prox_derivative nor prox_vjp"):
+        Nothing().prox_vjp(v, 1.0, w)

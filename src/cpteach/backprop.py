@@ -71,13 +71,23 @@ def backprop(trace, y):
 # ---- the backward step and the gradient term, written once: backprop, the fixed-point and the
 # ---- implicit gradients (cpteach.fixed_point) all call these ----
 
-def _backward_step(K, F_conj, G, v_P, z_D, tau, sigma, a_x, a_xi):
-    """delta_P^l, delta_D^l from v_P = z_P^l - x, z_D^l and the adjoints a_x of x^l, a_xi of xi^l's later use.
+def _prox_derivatives(F_conj, G, v_P, z_D, tau, sigma):
+    """Gamma_P = prox'_{tau G}(v_P) and Gamma_D = prox'_{sigma F*}(z_D) (:class:`cpteach.prox.ProxDerivative`).
+
+    v_P = z_P^l - x and z_D^l of one step, or of a block of steps stacked (leading axis): then the
+    derivatives of all of them come from one call each.
+    """
+    return G.prox_derivative(v_P, tau), F_conj.prox_derivative(z_D, sigma)   # (3.2), (3.3): prox'
+
+
+def _backward_step(K, Gamma_P, Gamma_D, tau, a_x, a_xi, row=None):
+    """delta_P^l, delta_D^l from the prox derivatives Gamma_P, Gamma_D (:func:`_prox_derivatives`) and the
+    adjoints a_x of x^l, a_xi of xi^l's later use; ``row``: step l's row of stacked derivatives (None: one step).
 
     In the recursion a_x = delta_P^{l+1} + sigma K^T delta_D_bar^{l+1} and a_xi = delta_D^{l+1}.
     """
-    delta_P = G.prox_vjp(v_P, tau, a_x)                                       # (3.2)
-    delta_D = F_conj.prox_vjp(z_D, sigma, a_xi - K.apply(tau * delta_P))      # (3.3), tau on the smaller side of K
+    delta_P = Gamma_P.vjp(a_x, row)                                           # (3.2)
+    delta_D = Gamma_D.vjp(a_xi - K.apply(tau * delta_P), row)                 # (3.3), tau on the smaller side of K
     return delta_P, delta_D
 
 
@@ -91,40 +101,69 @@ def _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta):
     return a_x, -theta * sigma * Kt_delta_D
 
 
-def _gradient_term(grad, delta_D, x_bar_prev, xi, delta_P, tau, sigma):
-    """Add sigma delta_D^l x_bar^{l-1 T} - tau xi^l delta_P^{l T} to the sum ``grad``; return K^T delta_D^l.
+def _dual_gradient_term(grad, delta_D, x_bar_prev, sigma):
+    """Add sigma delta_D^l x_bar^{l-1 T} of (3.4) to the sum ``grad`` (``K.param_grad_sum()``); return K^T delta_D^l.
 
-    ``grad`` is ``K.param_grad_sum()``; for a filter bank the FFT of delta_D^l is shared
-    between the parameter gradient and K^T delta_D^l.
+    For a filter bank the FFT of delta_D^l is shared between the parameter gradient and K^T delta_D^l.
     """
-    Kt_delta_D = grad.add_and_adjoint(delta_D, x_bar_prev, sigma)             # (3.4) sigma delta_D x_bar^T
+    return grad.add_and_adjoint(delta_D, x_bar_prev, sigma)                   # (3.4) sigma delta_D x_bar^T
+
+
+def _primal_gradient_term(grad, xi, delta_P, tau):
+    """Add -tau xi^l delta_P^{l T} of (3.4) to the sum ``grad``; xi, delta_P may be stacks of steps (summed)."""
     grad.add(xi, delta_P, -tau)                                               # (3.4) -tau xi delta_P^T
-    return Kt_delta_D
 
 
 def _gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma):
     """sigma delta_D x*^T - tau xi* delta_P^T: the sum (3.4) with every iterate at the solution, (4.5), (5.3)."""
     grad = K.param_grad_sum()
-    _gradient_term(grad, delta_D, x_star, xi_star, delta_P, tau, sigma)
+    _dual_gradient_term(grad, delta_D, x_star, sigma)
+    _primal_gradient_term(grad, xi_star, delta_P, tau)
     return grad.value()
 
 
-def _backprop(trace, y):
-    """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1."""
+BLOCK_ENTRIES = 2**16   # the backward pass reads the trace in blocks of steps of about this many entries of z_P, z_D
+
+
+def _block(trace, low, high):
+    """What the backward steps l = low + 1..high read of the trace first, for all of them at once: the prox
+    derivatives Gamma_P, Gamma_D at z_P^l - x and z_D^l (:func:`_prox_derivatives`, row l - 1 - low) and
+    x_bar^{l-1} (a stack, same rows)."""
+    Gamma_P, Gamma_D = _prox_derivatives(trace.F_conj, trace.G, trace.z_P_all[low:high] - trace.data,
+                                         trace.z_D_all[low:high], trace.tau, trace.sigma)
+    return Gamma_P, Gamma_D, trace.x_bar_block(low, high - 1)
+
+
+def _backprop(trace, y, block_entries=BLOCK_ENTRIES):
+    """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1.
+
+    The trace is read in blocks of about ``block_entries`` entries (at least one step; :func:`_block`): the
+    prox derivatives, x_bar^{l-1} and xi^l of a block come from one call each, and the block's terms
+    -tau xi^l delta_P^{l T} of (3.4) are added to the sum at once (the terms sigma delta_D^l x_bar^{l-1 T}
+    step by step: a filter bank shares the FFT of delta_D^l with K^T delta_D^l). For a small problem a
+    few blocks cover all L steps (for an entrywise prox a step multiplies by a diagonal instead of
+    calling ``prox_vjp``); for a large one a block is one step, so no temporary larger than a few steps
+    is made.
+    """
     K, L, x = trace.K, trace.L, trace.data
     tau, sigma, theta = trace.tau, trace.sigma, trace.theta
-    F_conj = trace.F_conj
     residual = trace.x_L - y
     loss = 0.5 * float(np.sum(residual**2))
     delta_P_all = np.empty((L,) + x.shape)
     delta_D_all = np.empty((L,) + trace.xi0.shape)
-    grad = K.param_grad_sum()
+    grad = K.param_grad_sum()                          # the sum (3.4)
     a_x, a_x_prev = residual, np.zeros_like(x)         # (3.0) delta_P^{L+1} = x^L - y
     delta_D = np.zeros_like(trace.xi0)                 # (3.0) delta_D^{L+1} = delta_D^{L+2} = 0
-    for l in range(L, 0, -1):
-        z_D = trace.z_D(l)
-        delta_P, delta_D = _backward_step(K, F_conj, trace.G, trace.z_P(l) - x, z_D, tau, sigma, a_x, delta_D)
-        Kt_delta_D = _gradient_term(grad, delta_D, trace.x_bar(l - 1), trace.xi(l), delta_P, tau, sigma)
-        a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
-        delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
+    steps = max(1, block_entries // max(1, x.size + trace.xi0.size))
+    for high in range(L, 0, -steps):
+        low = max(0, high - steps)                     # the block of the steps l = low + 1..high
+        Gamma_P, Gamma_D, x_bar = _block(trace, low, high)
+        for l in range(high, low, -1):
+            row = l - 1 - low
+            delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, a_x, delta_D, row)   # prox' at step l
+            Kt_delta_D = _dual_gradient_term(grad, delta_D, x_bar[row], sigma)
+            a_x, a_x_prev = _adjoint_of_x(delta_P, Kt_delta_D, a_x_prev, sigma, theta)
+            delta_P_all[l - 1], delta_D_all[l - 1] = delta_P, delta_D
+        del Gamma_P, Gamma_D, x_bar                    # no temporaries of a block live on into the next
+        _primal_gradient_term(grad, trace.xi_block(low + 1, high), delta_P_all[low:high], tau)   # the block's terms
     return BackpropResult(grad.value(), loss, delta_P_all, delta_D_all)

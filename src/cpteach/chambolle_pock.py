@@ -92,6 +92,28 @@ class CPTrace:
             return self.xi0
         return _xi(self.F_conj, self._z_D[l - 1], self.sigma)
 
+    def xi_block(self, first, last):
+        """xi^first, ..., xi^last stacked, shape (last - first + 1, ...), for 1 <= first <= last <= L.
+
+        One prox call (2.2) on the stored z_D where F* is ``entrywise``, else one per iteration.
+        """
+        self._check(first, 1)
+        self._check(last, first)
+        z_D = self._z_D[first - 1:last]
+        if self.F_conj.entrywise:
+            return _xi(self.F_conj, z_D, self.sigma)
+        return np.stack([_xi(self.F_conj, z, self.sigma) for z in z_D])
+
+    def x_bar_block(self, first, last):
+        """x_bar^first, ..., x_bar^last stacked, shape (last - first + 1, ...), for 0 <= first <= last <= L.
+
+        (2.5) on the stored x; x_bar^0 = x^0 (x^{-1} := x^0 in (2.5)).
+        """
+        self._check(first, 0)
+        self._check(last, first)
+        x_prev = self._x[first - 1:last] if first > 0 else np.concatenate([self._x[:1], self._x[:last]])
+        return _x_bar(self._x[first:last + 1], x_prev, self.theta)
+
     def objective(self):
         """Primal objective P(x^l) = F(K x^l) + G(x^l - x) for l = 0..L (2.7)."""
         return np.array([_primal(self.K, self.F, self.G, self.data, u) for u in self._x])

@@ -98,8 +98,9 @@ def check_operator(K):
 class _DenseAccumulator:
     """Sum of weight * param_grad(a, b) over calls: the pairs are kept and summed in one call at the end.
 
-    ``param_grad`` sums over leading batch axes, so stacking the pairs along a new leading axis
-    turns L small outer products into one matrix product (for a Matrix: one BLAS call).
+    ``param_grad`` sums over leading batch axes, so joining the pairs along one leading axis turns L
+    small outer products into one matrix product (for a Matrix: one BLAS call); pairs may have
+    different leading axes (a single step, a block of steps).
     """
 
     def __init__(self, K):
@@ -118,7 +119,10 @@ class _DenseAccumulator:
     def value(self):
         if not self.a:
             return np.zeros_like(self.K.params, dtype=float)
-        return np.asarray(self.K.param_grad(np.stack(self.a), np.stack(self.b)), dtype=float)
+        shape_a, shape_b = (-1,) + tuple(self.K.shape_out), (-1,) + tuple(self.K.shape_in)
+        a = np.concatenate([a.reshape(shape_a) for a in self.a])   # pairs are arrays (a, b of any leading axes)
+        b = np.concatenate([np.asarray(b).reshape(shape_b) for b in self.b])
+        return np.asarray(self.K.param_grad(a, b), dtype=float)
 
 
 class Matrix(LinearOperator):
@@ -354,11 +358,11 @@ class _SpectralAccumulator:
     def _add_spectrum(self, A, b, weight, overwrite):
         """Add A conj(B) summed over the batch axes; with ``overwrite`` the products go into A."""
         B_conj = np.conj(self.K._fft(weight * b))  # weight on the small factor: one pass less
-        if A.ndim > 3:  # one batch axis, summed
-            self.spectrum_conj += np.einsum("bcij,bij->cij", A.reshape((-1,) + A.shape[-3:]),
-                                            B_conj.reshape((-1,) + B_conj.shape[-2:]))
-        else:
-            self.spectrum_conj += np.multiply(A, B_conj, out=A if overwrite else None)
+        A, B_conj = A.reshape((-1,) + A.shape[-3:]), B_conj.reshape((-1,) + B_conj.shape[-2:])   # one batch axis
+        if len(A) > 1:  # summed over the batch
+            self.spectrum_conj += np.einsum("bcij,bij->cij", A, B_conj)
+        else:           # one image (a batch of one, e.g. a block of one step of the backward pass)
+            self.spectrum_conj += np.multiply(A[0], B_conj[0], out=A[0] if overwrite else None)
 
     def add_and_adjoint(self, a, b, weight=1.0):
         """``add(a, b, weight)`` and return K^T a, computing the FFT of a only once."""

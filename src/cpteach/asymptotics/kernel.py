@@ -11,7 +11,7 @@ from .. import _validate
 from ..backprop import BackpropResult, backprop
 from ._checks import _check_trace, _norm
 from .masked import _check_masks, _masked_matrix
-from .settled_masks import Masks, masks
+from .settled_masks import Masks, _iteration_masks, masks
 
 __all__ = ["ScaledResiduals", "KernelResiduals", "kernel_residuals", "projection_limit", "IterationResiduals",
            "iteration_residuals"]
@@ -114,8 +114,7 @@ def kernel_residuals(trace, y, l, Ls):
     l = _validate.integer("l", l, 1, "the iteration index")
     if l > Ls[0]:
         raise ValueError(f"l must be an integer in [1, min(Ls) = {Ls[0]}], got {l!r}")
-    M_P = trace.G.mask(trace.z_P(l) - trace.data, trace.tau)     # (4.1) at iteration l
-    M_D = trace.F_conj.mask(trace.z_D(l), trace.sigma)            # (4.1) at iteration l
+    M_P, M_D = _iteration_masks(trace, l)                         # (4.1) at iteration l
     delta_P, delta_D, e = [], [], []
     for L in Ls:
         prefix = trace.prefix(int(L))

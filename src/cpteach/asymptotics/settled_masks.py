@@ -85,6 +85,11 @@ def masks(trace, kink_tol=1e-9):
     return Masks(M_P=M_P, M_D=M_D, M_P_kink=M_P_kink, M_D_kink=M_D_kink, changes=changes, l_o=l_o)
 
 
+def _iteration_masks(trace, l):
+    """The masks (4.1) of iteration l alone: M_P^l = prox'_{tau G}(z_P^l - x), M_D^l = prox'_{sigma F*}(z_D^l)."""
+    return trace.G.mask(trace.z_P(l) - trace.data, trace.tau), trace.F_conj.mask(trace.z_D(l), trace.sigma)  # (4.1)
+
+
 def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):
     """The masks (4.1) at the fixed point: M_P = prox'_{tau G}(x* - tau K^T xi* - x), M_D = prox'_{sigma F*}(xi* + sigma K x*)."""
     v_P, z_D = _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)

@@ -12,7 +12,7 @@ from ..chambolle_pock import chambolle_pock, check_problem, check_steps, solve
 from ..operators import check_operator
 from ._checks import _check_masked, _check_trace, _norm
 from .kernel import projection_limit
-from .settled_masks import masks, solution_masks
+from .settled_masks import _iteration_masks, solution_masks
 
 __all__ = ["partial_sums", "limit_gradient", "Summability", "summability", "predicted_slope"]
 
@@ -122,7 +122,7 @@ def summability(K, F, G, x, y, *, tau, sigma, theta=1.0, Ls=(200, 400, 800), tol
 def predicted_slope(trace, y):
     """The slope (4.6) of grad_K in L, predicted from the last iteration of one run.
 
-    With M_P = M_P^L, M_D = M_D^L (the masks of the last iteration, :func:`masks`) and e = x^L - y,
+    With M_P = M_P^L, M_D = M_D^L (the masks (4.1) of the last iteration) and e = x^L - y,
     the limit (4.3) delta_P_lim = :func:`projection_limit` (K, M_P, M_D, e) gives the growth per
     iteration -tau * param_grad(xi^L, delta_P_lim) (4.6): zero when the sums (4.4) converge.
     :func:`summability` makes the same prediction from the solution instead of iteration L.
@@ -144,5 +144,5 @@ def predicted_slope(trace, y):
     if trace.L < 1:
         raise ValueError("predicted_slope needs a trace with L >= 1 iterations")
     y = _validate.ground_truth(y, trace.data)
-    m = masks(trace)
-    return _slope(trace.K, m.M_P[-1], m.M_D[-1], trace.x_L - y, trace.xi(trace.L), trace.tau)[1]   # (4.3), (4.6)
+    M_P, M_D = _iteration_masks(trace, trace.L)                                    # (4.1) at l = L
+    return _slope(trace.K, M_P, M_D, trace.x_L - y, trace.xi(trace.L), trace.tau)[1]   # (4.3), (4.6)

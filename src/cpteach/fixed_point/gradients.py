@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse.linalg
 
 from .. import _validate
-from ..backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, backprop
+from ..backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, _prox_derivatives, backprop
 from ..chambolle_pock import Solution, SolutionParts, chambolle_pock, solve
 from ..step import _fixed_point_arguments, check_problem, check_steps
 
@@ -152,20 +152,20 @@ def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):
     x_star = _validate.primal(K, x, x_star, "x_star")
     xi_star = _validate.dual(K, x, xi_star, "xi_star")
     v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)           # (2.1), (2.3) at the fixed point
-    delta_P, delta_D = _backward_step(K, F.conjugate(), G, v_P, z_D, tau, sigma,
-                                      x_star - y, np.zeros_like(xi_star))            # (5.1)-(5.2)
+    Gamma_P, Gamma_D = _prox_derivatives(F.conjugate(), G, v_P, z_D, tau, sigma)     # prox' at the fixed point
+    delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, x_star - y, np.zeros_like(xi_star))   # (5.1)-(5.2)
     return ClosedFormTerms(grad_K=_gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma),
                            delta_P=delta_P, delta_D=delta_D)
 
 
-def _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, b_x, b_x_prev, b_xi):
+def _transposed_step(K, Gamma_P, Gamma_D, tau, sigma, theta, b_x, b_x_prev, b_xi):
     """J^T b for one CP step T(x, x_prev, xi) at a fixed point, (3.6)-(3.7); also returns delta_P, delta_D.
 
-    v_P = z_P - x is the argument of prox_{tau G}, z_D that of prox_{sigma F*}; b is the
-    adjoint of the output state (x^{l+1}, x^l, xi^{l+1}). The same two functions as the
-    backward recursion (3.1)-(3.3) of :func:`cpteach.backprop`.
+    Gamma_P, Gamma_D are the prox derivatives at the step's arguments (:func:`cpteach.backprop._prox_derivatives`
+    of v_P = z_P - x and z_D); b is the adjoint of the output state (x^{l+1}, x^l, xi^{l+1}). The same two
+    functions as the backward recursion (3.1)-(3.3) of :func:`cpteach.backprop`.
     """
-    delta_P, delta_D = _backward_step(K, F_conj, G, v_P, z_D, tau, sigma, b_x, b_xi)      # (3.2)-(3.3)
+    delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, b_x, b_xi)                # (3.2)-(3.3)
     a_x, a_x_prev = _adjoint_of_x(delta_P, K.adjoint(delta_D), b_x_prev, sigma, theta)    # (3.1)
     return (a_x, a_x_prev, delta_D), delta_P, delta_D
 
@@ -183,13 +183,14 @@ class _AdjointSystem:
 def _adjoint_system(K, F_conj, G, x, x_star, xi_star, tau, sigma, theta):
     """The linear system (5.5) at the fixed point (x*, xi*): one backward step (3.7) per application of J^T."""
     v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)   # (2.1), (2.3) at the fixed point
+    Gamma_P, Gamma_D = _prox_derivatives(F_conj, G, v_P, z_D, tau, sigma)  # prox' at the fixed point, taken once
     n, k = x_star.size, xi_star.size
 
     def split(v):
         return v[:n].reshape(x_star.shape), v[n:2 * n].reshape(x_star.shape), v[2 * n:].reshape(xi_star.shape)
 
     def step(b_x, b_x_prev, b_xi):
-        return _transposed_step(K, F_conj, G, v_P, z_D, tau, sigma, theta, b_x, b_x_prev, b_xi)
+        return _transposed_step(K, Gamma_P, Gamma_D, tau, sigma, theta, b_x, b_x_prev, b_xi)
 
     def matvec(v):
         v = np.ravel(v)
