@@ -116,9 +116,12 @@ def asymptotics_render(artists, frame):
     artists["grad"].set_data(run.Ls, run.grad_norms)
     artists["predicted"].set_data(run.Ls, run.predicted)
     ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
-    low, high = decade_limits(*values, step=4)
     largest = max(float(np.nanmax(v, initial=0.0)) for v in values)
-    ax_res.set_ylim(low, 10 * high if largest > high / 3 else high)    # no curve on the top frame
+    # room above the curves (none on the top frame) and 16 decades below, down to rounding level: the
+    # scale stays put while L moves, so the curves are seen to fall (a lower limit that followed their
+    # smallest value moved back and forth during a drag)
+    _, high = decade_limits(*values, [3 * largest])
+    ax_res.set_ylim(1e-16 * high, high)
     low = min(0.0, run.predicted.min())
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(1.2 * high))
