@@ -68,13 +68,13 @@ def _damping(G, v_P, tau, K, xi_star):
 
 
 def _solution_masks(F_conj, G, v_P, z_D, tau, sigma):
-    """(M_D, M_P) of (4.1) at the fixed point; M_P = [|v_P| > tau alpha] for ElasticL1, every column for a damped G."""
+    """(M_D, M_P) of (4.1) at the fixed point: M_P is where prox'_{tau G} does not vanish (the mask itself for
+    a 0/1 derivative, the support of M_P / (1 + tau eps) for ElasticL1, every column for a damped G)."""
     M_D = F_conj.mask(z_D, sigma)                                              # (4.1)
-    if G.has_mask:
-        return M_D, G.mask(v_P, tau)                                           # (4.1)
-    if isinstance(G, prox.ElasticL1):
-        return M_D, np.abs(v_P) > tau * G.alpha                                # support of M_P / (1 + tau eps)
-    return M_D, np.ones(v_P.shape, dtype=bool)
+    diagonal = G.prox_derivative(v_P, tau).diagonal                           # prox'_{tau G}(v_P), (3.2)
+    if diagonal is None:                                                       # the ball: a full Jacobian
+        return M_D, np.ones(v_P.shape, dtype=bool)
+    return M_D, np.broadcast_to(diagonal != 0, v_P.shape)
 
 
 def _rank(B, rtol, dense_size=10**6):
