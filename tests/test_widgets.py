@@ -205,7 +205,7 @@ def test_every_dashboard_is_walked_and_benchmarked():
 def test_every_frame_equals_a_full_redraw_after_random_walks(name):
     # the partial redraws (only the axes whose limits or scales changed) must leave no ghost labels
     board = WALKS[name]()
-    for seed in (0, 1):
+    for seed in (0, 1, 4):      # seed 4 changes a signed log colour scale's linthresh alone (backprop)
         assert random_walk_matches_full_redraws(board, seed) == ""
     assert board.partial_draws > 0 or name == "regimes"            # the walk exercised partial redraws
     # long chains of repaints, each starting from the last (a full redraw only at the end)
@@ -232,7 +232,7 @@ def test_bp_limits_and_colour_scales_follow_L_both_ways():
     # height (rows), rounded up to a decade, and every frame is exact
     board = widgets.backprop_dashboard(L=30)
     p = problems.tv_denoising_1d(n=40, dense=True)
-    for L, rows, first in ((30, 30, 21), (300, 300, 201), (1, 1, 1), (285, 300, 201), (7, 8, 7)):
+    for L, rows, first in ((30, 30, 21), (300, 300, 201), (1, 1, 1), (285, 300, 201), (7, 10, 6)):
         board.sliders["L"].value = L
         values = board.values()
         steps = {"tau": values["tau"], "sigma": values["sigma"], "theta": values["theta"]}
@@ -419,16 +419,16 @@ def test_presenter_asymptotics_x_limits_follow_L_both_ways():
     box = widgets.presenter(prebuild_others=False)
     box.tabs.selected_index = next(i for i, tab in enumerate(widgets.PRESENTER_TABS) if "asymptotics" in tab.title)
     board = box.current()
-    for L, end in ((285, 300), (2900, 3000), (285, 300), (12, 15)):
+    for L, end in ((285, 300), (2900, 3000), (285, 300), (12, 20)):
         board.sliders["L"].value = L
         assert all(ax.get_xlim() == (0.0, end) for ax in board.figure.axes[:3]), board.figure.axes[0].get_xlim()
         assert _matches_full_redraw(board)
 
 
-@pytest.mark.parametrize("L, end", [(1, 1), (7, 8), (11, 15), (285, 300), (301, 400), (1999, 2000), (2500, 2000)])
+@pytest.mark.parametrize("L, end", [(1, 1), (7, 10), (11, 20), (285, 300), (301, 500), (1999, 2000), (2500, 2000)])
 def test_axis_length_is_the_next_step_at_or_above_L(L, end):
     from cpteach.widgets._dashboard import axis_length
-    assert axis_length(L, 2000) == end and (L > 2000 or L <= end <= 1.5 * L or L < 10)
+    assert axis_length(L, 2000) == end and (L > 2000 or L <= end <= 2 * L)
 
 
 def test_presenter_hides_the_chooser_where_the_problems_are_fixed():

@@ -58,10 +58,19 @@ class Background:
             self.figure.canvas.restore_region(self._pixels)
 
     def keys(self):
-        """Per axes, what the cached background shows of it: limits, scales, a static title, static images."""
+        """Per axes, what the cached background shows of it: limits, scales, a static title, static images,
+        and the colour scale of the colour bar it holds (a signed log scale's ticks follow its linthresh)."""
+        scales = {}
+        for ax in self.figure.axes:
+            for mappable in (*ax.images, *ax.collections):
+                if getattr(mappable, "colorbar", None) is not None:
+                    norm = mappable.norm
+                    scales[mappable.colorbar.ax] = (type(norm).__name__, norm.vmin, norm.vmax,
+                                                    getattr(norm, "linthresh", None), mappable.get_cmap().name)
         return [(ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
                  None if ax.title.get_animated() else ax.title.get_text(),
-                 tuple((id(im.get_array()), im.norm.vmin, im.norm.vmax) for im in ax.images if not im.get_animated()))
+                 tuple((id(im.get_array()), im.norm.vmin, im.norm.vmax) for im in ax.images if not im.get_animated()),
+                 scales.get(ax))
                 for ax in self.figure.axes]
 
     def _layers(self):
@@ -87,8 +96,9 @@ class Background:
                 box = Bbox.union([box, artist.axes.bbox])
         elif artist.get_clip_on() and artist.get_clip_box() is not None:
             box = artist.get_clip_box()
-            if isinstance(artist, Line2D):          # a line's points (a reference line is a thin band)
-                box = Bbox.intersection(box, artist.get_window_extent(renderer))
+            if isinstance(artist, Line2D):          # a line's points and half its width (a reference line: a band)
+                width = artist.get_linewidth() * self.figure.dpi / 72
+                box = Bbox.intersection(box, artist.get_window_extent(renderer).padded(width / 2))
         else:
             box = artist.get_window_extent(renderer)
         if box is None or not (box.x0 <= box.x1 and box.y0 <= box.y1):    # nothing (an empty collection)
@@ -112,7 +122,7 @@ class Background:
     def _stale_artists(self, i, key, old):
         """The artists of axes ``i`` whose pixels a change of its background key from ``old`` to ``key``
         changes: an axis whose limits or scale changed, everything drawn in data coordinates then,
-        a changed static title, changed static images."""
+        a changed static title, changed static images, a colour bar whose colour scale changed."""
         ax = self.figure.axes[i]
         x = key[0] != old[0] or key[2] != old[2]          # limits, scale
         y = key[1] != old[1] or key[3] != old[3]
@@ -124,6 +134,8 @@ class Background:
             stale += [ax.title, ax._left_title, ax._right_title]
         if key[5] != old[5]:
             stale += [im for im in ax.images if not im.get_animated()]
+        if key[6] != old[6]:                              # a colour bar's scale: all of it
+            stale += ax.get_children()
         return stale
 
     def repaint(self, changed):

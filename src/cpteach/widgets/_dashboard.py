@@ -77,18 +77,19 @@ def unicode_text(text):
 
 
 def axis_length(L, L_max):
-    """The right end of an iteration axis that shows l up to L: the smallest of 1, 1.5, 2, 3, 4, 5, 6, 8
-    times a power of ten that is >= L, at most ``L_max``.
+    """The right end of an iteration axis that shows l up to L: the smallest of 1, 2, 3, 5 times a power
+    of ten that is >= L, at most ``L_max``.
 
-    It follows L both ways (the data fill at least two thirds of the axis beyond L = 10) and
-    changes at a few values only, so that a dragged L rarely redraws the axes. It is never
-    more than the length of a :meth:`Memo.run` (1, 2, 5 times a power of ten).
+    It follows L both ways (the data fill at least half of the axis) and changes at four values
+    per decade only, so that a dragged L seldom repaints the axes (a drag from 115 to 614 crosses
+    three steps, where 1, 1.5, 2, 3, 4, 5, 6, 8 crossed six). It is never more than the length of
+    a :meth:`Memo.run` (1, 2, 5 times a power of ten).
 
     >>> [axis_length(L, 2000) for L in (1, 7, 30, 285, 1500, 1999)]
-    [1, 8, 30, 300, 1500, 2000]
+    [1, 10, 30, 300, 2000, 2000]
     """
     decade = 10 ** max(0, len(str(int(L))) - 1)
-    end = next(step * decade for step in (1, 1.5, 2, 3, 4, 5, 6, 8, 10) if step * decade >= L)
+    end = next(step * decade for step in (1, 2, 3, 5, 10) if step * decade >= L)
     return min(int(L_max), int(end))
 
 
@@ -257,7 +258,7 @@ class Dashboard(widgets.VBox):
 
     def set_pixel_ratio(self, pixel_ratio):
         """Render at ``pixel_ratio`` pixels per CSS pixel from now on (the layout is computed anew)."""
-        self.background.pad = 3 * float(pixel_ratio)     # around each extent: antialiased edges
+        self.background.pad = 1.5 * float(pixel_ratio)   # around each extent: antialiased edges, thin lines
         self.figure.set_dpi(CSS_DPI * float(pixel_ratio))
         FigureCanvasAgg(self.figure)
         self.figure.set_layout_engine("constrained")
