@@ -149,7 +149,8 @@ def run_browser(names, frontends):
         shutil.rmtree(work, ignore_errors=True)
 
 
-PREHEAT_S = 15      # a lecturer starts the server before opening the page: its kernel runs the notebook first
+PREHEAT_S = 30      # a lecturer starts the server before opening the page: its kernel has run the notebook
+#                     and built the other tabs (about 20 s of idle work) by then
 
 HEADER = (f"{'front end':9s} {'dashboard':18s} {'load [s]':>8s} {'median [ms]':>11s} {'worst [ms]':>10s} "
           f"{'missed':>6s} {'frames/1.2 s drag':>17s} {'final frame = final value':>26s} {'targets':>8s}")
@@ -179,8 +180,9 @@ def measure(run, frontend, name):
     d = r["drag"]
     values = d["record"]["values"].values() if d["record"] else ()
     ok = any(shows(v, d["readout"]) for v in values)
-    met = median <= 50 and d["frames"] >= min(10, d["values"]) and (name != "presenter" or r["load_s"] <= 1.5)
-    frames = f"{d['frames']}" + (f" of {d['values']}" if d["values"] < 10 else "")
+    needed = 10 if d["values"] is None else min(10, d["values"])
+    met = median <= 50 and d["frames"] >= needed and (name != "presenter" or r["load_s"] <= 1.5)
+    frames = f"{d['frames']}" + (f" of {d['values']}" if needed < 10 else "")
     extra = f"   problem switch {r['switch_s']:.2f} s" if "switch_s" in r else ""
     extra += f"   grid filled {r['precompute_s']:.1f} s after load" if r.get("precompute_s", 0) > 0.5 else ""
     print(f"{frontend:9s} {name:18s} {r['load_s']:8.1f} {median:11.0f} {worst:10.0f} {missed:6d} "

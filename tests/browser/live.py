@@ -131,7 +131,7 @@ def drag(page, dashboard, seconds=1.2, fraction=0.5, slider=0, settle=1.0):
     start of the track if there is no room).
 
     Returns a dict: ``frames`` (new figures shown while the pointer moved), ``values`` (how many
-    slider positions the handle passed: a slider with few options shows at most that many), ``moves`` (pointer
+    positions the handle passed, for a slider with few options, which shows at most that many; else None), ``moves`` (pointer
     events), ``latency_after_release`` (ms from the release to the last new figure), ``record``
     (the hidden record of the frame on screen ``settle`` s after the release), ``readout`` (the
     slider's displayed value then).
@@ -157,7 +157,10 @@ def drag(page, dashboard, seconds=1.2, fraction=0.5, slider=0, settle=1.0):
     during = [t for t in rec["frames"] if t_down <= t <= t_up]
     after = [t for t in rec["frames"] if t > t_up]
     readout = dashboard.locator(".widget-readout").nth(slider).inner_text().strip()
-    passed = round(abs(float(handle.get_attribute("aria-valuenow")) - before))
+    now = float(handle.get_attribute("aria-valuenow"))
+    low, high = (float(handle.get_attribute(f"aria-value{k}")) for k in ("min", "max"))
+    # a slider of a few options (its positions are 0, 1, ..., a selection slider's) shows at most that many
+    passed = round(abs(now - before)) if high - low < 100 and all(v == int(v) for v in (low, high, now)) else None
     return {"frames": len(during), "values": passed, "moves": len([t for t in rec["moves"] if t_down <= t <= t_up]),
             "latency_after_release": (after[-1] - t_up) if after else 0.0,
             "record": frame_record(dashboard), "readout": readout}
