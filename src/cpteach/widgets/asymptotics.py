@@ -135,8 +135,10 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     Sliders L, tau, sigma, theta. Left: how many mask entries (4.1) change at each l, and
     l_o. Middle: the relative residuals of delta_P^l, delta_D^l over l in one run of length
     L (all four of section 4A: masked ||M_D K delta_P^l||, ||M_P K^T delta_D^l||, unmasked
-    ||K delta_P^l||, ||K^T delta_D^l||, log scale); far from l = L the masked ones and
-    ||K^T delta_D^l|| vanish (delta_D^l -> 0), ||K delta_P^l|| need not. Right: ||grad_K|| of the first L' <= L iterations (L' on a fixed grid, plus L) with the
+    ||K delta_P^l||, ||K^T delta_D^l||, on a log scale of 16 decades below the largest, so that
+    the curves are seen to fall as L grows); far from l = L the masked ones and ||K^T delta_D^l||
+    vanish (delta_D^l -> 0), ||K delta_P^l|| need not. Right: ||grad_K|| of the first L' <= L
+    iterations (L' on a fixed grid, plus L) with the
     line of slope (4.6) (TV-L1: linear growth; a summable problem gives slope 0). Forward runs
     and gradient norms are cached per tau, sigma, theta. Invalid steps show the error in red.
 
