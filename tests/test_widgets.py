@@ -365,13 +365,17 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     image = board.image.value
     board.sliders["L"].value = 40
     assert all(np.allclose(m.get_xdata(), [40, 40]) for m in markers) and len(markers) == 2
-    assert "at L' = 34" in board.status.value and board.image.value != image
+    assert "between the grid points L' = 34 and 200" in board.status.value and board.image.value != image
     from cpteach import fixed_point
     r = fixed_point.gradient_regimes({"ball": problems.ball_problem()}, L_max=200, points=4)
-    assert f"ball (6.1): error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value
-    # the dot on the ball's error curve: log-log interpolation between L' = 34 and 200
+    # the dot on the ball's error curve: log-log interpolation between L' = 34 and 200; the status reads it
     expected = 10 ** np.interp(np.log10(40), np.log10(r.Ls), np.log10(r.rel_error[0]))
     assert dots.get_ydata()[1] == pytest.approx(expected, rel=1e-9)
+    cosine = np.interp(np.log10(40), np.log10(r.Ls), r.cosine[0])
+    assert f"ball (6.1): error {expected:.1e}, cosine {cosine:.3f}" in board.status.value
+    board.sliders["L"].value = 34.0                                  # on a grid point: its values
+    assert "at the grid point L' = 34:" in board.status.value
+    assert f"ball (6.1): error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value
     # every arrow key (one slider step) moves the marker visibly: at least 4 CSS px
     slider, ax = board.sliders["L"], board.figure.axes[0]
     for value in (1.0, 40.0):

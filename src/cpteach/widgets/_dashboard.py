@@ -60,7 +60,7 @@ PIXEL_RATIO = 2.0     # rendered pixels per CSS pixel
 
 # ASCII notation of the library's messages and problem names -> the Unicode the dashboards show
 _UNICODE = [(r"\|\|\.\|\|", "‖·‖"), (r"\|\|", "‖"), (r"\^2", "²"), (r"_1\b", "₁"), (r"\btau\b", "τ"),
-            (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"), (r"\bgrad_K\b", "∇_K ℓ"), (r"(?<=[τσ])\*(?=[σ‖])", ""),
+            (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"), (r"\bgrad_K\b", "∇_K\u00a0ℓ"), (r"(?<=[τσ])\*(?=[σ‖])", ""),
             (r">=", "≥"), (r"<=", "≤"), (r"(?<=\d) x (?=\d)", " × ")]
 
 

@@ -122,10 +122,9 @@ def asymptotics_render(artists, frame):
     # smallest value moved back and forth during a drag)
     _, high = decade_limits(*values, [3 * largest])
     ax_res.set_ylim(1e-16 * high, high)
-    low = min(0.0, run.predicted.min())
     high = max(run.grad_norms.max(), run.predicted.max())
-    ax_grad.set_ylim(-nice_ceil(-low) if low < 0 else 0.0, nice_ceil(1.2 * high))
-    kind = "summable" if run.slope_norm == 0 else "not summable: ‖∇_K ℓ‖ grows with L"
+    ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
+    kind = "summable" if run.slope_norm == 0 else "not summable: ‖∇_K\u00a0ℓ‖ grows with L"
     return frame.status + f"; lₒ = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
 
 

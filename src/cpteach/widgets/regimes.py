@@ -26,34 +26,40 @@ def default_regimes():
 class RegimesFrame:
     """What :func:`regimes_dashboard` shows at the slider's ``L`` (a float: the marker moves with every
     step of the log slider; the status reads the integer L): the index ``m`` of the largest grid
-    point L' <= L (-1 below the grid) and each problem's error at L, interpolated on the log-log
-    grid (the dots)."""
+    point L' <= L (-1 below the grid) and each problem's error (the dots) and cosine at L, both
+    interpolated linearly in log L between the grid points (the error's logarithm, too)."""
 
     L: float
     m: int
     error_at_L: np.ndarray
+    cosine_at_L: np.ndarray
 
 
 def regimes_frame(result, memo, L):
     """The :class:`RegimesFrame` of ``result`` (a :class:`cpteach.fixed_point.GradientRegimes`) at the slider's L."""
     m = int(np.searchsorted(result.Ls, round(L), side="right")) - 1
+    log_L, log_grid = math.log10(L), np.log10(result.Ls)
     log_error = np.log10(np.maximum(result.rel_error, 1e-17))
-    error = np.array([10.0 ** np.interp(math.log10(L), np.log10(result.Ls), row) for row in log_error])
-    return RegimesFrame(L, m, error)
+    error = np.array([10.0 ** np.interp(log_L, log_grid, row) for row in log_error])
+    cosine = np.array([np.interp(log_L, log_grid, row) for row in result.cosine])
+    return RegimesFrame(L, m, error, cosine)
 
 
 def regimes_render(result, artists, frame):
-    """Write a :class:`RegimesFrame` into the marker lines and dots; return the status line."""
-    m = frame.m
+    """Write a :class:`RegimesFrame` into the marker lines and dots; return the status line (the values
+    the dots show)."""
+    m, Ls = frame.m, result.Ls
     for marker in artists["markers"]:
         marker.set_xdata([frame.L, frame.L])
     artists["dots"].set_data(np.full(len(frame.error_at_L), frame.L), frame.error_at_L)
     L = round(frame.L)
     if m < 0:
-        return f"L = {L}: below the first L' = {result.Ls[0]} of the grid"
-    parts = [f"{name}: error {result.rel_error[i, m]:.1e}, cosine {result.cosine[i, m]:.3f}"
+        return f"L = {L}: below the first L' = {Ls[0]} of the grid"
+    where = (f"the grid point L' = {Ls[m]}" if L == Ls[m] or m == len(Ls) - 1 else
+             f"interpolated between the grid points L' = {Ls[m]} and {Ls[m + 1]} (the dots)")
+    parts = [f"{name}: error {frame.error_at_L[i]:.1e}, cosine {frame.cosine_at_L[i]:.3f}"
              for i, name in enumerate(result.names)]
-    return f"L = {L}; values at L' = {result.Ls[m]}, the largest grid point ≤ L:<br>" + "<br>".join(parts)
+    return f"L = {L}; values at {where}:<br>" + "<br>".join(parts)
 
 
 def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
@@ -65,7 +71,7 @@ def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     log-spaced L' <= ``L_max``. The L slider (log scale, as the L axis; 0.05 decade per
     arrow key) moves a marker over both panels and a dot along each error curve
     (interpolated between grid points); the status line reads the error and cosine of each
-    problem at the largest grid point L' <= L.
+    problem that the dots show.
 
     Parameters
     ----------
