@@ -1,7 +1,9 @@
 """Headless tests of the dashboards: slider changes redraw, the frames match a full redraw, bad steps
 show the library's error, the numbers shown agree with the library computed independently."""
 import asyncio
+import html
 import io
+import json
 import threading
 import time
 
@@ -126,6 +128,9 @@ def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
     assert "violated" in board.status.value and "⚠" in board.status.value
     assert "τσ‖K‖² = " in board.status.value and "tau*sigma" not in board.status.value   # the library's ASCII, shown in Unicode
     assert board.image.value == image
+    record = json.loads(html.unescape(board.status.value.split("cpteach-frame' style='display:none'>")[1]
+                                      .split("</span>")[0]))
+    assert record["values"]["tau"] < 10.0 ** board.sliders["tau"].max    # the record names the frame shown
     board.sliders["tau"].value = 0.3
     assert "violated" not in board.status.value and board.image.value != image
 

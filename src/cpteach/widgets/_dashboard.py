@@ -100,7 +100,7 @@ def step_condition_html(K, tau, sigma, theta):
     except ValueError as err:
         raise ValueError(f"step-size condition violated: {err}. The figure shows the last valid choice.") from err
     product = tau * sigma * K.norm() ** 2
-    return f"<span style='color:green'>τσ‖K‖² = {product:.3f} &lt; 1: step-size condition holds</span>"
+    return f"<span style='color:green'>τσ‖K‖² = {product:.3g} &lt; 1: step-size condition holds</span>"
 
 
 def step_sliders(problem, L, tau, sigma, theta, L_max):
@@ -220,6 +220,7 @@ class Dashboard(widgets.VBox):
         for artist in self._animated:
             artist.set_animated(True)
         self.updates = 0
+        self._shown_values = {}
         self.last_ms = 0.0
         self.last_active = time.monotonic()
         self.idle = IdleWork(lambda: self.last_active)
@@ -336,12 +337,14 @@ class Dashboard(widgets.VBox):
             return f"<b style='color:#c00000'>⚠ {html.escape(unicode_text(str(err)))}</b>", False
 
     def _show(self, message, render, start):
-        """Send the new frame (if ``render``) and the status line with the hidden frame record."""
+        """Send the new frame (if ``render``) and the status line with the hidden frame record, which names
+        the slider values of the frame on screen (after an invalid choice: the last valid one)."""
         if render:
             self.image.value = self._frame()
             self.updates += 1
+            self._shown_values = self.values()
         self.last_ms = 1e3 * (time.perf_counter() - start)
-        frame = json.dumps({"update": self.updates, "values": self.values(), "figure_css_width": self.css_size[0],
+        frame = json.dumps({"update": self.updates, "values": self._shown_values, "figure_css_width": self.css_size[0],
                             "min_text_px": self._frame_text_px()}, default=str)
         self.status.value = (f"{message}<span class='cpteach-frame' style='display:none'>"
                              f"{html.escape(frame, quote=False)}</span>")

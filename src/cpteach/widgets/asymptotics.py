@@ -109,7 +109,7 @@ def asymptotics_render(artists, frame):
     l = np.arange(1, L + 1)
     artists["changes"].set_data(*envelope(l, r.masks.changes, columns))
     artists["l_o"].set_xdata([r.masks.l_o, r.masks.l_o])
-    ax_masks.title.set_text(rf"Mask changes, $l_o$ = {r.masks.l_o}")
+    ax_masks.title.set_text(rf"Mask changes, last at $l$ = {r.masks.l_o}")   # l_o once the masks settle
     values = (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)
     for line, v in zip(artists["residuals"], values):
         line.set_data(*envelope(l, np.where(v > 0, v, np.nan), columns))
@@ -125,7 +125,8 @@ def asymptotics_render(artists, frame):
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
     kind = "summable" if run.slope_norm == 0 else "not summable: ‖∇_K\u00a0ℓ‖ grows with L"
-    return frame.status + f"; lₒ = {r.masks.l_o}, slope (4.6) = {run.slope_norm:.3g} per step ({kind})"
+    return (frame.status + f"; the last mask change of these L steps at l = {r.masks.l_o} (it is lₒ once the masks "
+            f"have settled: drag L further to see whether it moves), slope (4.6) = {run.slope_norm:.3g} per step ({kind})")
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock, solve
@@ -212,6 +213,8 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     one_step_error = ax_err.axhline(1.0, color="C1", linestyle="--", label="one-step (5.3)")
     ax_err.set(xlabel=r"iterations $L'$", ylabel="relative error", title="Error to implicit (5.5)")
     legend_outside(ax_err, "below", ncols=1)
+    for ax in (ax_cos, ax_err):                 # at small L the log axis spans less than a decade: its minor
+        ax.xaxis.set_minor_formatter(NullFormatter())   # tick labels would run together ("8×10⁻¹9×10⁻¹10⁰")
     bars = ax_bar.barh(["implicit", "one-step", "unrolled"], [1.0, 1.0, 1.0], color=["C2", "C1", "C0"])
     ax_bar.set(xlim=(-1.05, 1.05), xlabel="cosine to implicit", title="Cosines at $L$")
     ax_bar.axvline(0, color="k", linewidth=0.5)
