@@ -222,7 +222,7 @@ class Dashboard(widgets.VBox):
         self.updates = 0
         self._shown_values = {}
         self.last_ms = 0.0
-        self.last_active = time.monotonic()
+        self.last_active = -math.inf               # no slider has moved yet (building one is not activity)
         self.idle = IdleWork(lambda: self.last_active)
         self.background = Background(figure)
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.6em"))
@@ -315,12 +315,12 @@ class Dashboard(widgets.VBox):
         return {name: slider.value for name, slider in self.sliders.items()}
 
     def _on_change(self, change):
+        self.last_active = time.monotonic()
         self.update()
 
     def update(self, render=True):
         """Recompute for the current slider values, update the artists, send the new frame."""
         start = time.perf_counter()
-        self.last_active = time.monotonic()
         message, ok = self._compute()
         self._show(message, ok and render, start)
 
