@@ -25,7 +25,7 @@ import numpy as np
 import PIL.Image
 from matplotlib.colors import Normalize, SymLogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from matplotlib.transforms import ScaledTranslation
 
 __all__ = ["NotebookFigure", "new_figure", "plot_signals", "plot_convergence", "plot_heatmap", "plot_images",
@@ -177,6 +177,10 @@ def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", co
     if colorbar_label is not None:
         ax.figure.colorbar(image, ax=ax if colorbar_axes is None else colorbar_axes, label=colorbar_label)
         image.colorbar.minorticks_off()
+        if decades is None:     # mantissas and a power of ten on top: tick labels keep their width at any scale
+            formatter = ScalarFormatter(useMathText=True)
+            formatter.set_powerlimits((0, 0))
+            image.colorbar.formatter = formatter
         _symlog_ticks(image)
     return image
 
