@@ -82,7 +82,7 @@ def browser_times(page, url, is_presenter=False):
     time.sleep(1.0)       # let the first frames settle
     t1 = time.perf_counter()
     page.wait_for_function("() => ![...document.querySelectorAll('.cpteach-dashboard .widget-progress')]"
-                           ".some(e => getComputedStyle(e).visibility !== 'hidden')", timeout=300_000)
+                           ".some(e => getComputedStyle(e).display !== 'none')", timeout=300_000)
     precompute = time.perf_counter() - t1   # the denoising dashboard fills its grid of noise levels
     steps = live.step_latencies(page, dashboard)
     dragged = live.drag(page, dashboard)

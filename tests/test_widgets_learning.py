@@ -36,7 +36,7 @@ def test_denoising_levels_are_queued_as_idle_work():
     board = widgets.denoising_dashboard(filters=images.dct_filters(3), size=16, L=5)
     assert board.idle.pending == len(widgets.NOISE_STDS)     # no event loop here: nothing ran by itself
     board.idle.drain()                                       # what the kernel does while nobody drags
-    assert board.progress.value == len(widgets.NOISE_STDS) and board.progress.layout.visibility == "hidden"
+    assert board.progress.value == len(widgets.NOISE_STDS) and board.progress.layout.display == "none"
     y = images.held_out_images(16)[0]
     expected = widgets.denoising_run(y, images.dct_filters(3), 0.06, L=5)
     board.sliders["noise_std"].value = 0.06

@@ -104,13 +104,13 @@ def _fill_in_idle_time(board, crops, filters, s_ratio, L, image):
     """Queue the runs of every noise level of ``image`` as the board's idle work (the progress bar follows)."""
     progress = board.progress
     progress.max, progress.value, progress.description = len(NOISE_STDS), 0, f"{image}:"
-    progress.layout.visibility = "visible"
+    progress.layout.display = None                 # shown while the grid fills
 
     def task(i, noise_std):
         _run(crops, filters, s_ratio, L, board.memo, image, noise_std)
         progress.value = i + 1
         if i + 1 == len(NOISE_STDS):
-            progress.layout.visibility = "hidden"
+            progress.layout.display = "none"      # gone when done: no empty row is left
 
     board.idle.replace([partial(task, i, v) for i, v in enumerate(NOISE_STDS)])
 
@@ -163,7 +163,7 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60, image=None, n
                "noise_std": widgets.SelectionSlider(options=list(NOISE_STDS), value=noise_std, continuous_update=True,
                                                     description="noise std", style={"description_width": "5em"},
                                                     layout=widgets.Layout(width="auto", min_width="26em"))}
-    progress = widgets.IntProgress(description="", layout=widgets.Layout(visibility="hidden", width="auto"))
+    progress = widgets.IntProgress(description="", layout=widgets.Layout(display="none", width="auto"))
     fig, axes = new_figure(3, nrows=2, width=2.3, height=2.35)
     blank = np.zeros((size, size))
     titles = ("ground truth y", "TV", "learned filters", "noisy x", "|TV − y|", "|learned − y|")
