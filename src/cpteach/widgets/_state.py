@@ -9,7 +9,7 @@ from collections import OrderedDict
 from ..chambolle_pock import chambolle_pock
 from ..plotting import nice_ceil
 
-__all__ = ["Memo", "trace_run", "IdleWork"]
+__all__ = ["Memo", "model_key", "trace_run", "IdleWork"]
 
 
 class Memo:
@@ -52,13 +52,17 @@ class Memo:
         return self(key, lambda: (length, compute(length)))[1]
 
 
-def trace_run(problem, memo, L, L_max, tau, sigma, theta):
-    """A :func:`cpteach.chambolle_pock` trace of ``problem`` of length >= L from ``memo`` (:meth:`Memo.run`).
+def model_key(problem, tau, sigma, theta):
+    """What a value computed from a run of ``problem`` depends on, as a memo key: the problem's name and
+    F, G (their reprs carry their parameters) besides the steps, so that a dashboard whose slider
+    changes the model (a weight, an eps) never reads another model's values."""
+    return (problem.name, repr(problem.F), repr(problem.G), tau, sigma, theta)
 
-    The key holds the problem's name and F, G (their reprs carry their parameters) besides the steps,
-    so a dashboard whose slider changes the model (a weight, an eps) never reads another model's trace.
-    """
-    key = ("trace", problem.name, repr(problem.F), repr(problem.G), tau, sigma, theta)
+
+def trace_run(problem, memo, L, L_max, tau, sigma, theta):
+    """A :func:`cpteach.chambolle_pock` trace of ``problem`` of length >= L from ``memo`` (:meth:`Memo.run`),
+    keyed by :func:`model_key`."""
+    key = ("trace", *model_key(problem, tau, sigma, theta))
     return memo.run(key, L, L_max,
                     lambda length: chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma,
                                                   theta=theta, L=length))

@@ -12,6 +12,7 @@ from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
 from ._dashboard import Dashboard, axis_length, envelope, step_condition_html, step_sliders, trace_run
+from ._state import model_key
 
 __all__ = ["AsymptoticsRun", "asymptotics_run", "AsymptoticsFrame", "asymptotics_frame", "asymptotics_render",
            "asymptotics_dashboard", "RESIDUAL_LABELS"]
@@ -90,7 +91,8 @@ def asymptotics_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
     Ls = np.append(grid[grid < L], L)
     run = _analyse(full.prefix(L), problem.y, Ls,
-                   lambda l: memo(("grad_norm", tau, sigma, theta, l), _grad_norm, full, problem.y, l))
+                   lambda l: memo(("grad_norm", *model_key(problem, tau, sigma, theta), l), _grad_norm, full,
+                                  problem.y, l))
     return AsymptoticsFrame(run, axis_length(L, L_max), status)
 
 

@@ -13,6 +13,7 @@ from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence, plot_heatmap, update_heatmap
 from ..problems import tv_denoising_1d
 from ._dashboard import Dashboard, axis_length, fixed_width_ticks, step_condition_html, step_sliders, trace_run
+from ._state import model_key
 
 __all__ = ["BackpropFrame", "backprop_frame", "backprop_render", "backprop_dashboard"]
 
@@ -49,7 +50,7 @@ def backprop_frame(problem, L_max, memo, L, tau, sigma, theta):
     status = step_condition_html(problem.K, tau, sigma, theta)
     first, last = _same_length(L, L_max)
     full = trace_run(problem, memo, last, L_max, tau, sigma, theta)
-    scales = memo(("scales", problem.name, repr(problem.F), repr(problem.G), tau, sigma, theta, first, last),
+    scales = memo(("scales", *model_key(problem, tau, sigma, theta), first, last),
                   _adjoint_scales, full, problem.y, (first, last))
     return BackpropFrame(backprop(full.prefix(L), problem.y), last, scales, status)
 
