@@ -219,6 +219,16 @@ def nice_ceil(value):
     return 10.0 * decade
 
 
+def percentile_scale(*arrays, q=98):
+    """:func:`nice_ceil` of the ``q``-th percentile of the |entries| of ``arrays`` (pooled): a colour scale
+    at which a few large entries saturate and the rest shows its structure.
+
+    >>> percentile_scale(np.arange(101.0), q=98)
+    100.0
+    """
+    return nice_ceil(np.percentile(np.abs(np.concatenate([np.ravel(a) for a in arrays])), q))
+
+
 def decade_limits(*arrays, floor=1e-17, step=1):
     """(10^a, 10^b): whole decades around the positive finite entries of ``arrays`` (log axes).
 

@@ -280,8 +280,7 @@ class Dashboard(widgets.VBox):
         and rendered at the same pixels, so that, stretched to ``size``, all its text is large
         enough. The image keeps its aspect and shrinks only where the screen is smaller.
         """
-        base = max(self.min_text_px * 72 / CSS_DPI, rcParams["xtick.labelsize"] if isinstance(rcParams["xtick.labelsize"], float)
-                   else FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points())
+        base = max(self.min_text_px * 72 / CSS_DPI, FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points())
         for text in self.figure.findobj(Text):
             if text.get_fontsize() < base:
                 text.set_fontsize(base)

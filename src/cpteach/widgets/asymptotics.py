@@ -12,6 +12,7 @@ from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
 from ._dashboard import Dashboard, axis_length, envelope, step_condition_html, step_sliders, trace_run
+from ._background import CSS_DPI
 from ._state import model_key
 
 __all__ = ["AsymptoticsRun", "asymptotics_run", "AsymptoticsFrame", "asymptotics_frame", "asymptotics_render",
@@ -106,7 +107,7 @@ def asymptotics_render(artists, frame):
     ax_masks, ax_res, ax_grad = artists["axes"]
     for ax in artists["axes"]:
         ax.set_xlim(0, frame.length)
-    css_px = ax_res.bbox.width * 96 / ax_res.figure.dpi                # the panel's width on screen
+    css_px = ax_res.bbox.width * CSS_DPI / ax_res.figure.dpi           # the panel's width on screen
     columns = max(1, int(css_px * L / frame.length))                    # screen pixel columns the curves span
     l = np.arange(1, L + 1)
     artists["changes"].set_data(*envelope(l, r.masks.changes, columns))

@@ -10,7 +10,8 @@ from matplotlib.ticker import MaxNLocator
 
 from ..backprop import BackpropResult, backprop
 from ..chambolle_pock import chambolle_pock
-from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence, plot_heatmap, update_heatmap
+from ..plotting import (decade_limits, legend_outside, new_figure, percentile_scale, plot_convergence, plot_heatmap,
+                        update_heatmap)
 from ..problems import tv_denoising_1d
 from ._dashboard import Dashboard, axis_length, fixed_width_ticks, step_condition_html, step_sliders, trace_run
 from ._state import model_key
@@ -55,11 +56,6 @@ def backprop_frame(problem, L_max, memo, L, tau, sigma, theta):
     return BackpropFrame(backprop(full.prefix(L), problem.y), last, scales, status)
 
 
-def _percentile_vmax(values):
-    """:func:`nice_ceil` of the 98th percentile of |values|: a few large entries saturate, the rest shows."""
-    return nice_ceil(np.percentile(np.abs(values), 98))
-
-
 def _decades(values, vmax):
     """How many decades below ``vmax`` a signed log scale resolves: down to the 10th percentile of the
     nonzero |values| (adjoints decay over many orders of magnitude), a multiple of 4 up to 16 (few redraws)."""
@@ -72,14 +68,14 @@ def _adjoint_scales(full, y, ends):
     """name -> (vmax, decades) of the signed log colour scales of delta_P, delta_D shared by the
     :func:`cpteach.backprop` results of the prefixes of ``full`` at ``ends`` (the first and the last L
     of one heat map height, :func:`_same_length`): vmax is the
-    largest :func:`_percentile_vmax` of theirs rounded up to a decade, the decades the most
+    largest :func:`percentile_scale` of theirs rounded up to a decade, the decades the most
     :func:`_decades` of theirs. The scale changes only with the height (and tau, sigma, theta), so a
     dragged L rarely redraws the colour bars; at both ends at most 2% of the entries saturate."""
     results = [backprop(full.prefix(L), y) for L in ends]
     scales = {}
     for name in ("delta_P", "delta_D"):
         deltas = [getattr(res, name).reshape(len(getattr(res, name)), -1) for res in results]
-        vmax = max(10.0 ** np.ceil(np.log10(_percentile_vmax(delta))) for delta in deltas)   # whole decades
+        vmax = max(10.0 ** np.ceil(np.log10(percentile_scale(delta))) for delta in deltas)   # whole decades
         scales[name] = (vmax, max(_decades(delta, vmax) for delta in deltas))
     return scales
 
@@ -93,7 +89,7 @@ def backprop_render(artists, frame):
         vmax, artists[name].decades = frame.scales[name]                    # decades: read by update_heatmap's SymLogNorm
         update_heatmap(artists[name], _padded(delta, rows), extent=(-0.5, delta.shape[1] - 0.5, 0.5, rows + 0.5),
                        vmax=vmax)
-    update_heatmap(artists["grad_K"], res.grad_K, vmax=_percentile_vmax(res.grad_K))
+    update_heatmap(artists["grad_K"], res.grad_K, vmax=percentile_scale(res.grad_K))
     artists["grad_K"].axes.title.set_text(rf"$\nabla_K \ell$ (3.4), loss = {res.loss:.3g}")
     l = np.arange(1, L + 1)
     size_P, size_D = np.linalg.norm(delta_P, axis=1), np.linalg.norm(delta_D, axis=1)

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import images, operators
-from ..plotting import new_figure, nice_ceil, plot_images
+from ..plotting import new_figure, percentile_scale, plot_images
 from ._dashboard import Dashboard
 
 __all__ = ["DenoisingRun", "denoising_run", "DenoisingFrame", "denoising_frame", "denoising_render",
@@ -88,7 +88,7 @@ def denoising_render(artists, frame):
             shown[title].set_data(data)
         shown[title].set_clim(low, high)
     error_tv, error_learned = np.abs(run.tv - y), np.abs(run.learned - y)
-    scale = nice_ceil(np.percentile(np.concatenate([error_tv.ravel(), error_learned.ravel()]), 99.5))
+    scale = percentile_scale(error_tv, error_learned, q=99.5)
     for title, error in (("|TV − y|", error_tv), ("|learned − y|", error_learned)):   # one scale: they compare
         shown[title].set_data(error)
         shown[title].set_clim(0.0, scale)

@@ -11,7 +11,7 @@ from matplotlib.ticker import NullFormatter
 from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
-from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_heatmap, update_heatmap
+from ..plotting import decade_limits, legend_outside, new_figure, percentile_scale, plot_heatmap, update_heatmap
 from ..problems import ball_problem
 from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders, trace_run, unicode_text
 
@@ -139,8 +139,7 @@ def fixed_point_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
         return [memo(("pair", tau, sigma, theta, l), new.get, l) for l in Ls]
 
     run = _compare(full.prefix(L), problem.y, np.append(grid[grid < L], L), reference, pairs_of)
-    magnitudes = np.abs(np.concatenate([np.ravel(g) for g in (run.unrolled, reference.one_step, reference.implicit)]))
-    vmax = nice_ceil(np.percentile(magnitudes, 98))     # a few large entries saturate; the rest shows structure
+    vmax = percentile_scale(run.unrolled, reference.one_step, reference.implicit)   # one scale for the three
     return FixedPointFrame(run, axis_length(L, L_max), vmax, status)
 
 
