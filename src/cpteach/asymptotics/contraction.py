@@ -19,12 +19,13 @@ class ContractionRate:
 
     ``singular_values`` are those of the matrix of K_M = M_D K M_P (:func:`masked_operator`),
     descending, zeros included; ``s_min`` is the smallest non-zero one (relative threshold
-    ``rtol``); ``rho`` is the largest spectral radius of the 2x2 blocks (4.8) at ``theta``, by
+    ``rtol``) and ``rank`` how many are non-zero (the rank of K_M); ``rho`` is the largest spectral radius of the 2x2 blocks (4.8) at ``theta``, by
     which the adjoints decay per backward step: sqrt(1 - sigma tau s_min^2) (4.9) at theta = 1.
     """
 
     singular_values: np.ndarray
     s_min: float
+    rank: int
     rho: float
     theta: float
 
@@ -79,4 +80,5 @@ def contraction_rate(K, M_P, M_D, *, tau, sigma, theta=1.0, rtol=1e-10):
         raise ValueError("the masked operator M_D K M_P is zero (no non-zero singular value), so (4.9) is undefined; "
                          "check the masks (M_P, M_D should come from asymptotics.masks or solution_masks)")
     rho = float(_block_radius(sigma * tau * nonzero**2, theta).max())                  # (4.8), (4.9) at theta = 1
-    return ContractionRate(singular_values=singular_values, s_min=float(nonzero.min()), rho=rho, theta=theta)
+    return ContractionRate(singular_values=singular_values, s_min=float(nonzero.min()), rank=len(nonzero), rho=rho,
+                           theta=theta)

@@ -66,8 +66,7 @@ def _spectrum(K, F_conj, G, x, sol, tau, sigma, rtol=1e-10):
         r = contraction_rate(K, M_P, M_D, tau=tau, sigma=sigma, rtol=rtol)   # one SVD of K_M
     except ValueError:                                                       # K_M = 0
         return np.nan, 0
-    rank = int(np.sum(r.singular_values > rtol * r.singular_values.max()))
-    return float(sigma * tau * r.s_min ** 2), 2 * rank                      # gamma_min (4.9)
+    return float(sigma * tau * r.s_min ** 2), 2 * r.rank                    # gamma_min (4.9)
 
 
 def series_cost(K, F, G, x, y, *, tau, sigma, theta=1.0, eps=1e-8, restart=30, max_terms=200000, solution=None,
