@@ -232,7 +232,8 @@ class Solution:
     """An (approximate) primal-dual solution (x*, xi*) of (1.1) and how it was reached.
 
     ``residual`` is the relative fixed-point residual of the last step (see :func:`solve`),
-    ``converged`` whether it fell below the tolerance within the budget.
+    ``converged`` whether it fell below the tolerance ``tol`` within the budget ``max_iter``;
+    ``warning`` says why not ('' if it did).
     """
 
     x_star: np.ndarray
@@ -240,6 +241,16 @@ class Solution:
     iterations: int
     residual: float
     converged: bool
+    tol: float
+    max_iter: int
+
+    @property
+    def warning(self):
+        """'' if the solve converged, else the message :func:`solve` warns with."""
+        if self.converged:
+            return ""
+        return (f"Chambolle-Pock did not reach tol = {self.tol:g} in max_iter = {self.max_iter} iterations "
+                f"(relative residual {self.residual:.2e}); raise max_iter or loosen tol")
 
 
 class SolutionParts:
@@ -299,9 +310,10 @@ def solve(K, F, G, x, *, tau, sigma, theta=1.0, tol=1e-8, max_iter=20000, x0=Non
             residual = change / scale
         x_l, xi = x_new, xi_new
         if residual < tol:
-            return Solution(x_l, xi, it, float(residual), True)
+            return Solution(x_star=x_l, xi_star=xi, iterations=it, residual=float(residual), converged=True,
+                            tol=tol, max_iter=max_iter)
+    sol = Solution(x_star=x_l, xi_star=xi, iterations=max_iter, residual=float(residual), converged=False, tol=tol,
+                   max_iter=max_iter)
     if warn:
-        warnings.warn(
-            f"Chambolle-Pock did not reach tol = {tol:g} in max_iter = {max_iter} iterations "
-            f"(relative residual {residual:.2e}); raise max_iter or loosen tol", RuntimeWarning, stacklevel=2)
-    return Solution(x_l, xi, max_iter, float(residual), False)
+        warnings.warn(sol.warning, RuntimeWarning, stacklevel=2)
+    return sol

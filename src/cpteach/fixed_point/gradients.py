@@ -50,8 +50,8 @@ class ImplicitGradient(SolutionParts):
     ``adjoint`` is lambda = (lambda_x, lambda_x_prev, lambda_xi) of (5.5).
     ``solution`` is the forward solve (a :class:`cpteach.Solution`; ``x_star``, ``xi_star``
     are its parts); ``gmres_iterations`` (inner GMRES steps, one application of J^T each),
-    ``gmres_residual`` (||(I - J^T) lambda - g|| / ||g||) and ``gmres_converged`` describe the
-    adjoint solve.
+    ``gmres_residual`` (||(I - J^T) lambda - g|| / ||g||), ``gmres_tol`` and ``gmres_converged`` describe the
+    adjoint solve; ``warning`` says why it did not converge ('' if it did).
     """
 
     grad_K: np.ndarray
@@ -62,7 +62,18 @@ class ImplicitGradient(SolutionParts):
     solution: Solution
     gmres_iterations: int
     gmres_residual: float
+    gmres_tol: float
     gmres_converged: bool
+
+    @property
+    def warning(self):
+        """'' if GMRES reached ``gmres_tol``, else the message :func:`implicit_gradient` warns with."""
+        if self.gmres_converged:
+            return ""
+        return (f"GMRES did not reach gmres_tol = {self.gmres_tol:g} for the adjoint equation (5.5) in "
+                f"{self.gmres_iterations} iterations (relative residual {self.gmres_residual:.2e}); raise "
+                "gmres_maxiter or restart, or check whether the unrolled series converges "
+                "(cpteach.asymptotics.summability)")
 
 
 def _solution(K, F, G, x, tau, sigma, theta, tol, max_iter, solution, warn=True):
@@ -274,15 +285,13 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
                                            callback=inner.append, callback_type="pr_norm")
     gmres_residual = float(np.linalg.norm(A.matvec(lam) - g) / g_norm) if g_norm > 0 else 0.0
     gmres_converged = gmres_residual <= gmres_tol * (1 + 1e-6)
-    if warn and not gmres_converged:
-        warnings.warn(
-            f"GMRES did not reach gmres_tol = {gmres_tol:g} for the adjoint equation (5.5) in {len(inner)} "
-            f"iterations (relative residual {gmres_residual:.2e}); raise gmres_maxiter or restart, or check "
-            "whether the unrolled series converges (cpteach.asymptotics.summability)",
-            RuntimeWarning, stacklevel=2)
     adjoint = split(lam)
     _, Delta_P, Delta_D = system.step(*adjoint)
-    return ImplicitGradient(grad_K=_gradient_at_solution(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma),   # (4.5)
-                            loss=0.5 * float(np.sum((x_star - y) ** 2)), Delta_P=Delta_P, Delta_D=Delta_D,
-                            adjoint=adjoint, solution=sol, gmres_iterations=len(inner),
-                            gmres_residual=gmres_residual, gmres_converged=bool(gmres_converged))
+    result = ImplicitGradient(grad_K=_gradient_at_solution(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma),   # (4.5)
+                              loss=0.5 * float(np.sum((x_star - y) ** 2)), Delta_P=Delta_P, Delta_D=Delta_D,
+                              adjoint=adjoint, solution=sol, gmres_iterations=len(inner),
+                              gmres_residual=gmres_residual, gmres_tol=gmres_tol,
+                              gmres_converged=bool(gmres_converged))
+    if warn and not result.gmres_converged:
+        warnings.warn(result.warning, RuntimeWarning, stacklevel=2)
+    return result

@@ -47,14 +47,7 @@ def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000)
     implicit = implicit_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, tol=tol, solution=sol,
                                  warn=False)                                                              # (5.5)
     one_step = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, solution=sol)      # (5.3)
-    problems = []
-    if not sol.converged:
-        problems.append(f"Chambolle-Pock did not reach tol = {tol:g} in max_iter = {max_iter} iterations "
-                        f"(relative residual {sol.residual:.2e})")
-    if not implicit.gmres_converged:
-        problems.append(f"GMRES did not reach gmres_tol = {tol:g} for the adjoint equation (5.5) "
-                        f"(relative residual {implicit.gmres_residual:.2e})")
-    warning = " ".join(problems)
+    warning = " ".join(w for w in (sol.warning, implicit.warning) if w)   # the library's messages
     return FixedPointReference(one_step.grad_K, implicit.grad_K, warning)
 
 
