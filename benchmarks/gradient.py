@@ -24,7 +24,9 @@ Second table: the backward pass of ``backprop`` against the per-step path it rep
 side (interleaved, best of ``--repeat``): :func:`per_step_backprop` below calls ``G.prox_vjp`` and
 ``F*.prox_vjp`` and reads xi^l, x_bar^{l-1} at every step l (3.2)-(3.4), where ``backprop`` takes
 the prox derivatives (``prox_derivative`` on the trace's stacks) and the iterates of a block of steps
-at once (a few blocks for a small problem, one step per block for a large one). On the
+at once (a few blocks for a small problem, one step per block for a large one), and, for a small problem
+whose 0/1 masks settle, one transition matrix per run of equal masks (a matrix-vector product per step);
+the row "step by step" is backprop without transition matrices. On the
 poster example (L as above) and on ``problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)``
 (the dashboard of notebooks 03a/03b, ``--small-L`` steps); prints both times, the ratio and the
 largest relative difference of grad_K, delta_P, delta_D (in norm).
@@ -42,7 +44,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cpteach import backprop, chambolle_pock, problems  # noqa: E402
-from cpteach.backprop import _adjoint_of_x, _dual_gradient_term, _primal_gradient_term  # noqa: E402
+from cpteach.backprop import (TRANSITION_ENTRIES, _adjoint_of_x, _backprop, _dual_gradient_term,  # noqa: E402
+                              _primal_gradient_term, _runs)
 
 
 def per_step_backprop(trace, y):
@@ -66,14 +69,18 @@ def per_step_backprop(trace, y):
 
 
 def backward_rows(name, trace, y, repeat):
-    """Rows of the table backprop vs the per-step path on one trace."""
-    (t_new, t_ref), (res, ref) = best_interleaved([lambda r: backprop(trace, y), lambda r: per_step_backprop(trace, y)],
-                                                  repeat)
+    """Rows of the table backprop vs the per-step path (and backprop's own step-by-step path) on one trace."""
+    (t_new, t_blocks, t_ref), (res, blocks, ref) = best_interleaved(
+        [lambda r: backprop(trace, y), lambda r: _backprop(trace, y, transition_entries=0),
+         lambda r: per_step_backprop(trace, y)], repeat)
     err = max(np.linalg.norm(a - b) / np.linalg.norm(b) for a, b in zip((res.grad_K, res.delta_P, res.delta_D), ref))
+    how = "transition matrices" if _runs(trace, TRANSITION_ENTRIES) is not None else "prox' per block of steps"
     return [(f"{name}, L = {trace.L}", ""),
             ("  backward, per-step prox_vjp (reference)", f"{1e3 * t_ref:8.1f} ms"),
-            ("  backward, backprop (prox' per block of steps)", f"{1e3 * t_new:8.1f} ms"),
-            ("  per-step / backprop", f"{t_ref / t_new:8.2f}      (relative difference {err:.1e})")]
+            ("  backward, step by step, prox' per block of steps", f"{1e3 * t_blocks:8.1f} ms"),
+            (f"  backward, backprop ({how})", f"{1e3 * t_new:8.1f} ms"),
+            ("  per-step / backprop", f"{t_ref / t_new:8.2f}      (relative difference {err:.1e})"),
+            ("  step by step / backprop", f"{t_blocks / t_new:8.2f}")]
 
 
 def torch_fft_operator(torch, w, shape):

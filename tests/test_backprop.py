@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cpteach import backprop, chambolle_pock, default_steps, problems, prox
-from cpteach.backprop import _backprop
+from cpteach.backprop import _backprop, _runs
 from conftest import PROX_FUNCTIONS, small_operator
 
 
@@ -113,6 +113,22 @@ def reference_backprop(trace, y):
     return grad, np.array(delta_P_all), np.array(delta_D_all)
 
 
+@pytest.mark.parametrize("name, taken", [("tv", True), ("tv_l1", True), ("l1_l1", True), ("elastic", True),
+                                         ("ball", False), ("ball_dual", False)])
+def test_transition_matrices_run_where_the_masks_settle(name, taken):
+    """The problems whose backward pass the transition matrices take, so that the test above checks them:
+    entrywise derivatives that stay equal over runs of steps (the 0/1 masks of L1 and of a box settle after a
+    few dozen changes); a ball's derivative is not entrywise. The runs cover l = 1..L in order."""
+    p = PROBLEMS[name]()
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, theta=1.0, L=300)
+    found = _runs(trace, 10**9)
+    assert (found is not None) == taken
+    if taken:
+        runs = found[2]
+        assert runs[0][0] == 0 and runs[-1][1] == 300 and all(a[1] == b[0] for a, b in zip(runs, runs[1:]))
+        assert 2 <= len(runs) <= 300 / 4
+
+
 def _elastic_tv():
     p = problems.tv_denoising_1d(n=40, beta=0.1, dense=True)
     return dataclasses.replace(p, G=prox.ElasticL1(alpha=0.1, eps=0.3), name="TV with ElasticL1 data term")
@@ -132,9 +148,10 @@ PROBLEMS = {
 @pytest.mark.parametrize("theta", [0.5, 1.0])
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_backprop_equals_the_per_step_recursion(name, theta, batch):
-    """backprop (prox' of blocks of steps at once) against the plain loop above, to 1e-12 relative in norm (the
-    two sum in different orders): with its default blocks, with blocks of one step, of 97 steps (three and a
-    shorter last one) and one block for all."""
+    """backprop against the plain loop above, to 1e-12 relative in norm (the two sum in different orders): by
+    transition matrices where the problem is small and its derivatives entrywise (one matrix per run of equal
+    masks), and step by step with blocks of one step, of 97 steps (three and a shorter last one) and one block
+    for all."""
     p = PROBLEMS[name]()
     x, y = p.x, p.y
     if batch:     # three data sets at once (leading axis)
@@ -148,8 +165,8 @@ def test_backprop_equals_the_per_step_recursion(name, theta, batch):
     # (TV with a smooth data term: ||delta_D|| ~ 1e-9 ||delta_P||): its error is relative to that size
     norms[2] += p.tau * p.K.norm() * norms[1]
     step_entries = trace.data.size + trace.xi0.size
-    for res in (backprop(trace, y), _backprop(trace, y, block_entries=1),
-                _backprop(trace, y, block_entries=97 * step_entries), _backprop(trace, y, block_entries=10**9)):
+    by_steps = [_backprop(trace, y, block_entries=b, transition_entries=0) for b in (1, 97 * step_entries, 10**9)]
+    for res in [backprop(trace, y), _backprop(trace, y, transition_entries=10**9)] + by_steps:
         for value, expected, norm in zip((res.grad_K, res.delta_P, res.delta_D), reference, norms):
             assert value.shape == expected.shape
             assert np.linalg.norm(value - expected) <= 1e-12 * norm

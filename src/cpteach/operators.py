@@ -96,20 +96,20 @@ def check_operator(K):
 
 
 class _DenseAccumulator:
-    """Sum of weight * param_grad(a, b) over calls: the pairs are kept and summed in one call at the end.
+    """Sum of weight * param_grad(a, b) over calls: the pairs are kept and summed at the end.
 
-    ``param_grad`` sums over leading batch axes, so joining the pairs along one leading axis turns L
-    small outer products into one matrix product (for a Matrix: one BLAS call); pairs may have
-    different leading axes (a single step, a block of steps).
+    ``param_grad`` sums over leading batch axes: many pairs (single steps) are joined along one leading
+    axis, so that L small outer products become one matrix product (for a Matrix: one BLAS call); a few
+    pairs (stacks of steps) take a product each, without joined copies. Pairs may have different leading
+    axes (a single step, a block of steps).
     """
 
     def __init__(self, K):
         self.K = K
-        self.a, self.b = [], []
+        self.pairs = []
 
     def add(self, a, b, weight=1.0):
-        self.a.append(weight * a)
-        self.b.append(b)
+        self.pairs.append((a, b, weight))
 
     def add_and_adjoint(self, a, b, weight=1.0):
         """``add(a, b, weight)`` and return K^T a (a filter bank shares the FFT of a)."""
@@ -117,11 +117,12 @@ class _DenseAccumulator:
         return self.K.adjoint(a)
 
     def value(self):
-        if not self.a:
-            return np.zeros_like(self.K.params, dtype=float)
+        if len(self.pairs) <= 4:
+            return sum((weight * np.asarray(self.K.param_grad(a, b), dtype=float) for a, b, weight in self.pairs),
+                       np.zeros_like(self.K.params, dtype=float))
         shape_a, shape_b = (-1,) + tuple(self.K.shape_out), (-1,) + tuple(self.K.shape_in)
-        a = np.concatenate([a.reshape(shape_a) for a in self.a])   # pairs are arrays (a, b of any leading axes)
-        b = np.concatenate([np.asarray(b).reshape(shape_b) for b in self.b])
+        a = np.concatenate([(weight * a).reshape(shape_a) for a, _, weight in self.pairs])
+        b = np.concatenate([np.asarray(b).reshape(shape_b) for _, b, _ in self.pairs])
         return np.asarray(self.K.param_grad(a, b), dtype=float)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate
-from ..backprop import BackpropResult, _gradient_at_solution, backprop
+from ..backprop import BackpropResult, _gradient_sum, backprop
 from ..chambolle_pock import chambolle_pock, check_problem, check_steps, solve
 from ..operators import check_operator
 from ._checks import _check_masked, _check_trace, _norm
@@ -43,7 +43,7 @@ def limit_gradient(K, Delta_P, Delta_D, x_star, xi_star, *, tau, sigma):
     Delta_P = _validate.primal(K, x_star, Delta_P, "Delta_P")
     Delta_D = _validate.dual(K, x_star, Delta_D, "Delta_D")
     xi_star = _validate.dual(K, x_star, xi_star, "xi_star")
-    return _gradient_at_solution(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma)   # (4.5)
+    return _gradient_sum(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma)   # (4.5)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse.linalg
 
 from .. import _validate
-from ..backprop import _adjoint_of_x, _backward_step, _gradient_at_solution, _prox_derivatives, backprop
+from ..backprop import _adjoint_of_x, _backward_step, _gradient_sum, _prox_derivatives, backprop
 from ..chambolle_pock import Solution, SolutionParts, chambolle_pock, solve
 from ..step import _fixed_point_arguments, check_problem, check_steps
 
@@ -165,7 +165,7 @@ def fixed_point_closed_form(K, F, G, x, y, x_star, xi_star, *, tau, sigma):
     v_P, z_D = _fixed_point_arguments(K, x, x_star, xi_star, tau, sigma)           # (2.1), (2.3) at the fixed point
     Gamma_P, Gamma_D = _prox_derivatives(F.conjugate(), G, v_P, z_D, tau, sigma)     # prox' at the fixed point
     delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, x_star - y, np.zeros_like(xi_star))   # (5.1)-(5.2)
-    return ClosedFormTerms(grad_K=_gradient_at_solution(K, delta_P, delta_D, x_star, xi_star, tau, sigma),
+    return ClosedFormTerms(grad_K=_gradient_sum(K, delta_P, delta_D, x_star, xi_star, tau, sigma),
                            delta_P=delta_P, delta_D=delta_D)
 
 
@@ -287,7 +287,7 @@ def implicit_gradient(K, F, G, x, y, *, tau, sigma, theta=1.0, tol=1e-8, max_ite
     gmres_converged = gmres_residual <= gmres_tol * (1 + 1e-6)
     adjoint = split(lam)
     _, Delta_P, Delta_D = system.step(*adjoint)
-    result = ImplicitGradient(grad_K=_gradient_at_solution(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma),   # (4.5)
+    result = ImplicitGradient(grad_K=_gradient_sum(K, Delta_P, Delta_D, x_star, xi_star, tau, sigma),   # (4.5)
                               loss=0.5 * float(np.sum((x_star - y) ** 2)), Delta_P=Delta_P, Delta_D=Delta_D,
                               adjoint=adjoint, solution=sol, gmres_iterations=len(inner),
                               gmres_residual=gmres_residual, gmres_tol=gmres_tol,
