@@ -138,23 +138,30 @@ def _block(trace, low, high):
 # a problem whose state (a_x, delta_D) has at most this many entries is run by transition matrices
 # (:func:`_transition`) where its prox derivatives stay the same over runs of steps
 TRANSITION_ENTRIES = 256
+SHORT_RUN = 8           # a run of fewer steps is stepped on the state: building its matrix costs about 6 steps
+
+
+def _step_of_state(trace, Gamma_P, Gamma_D, row, a_x, delta_D):
+    """The backward step (3.1)-(3.3) at row ``row`` of the derivatives on the state (a_x, delta_D^{l+1}) (or on
+    a stack of states, leading axis): the state (a_x, delta_D^l) of the next step.
+
+    The state is all a step reads: the adjoint a_x_prev that the step before left is -theta sigma K^T
+    delta_D^{l+1} (:func:`_adjoint_of_x`).
+    """
+    K, tau, sigma, theta = trace.K, trace.tau, trace.sigma, trace.theta
+    a_x_prev = -theta * sigma * K.adjoint(delta_D)                             # (3.1) of the step before
+    delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, tau, a_x, delta_D, row)
+    a_x, _ = _adjoint_of_x(delta_P, K.adjoint(delta_D), a_x_prev, sigma, theta)
+    return a_x, delta_D
 
 
 def _transition(trace, Gamma_P, Gamma_D, row):
-    """The backward step (3.1)-(3.3) at row ``row`` of the derivatives as one matrix T: the
-    state before the step, s = (a_x, delta_D^{l+1}) flattened, becomes T s = (a_x, delta_D^l) of the next step.
-
-    T is :func:`_backward_step` and :func:`_adjoint_of_x` applied to the n + m unit states at once (column j =
-    the step of e_j), so the formulas stay in those two functions; the adjoint a_x_prev that the step before
-    left is -theta sigma K^T delta_D^{l+1} (:func:`_adjoint_of_x`), a function of the state.
-    """
-    K, x, xi0 = trace.K, trace.data, trace.xi0
-    n, m = x.size, xi0.size
+    """The backward step at row ``row`` of the derivatives as one matrix T on the flattened state s = (a_x,
+    delta_D^{l+1}): T s is the state of the next step (:func:`_step_of_state` of the n + m unit states)."""
+    n, m = trace.data.size, trace.xi0.size
     unit = np.eye(n + m)
-    a_x, delta_D = unit[:, :n].reshape((n + m,) + x.shape), unit[:, n:].reshape((n + m,) + xi0.shape)
-    a_x_prev = -trace.theta * trace.sigma * K.adjoint(delta_D)                 # (3.1) of the step before
-    delta_P, delta_D = _backward_step(K, Gamma_P, Gamma_D, trace.tau, a_x, delta_D, row)
-    a_x, _ = _adjoint_of_x(delta_P, K.adjoint(delta_D), a_x_prev, trace.sigma, trace.theta)
+    a_x, delta_D = _step_of_state(trace, Gamma_P, Gamma_D, row, unit[:, :n].reshape((n + m,) + trace.data.shape),
+                                  unit[:, n:].reshape((n + m,) + trace.xi0.shape))
     return np.concatenate([a_x.reshape(n + m, n), delta_D.reshape(n + m, m)], axis=1).T
 
 
@@ -181,9 +188,9 @@ def _backprop(trace, y, block_entries=BLOCK_ENTRIES, transition_entries=TRANSITI
     """Pure kernel of :func:`backprop`: (3.0), then (3.1)-(3.4) for l = L, ..., 1.
 
     A small problem whose prox derivatives stay the same over runs of steps (0/1 masks that settle, (4.1))
-    is run by one matrix per run (:func:`_transition`): a step is one matrix-vector product instead of a
-    dozen numpy calls on short vectors (2.5x faster at L = 1500 on 48 pixels, benchmarks/gradient.py); the
-    others step by step
+    is run by one matrix per run of at least ``SHORT_RUN`` steps (:func:`_transition`; shorter runs step on the
+    state, :func:`_step_of_state`): a step is one matrix-vector product instead of a dozen numpy calls on
+    short vectors (2.5-4x faster at L = 1500 on 48 pixels, benchmarks/gradient.py); the others step by step
     (:func:`_backprop_steps`). Both give the same numbers up to rounding.
     """
     residual = trace.x_L - y
@@ -196,10 +203,16 @@ def _backprop(trace, y, block_entries=BLOCK_ENTRIES, transition_entries=TRANSITI
     Gamma_P, Gamma_D, runs = runs
     state = np.empty((L + 1, n + m))                   # row l: (a_x, delta_D^{l+1}) before step l (after l + 1)
     state[L, :n], state[L, n:] = residual.ravel(), 0.0  # (3.0) delta_P^{L+1} = x^L - y, delta_D^{L+1} = 0
-    for low, high in reversed(runs):
-        step = _transition(trace, Gamma_P, Gamma_D, high - 1).dot
-        for l in range(high, low, -1):
-            step(state[l], out=state[l - 1])           # step l, (3.1)-(3.3)
+    for low, high in reversed(runs):                   # the steps l = high, ..., low + 1 share their derivatives
+        if high - low >= SHORT_RUN:
+            step = _transition(trace, Gamma_P, Gamma_D, high - 1).dot
+            for l in range(high, low, -1):
+                step(state[l], out=state[l - 1])       # step l, (3.1)-(3.3)
+        else:                                          # a few steps: on the state itself
+            for l in range(high, low, -1):
+                a_x, delta_D = _step_of_state(trace, Gamma_P, Gamma_D, l - 1, state[l, :n].reshape(x.shape),
+                                              state[l, n:].reshape(xi0.shape))
+                state[l - 1, :n], state[l - 1, n:] = a_x.ravel(), delta_D.ravel()
     delta_D_all = np.ascontiguousarray(state[:L, n:]).reshape((L,) + xi0.shape)
     delta_P_all = Gamma_P.vjp(state[1:, :n].reshape((L,) + x.shape))   # (3.2) of all steps at once
     grad_K = _gradient_sum(K, delta_P_all, delta_D_all, trace.x_bar_block(0, L - 1), trace.xi_block(1, L),
