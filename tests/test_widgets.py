@@ -4,6 +4,7 @@ import asyncio
 import html
 import io
 import json
+import sys
 import threading
 import time
 
@@ -289,6 +290,30 @@ def test_asymptotics_slider_changes_residuals_and_gradient(asym_board, name, val
     assert _matches_full_redraw(asym_board)
 
 
+def test_asymptotics_prepares_a_drag_of_L_in_idle_time(monkeypatch):
+    """After the idle work, a drag of L up to L_max runs no forward pass and no gradient norm of the grid (both
+    come from the memo); steps that break (2.8) leave nothing to prepare and the idle work does not fail."""
+    board = widgets.asymptotics_dashboard(problem=problems.tv_l1_denoising_1d(n=16), L=60, L_max=300)
+    board.idle.drain()
+    calls = []
+    state_module = sys.modules["cpteach.widgets._state"]
+    asym_module = sys.modules["cpteach.widgets.asymptotics"]
+    for module, name in ((state_module, "chambolle_pock"), (asym_module, "_grad_norm")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    for L in (100, 200, 299, 300):
+        board.sliders["L"].value = L
+    assert calls == [] and board.updates > 0
+    board.sliders["tau"].value = 10.0                  # tau*sigma*||K||^2 >= 1: the frame shows the error
+    board.idle.drain()
+    board.sliders["tau"].value = 0.3
+    board.idle.drain()                                 # the run of L_max steps and the grid for tau = 0.3
+    assert "chambolle_pock" in calls and calls.count("_grad_norm") >= 8
+    calls.clear()
+    board.sliders["L"].value = 150
+    assert calls == []
+
+
 def test_iteration_residuals_match_kernel_residuals():
     # oracle: kernel_residuals backpropagates separately for the fixed l and builds the masks of iteration l
     p = problems.tv_l1_denoising_1d(n=16)
@@ -432,6 +457,17 @@ def test_presenter_asymptotics_x_limits_follow_L_both_ways():
         board.sliders["L"].value = L
         assert all(ax.get_xlim() == (0.0, end) for ax in board.figure.axes[:3]), board.figure.axes[0].get_xlim()
         assert _matches_full_redraw(board)
+
+
+def test_presenter_dashboards_wait_for_a_pause_on_every_tab():
+    # a hidden tab's idle work (the asymptotics run of L_max steps) must not run while a shown tab is dragged
+    box = widgets.presenter(prebuild_others=False)
+    box.tabs.selected_index = next(i for i, tab in enumerate(widgets.PRESENTER_TABS) if "asymptotics" in tab.title)
+    hidden = box.current()
+    box.tabs.selected_index = 0
+    shown = box.current()
+    shown.sliders["L"].value += 1
+    assert hidden.idle.last_active() == shown.last_active > hidden.last_active
 
 
 @pytest.mark.parametrize("L, end", [(1, 1), (7, 10), (11, 20), (285, 300), (301, 500), (1999, 2000), (2500, 2000)])

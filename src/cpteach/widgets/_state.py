@@ -71,7 +71,8 @@ def trace_run(problem, memo, L, L_max, tau, sigma, theta):
 class IdleWork:
     """Tasks run in the kernel's idle time: one per tick of its event loop, on the kernel's own thread.
 
-    A task runs only when ``last_active()`` (``time.monotonic()`` of the last slider change)
+    A task runs only when ``last_active()`` (``time.monotonic()`` of the last slider change; the
+    attribute may be replaced: the presenter points its dashboards' idle work at all its tabs)
     lies ``idle_s`` seconds back, so it never competes with a dragged slider. There is no
     thread: nothing can still be running inside numpy when the process exits, and a kernel
     shutdown or restart just drops what is left. Outside an event loop (a script, a test)
@@ -79,7 +80,7 @@ class IdleWork:
     """
 
     def __init__(self, last_active, idle_s=0.5, tick_s=0.05):
-        self._last_active, self._idle_s, self._tick_s = last_active, idle_s, tick_s
+        self.last_active, self._idle_s, self._tick_s = last_active, idle_s, tick_s
         self._tasks = []
         self._scheduled = False
 
@@ -109,6 +110,6 @@ class IdleWork:
 
     def _tick(self):
         self._scheduled = False
-        if self._tasks and time.monotonic() - self._last_active() >= self._idle_s:
+        if self._tasks and time.monotonic() - self.last_active() >= self._idle_s:
             self._tasks.pop(0)()
         self._schedule(self._tick_s)

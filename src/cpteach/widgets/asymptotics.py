@@ -85,16 +85,30 @@ class AsymptoticsFrame:
     status: str
 
 
+def _grid_norm(problem, memo, full, tau, sigma, theta, l):
+    """||grad_K|| (3.4) of the first l iterations of the run ``full`` of these steps, from ``memo``."""
+    return memo(("grad_norm", *model_key(problem, tau, sigma, theta), l), _grad_norm, full, problem.y, l)
+
+
 def asymptotics_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     """The :class:`AsymptoticsFrame` for the slider values; the forward run and ||grad_K(L')|| for L'
     in ``grid`` come from ``memo``."""
     status = step_condition_html(problem.K, tau, sigma, theta)
     full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
     Ls = np.append(grid[grid < L], L)
-    run = _analyse(full.prefix(L), problem.y, Ls,
-                   lambda l: memo(("grad_norm", *model_key(problem, tau, sigma, theta), l), _grad_norm, full,
-                                  problem.y, l))
+    run = _analyse(full.prefix(L), problem.y, Ls, partial(_grid_norm, problem, memo, full, tau, sigma, theta))
     return AsymptoticsFrame(run, axis_length(L, L_max), status)
+
+
+def _prepare(problem, L_max, grid, memo, tau, sigma, theta):
+    """What a drag of L up to L_max reads from ``memo`` (:func:`asymptotics_frame`): the forward run of L_max
+    steps and ||grad_K|| at every L' of ``grid``; queued as idle work, so that a drag does not wait for them."""
+    try:
+        full = trace_run(problem, memo, L_max, L_max, tau, sigma, theta)
+    except ValueError:
+        return                      # steps that break (2.8): the dashboard shows the error, nothing to prepare
+    for l in grid:
+        _grid_norm(problem, memo, full, tau, sigma, theta, int(l))
 
 
 def asymptotics_render(artists, frame):
@@ -143,7 +157,9 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     vanish (delta_D^l -> 0), ||K delta_P^l|| need not. Right: ||grad_K|| of the first L' <= L
     iterations (L' on a fixed grid, plus L) with the
     line of slope (4.6) (TV-L1: linear growth; a summable problem gives slope 0). Forward runs
-    and gradient norms are cached per tau, sigma, theta. Invalid steps show the error in red.
+    and gradient norms are cached per tau, sigma, theta; the run of L_max steps and the grid's
+    norms are computed in the kernel's idle time (``board.idle``), so that a drag of L does
+    not stop for them. Invalid steps show the error in red.
 
     Parameters
     ----------
@@ -188,5 +204,15 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     legend_outside(ax_grad, "below", ncols=1)
     artists = {"axes": axes, "changes": changes, "l_o": l_o, "residuals": lines, "grad": grad,
                "predicted": predicted}
-    return Dashboard(sliders, fig, partial(asymptotics_frame, problem, L_max, grid), partial(asymptotics_render, artists),
-                     animated=(changes, l_o, ax_masks.title, *lines, grad, predicted), memo_size=64)
+    board = Dashboard(sliders, fig, partial(asymptotics_frame, problem, L_max, grid),
+                      partial(asymptotics_render, artists),
+                      animated=(changes, l_o, ax_masks.title, *lines, grad, predicted), memo_size=64)
+
+    def prepare(change=None):       # for each choice of steps: the run of L_max steps and the grid, when idle
+        steps = (sliders["tau"].value, sliders["sigma"].value, sliders["theta"].value)
+        board.idle.replace([partial(_prepare, problem, L_max, grid, board.memo, *steps)])
+
+    for name in ("tau", "sigma", "theta"):
+        sliders[name].observe(prepare, names="value")
+    prepare()
+    return board
