@@ -8,7 +8,9 @@ Per dashboard it prints
 Targets (issue 18): median <= 50 ms from a key press to the new figure, >= 10 figures per 1.2 s drag
 (or every value the drag passes, for a slider with fewer positions), the presenter's first figure
 within 1.5 s. The presenter is served as the README says (``live.PRESENTER_OPTIONS``: a preheated
-kernel), from notebooks/presenter.ipynb, once its kernel has run the notebook.
+kernel), from notebooks/presenter.ipynb, once its kernel has run the notebook. Each dashboard gets a
+Voila server of its own, stopped after it: Voila keeps the kernel of a closed page running, and its idle
+work (the denoising grid, the presenter's other tabs) would take the CPU from the next row.
 Timing depends on the machine's load: the load average is printed; compare runs side by side.
 
     python benchmarks/widgets.py                 # Python and Voila
@@ -19,6 +21,7 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -115,25 +118,23 @@ def run_browser(names, frontends):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=live.CHROMIUM, args=live.CHROMIUM_ARGS)
             if "voila" in frontends:
-                proc, base = live.start_voila(work / "nb", work / "voila.log")
-                servers.append(proc)
-                for name in names:
-                    if name == "presenter":
-                        continue
-                    page = browser.new_page(viewport={"width": 1280, "height": 720})
-                    measure(lambda: browser_times(page, f"{base}/voila/render/{name}.ipynb"), "voila", name)
-                    page.close()
-                if "presenter" in names:
-                    proc.terminate()          # the presenter's server alone, as the README starts it
-                    (work / "presenter").mkdir()
-                    shutil.copy(ROOT / "notebooks" / "presenter.ipynb", work / "presenter")
-                    proc, base = live.start_voila(work / "presenter", work / "presenter.log", live.PRESENTER_OPTIONS)
+                for name in names:     # one server per dashboard: the kernel of a closed page keeps running
+                    folder = work / "voila" / name      # (the denoising grid, the presenter's tabs in idle time)
+                    folder.mkdir(parents=True)
+                    if name == "presenter":             # served as the README starts it
+                        shutil.copy(ROOT / "notebooks" / "presenter.ipynb", folder)
+                    else:
+                        shutil.copy(work / "nb" / f"{name}.ipynb", folder)
+                    options = live.PRESENTER_OPTIONS if name == "presenter" else ()
+                    proc, base = live.start_voila(folder, work / f"{name}.log", options)
                     servers.append(proc)
-                    time.sleep(PREHEAT_S)
+                    if name == "presenter":
+                        time.sleep(PREHEAT_S)
                     page = browser.new_page(viewport={"width": 1280, "height": 720})
-                    measure(lambda: browser_times(page, f"{base}/voila/render/presenter.ipynb", True), "voila",
-                            "presenter")
+                    measure(lambda: browser_times(page, f"{base}/voila/render/{name}.ipynb", name == "presenter"),
+                            "voila", name)
                     page.close()
+                    stop(proc)
             if "lab" in frontends:
                 proc, base, token = live.start_lab(work / "nb", work)
                 servers.append(proc)
@@ -145,8 +146,17 @@ def run_browser(names, frontends):
             browser.close()
     finally:
         for proc in servers:
-            proc.terminate()
+            stop(proc)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def stop(proc, timeout=60):
+    """Stop a server and wait until it has shut its kernels down, so that they take no CPU from the next."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 PREHEAT_S = 30      # a lecturer starts the server before opening the page: its kernel has run the notebook

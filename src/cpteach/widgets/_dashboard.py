@@ -30,6 +30,7 @@ final values.
 """
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import json
@@ -175,6 +176,12 @@ def _encode(canvas, image_format):
     return buffer.getvalue()
 
 
+def _from_front_end(change):
+    """Whether a trait change came from the browser (ipywidgets locks the property while it applies a
+    front end's state and notifies the observers), not from Python code."""
+    return change["name"] in getattr(change["owner"], "_property_lock", {})
+
+
 class Dashboard(widgets.VBox):
     """Sliders, a status line and a live matplotlib figure (an ipywidgets ``VBox``).
 
@@ -223,6 +230,7 @@ class Dashboard(widgets.VBox):
         self._shown_values = {}
         self.last_ms = 0.0
         self.last_active = -math.inf               # no slider has moved yet (building one is not activity)
+        self._update_queued = False
         self.idle = IdleWork(lambda: self.last_active)
         self.background = Background(figure)
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.6em"))
@@ -315,6 +323,26 @@ class Dashboard(widgets.VBox):
 
     def _on_change(self, change):
         self.last_active = time.monotonic()
+        if not (_from_front_end(change) and self._defer_update()):
+            self.update()
+
+    def _defer_update(self):
+        """Queue one :meth:`update` on the kernel's event loop, after the message at hand (True), or return
+        False where no loop runs. The kernel reports idle as soon as it has read the slider's value, so the
+        front end sends the next value of a drag while this frame is drawn, instead of after it; changes
+        that arrive before the update runs are drawn by it together."""
+        if self._update_queued:
+            return True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._update_queued = True
+        loop.call_soon(self._queued_update)
+        return True
+
+    def _queued_update(self):
+        self._update_queued = False
         self.update()
 
     def update(self, render=True):
