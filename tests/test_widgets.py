@@ -487,6 +487,32 @@ def test_presenter_hides_the_chooser_where_the_problems_are_fixed():
     assert box.current() is board                                   # the same figure, not rebuilt
 
 
+def test_a_browser_change_is_drawn_after_the_message_and_changes_coalesce():
+    """A value set by the front end (ipywidgets' ``set_state``, inside the kernel's event loop) is drawn once
+    the loop runs on, with the changes that came meanwhile in one frame; a value set by Python is drawn at once."""
+    board = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=20), L=10)
+    slider = board.sliders["L"]
+    seen = []
+
+    async def scenario():
+        before = board.updates
+        slider.set_state({"value": 12})
+        slider.set_state({"value": 15})
+        seen.append(board.updates - before)          # nothing drawn inside the message handler
+        await asyncio.sleep(0.05)
+        seen.append(board.updates - before)          # one frame for both changes
+        slider.value = 17                            # Python: at once
+        seen.append(board.updates - before)
+
+    runner = threading.Thread(target=lambda: asyncio.run(scenario()))
+    runner.start()
+    runner.join(timeout=30)
+    assert seen == [0, 1, 2]
+    assert json.loads(html.unescape(board.status.value.split("cpteach-frame' style='display:none'>")[1]
+                                    .split("</span>")[0]))["values"]["L"] == 17
+    assert _matches_full_redraw(board)
+
+
 def test_idle_work_runs_on_the_event_loop_only_while_idle():
     done, active = [], [time.monotonic()]
 

@@ -24,9 +24,11 @@ rendered at ``pixel_ratio`` times its CSS size (sharp on high-density screens an
 projectors) and shown at CSS size.
 
 Dragging: the sliders send values while they move (``continuous_update``); the widget front
-end keeps at most one change per slider in flight and sends only the newest value once the
-kernel is idle, so a fast drag coalesces instead of queueing, and the last frame shows the
-final values.
+end keeps at most one change per slider in flight and sends the newest value once the kernel
+has answered the last. A change from the browser is drawn after that answer (queued on the
+kernel's event loop, :meth:`Dashboard._defer_update`), so the next value travels while a frame is
+drawn; changes that arrive meanwhile are drawn together, and the last frame shows the final
+values. A change made by Python code (a test, a notebook cell) is drawn at once.
 """
 from __future__ import annotations
 
