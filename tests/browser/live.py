@@ -39,6 +39,26 @@ RECORDER = r"""() => {
 }"""
 
 
+# Installed before a page loads: the time (performance.now(), ms after the navigation started) when the
+# first dashboard figure appears, as the viewer sees it (no harness overhead).
+FIRST_FIGURE = r"""(() => {
+    const seen = () => document.querySelector('.cpteach-dashboard img[src]');
+    const watch = new MutationObserver(() => {
+        if (seen() && window.__cpteach_first === undefined) { window.__cpteach_first = performance.now(); watch.disconnect(); }
+    });
+    watch.observe(document, {childList: true, subtree: true, attributes: true, attributeFilter: ['src']});
+})()"""
+
+
+def first_figure_s(page, url, timeout=180_000):
+    """Open ``url`` and return the seconds from the start of the navigation to the first dashboard figure,
+    in the page's own clock, and the dashboard (:func:`wait_for_dashboard`)."""
+    page.add_init_script(FIRST_FIGURE)
+    page.goto(url, timeout=timeout)
+    dashboard = wait_for_dashboard(page)
+    return page.evaluate("() => window.__cpteach_first") / 1e3, dashboard
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
