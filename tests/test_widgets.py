@@ -37,10 +37,14 @@ def _pixels(board):
 
 def _matches_full_redraw(board):
     """The frame on screen (cached background + animated artists) equals, pixel for pixel, the frame
-    drawn from scratch at the same slider values."""
+    drawn from scratch at the same slider values; one sent from the frame cache equals it byte for byte
+    (the encoder is deterministic)."""
+    cached, sent = board.last_frame_cached, bytes(board.image.value)
     shown = np.asarray(board.figure.canvas.buffer_rgba()).copy()
     board.redraw_all()
     fresh = np.asarray(board.figure.canvas.buffer_rgba())
+    if cached:
+        return sent == bytes(board.image.value)
     return shown.shape == fresh.shape and np.array_equal(shown, fresh)
 
 
@@ -485,6 +489,29 @@ def test_presenter_hides_the_chooser_where_the_problems_are_fixed():
     board = box.current()
     box.chooser.value = list(problems.PRESENTER_PROBLEMS)[1]
     assert box.current() is board                                   # the same figure, not rebuilt
+
+
+def test_frames_shown_before_come_from_the_frame_cache_and_equal_a_redraw():
+    """Back at values drawn before, the kept frame is sent (byte for byte the frame a full redraw gives) while
+    the artists still take the values; a prerendered frame likewise; a new layout empties the cache."""
+    board = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=20), L=10)
+    line = board.figure.axes[0].get_lines()[0]
+    slider = board.sliders["L"]
+    slider.value = 20
+    first, data = bytes(board.image.value), line.get_ydata().copy()
+    slider.value = 30
+    assert not board.last_frame_cached
+    slider.value = 20
+    assert board.last_frame_cached and bytes(board.image.value) == first
+    np.testing.assert_array_equal(line.get_ydata(), data)               # the figure holds the current values
+    assert _matches_full_redraw(board)
+    board.prerender(**{**board.values(), "L": 40})
+    np.testing.assert_array_equal(line.get_ydata(), data)               # the artists went back to L = 20
+    slider.value = 40
+    assert board.last_frame_cached and _matches_full_redraw(board)
+    board.set_pixel_ratio(1.0)
+    slider.value = 20
+    assert not board.last_frame_cached and _matches_full_redraw(board)
 
 
 def test_a_browser_change_is_drawn_after_the_message_and_changes_coalesce():

@@ -41,6 +41,10 @@ def test_denoising_levels_are_queued_as_idle_work():
     expected = widgets.denoising_run(y, images.dct_filters(3), 0.06, L=5)
     board.sliders["noise_std"].value = 0.06
     np.testing.assert_allclose(board.figure.axes[2].images[0].get_array(), expected.learned)
+    assert board.last_frame_cached                           # its frame was drawn in idle time, too
+    sent = bytes(board.image.value)
+    board.redraw_all()
+    assert bytes(board.image.value) == sent                  # the frame a full redraw gives
 
 
 SHUTDOWN = "from cpteach import widgets; board = widgets.denoising_dashboard()"

@@ -40,6 +40,7 @@ import math
 import os
 import re
 import time
+from collections import OrderedDict
 
 import ipywidgets as widgets
 import numpy as np
@@ -202,6 +203,9 @@ class Dashboard(widgets.VBox):
     pixel_ratio : float, rendered pixels per CSS pixel (2: sharp on high-density screens)
     image_format : "jpeg" (default, fast) or "png"
     memo_size : int, how many values the memo keeps
+    frame_cache : int, how many encoded frames are kept for slider values shown (or prerendered) before:
+        going back to such values sends the kept frame instead of drawing it again (the artists are
+        still updated, so the figure always holds the current values)
 
     Attributes
     ----------
@@ -209,7 +213,8 @@ class Dashboard(widgets.VBox):
     box of sliders), updates (number of frames drawn), last_ms (time of the last update),
     last_active (``time.monotonic()`` of the last slider change), idle (:class:`IdleWork`, the
     work done while no slider moves), full_draws, partial_draws (how often the background was
-    redrawn, wholly or some axes).
+    redrawn, wholly or some axes), cached_frames (how many frames came from the frame cache) and
+    last_frame_cached (whether the frame on screen did).
 
     The status line carries a hidden ``<span class="cpteach-frame">`` with the update
     counter, the slider values of the frame, the figure's CSS width and its smallest text in
@@ -218,7 +223,7 @@ class Dashboard(widgets.VBox):
     """
 
     def __init__(self, sliders, figure, compute, render, *, animated=(), pixel_ratio=PIXEL_RATIO,
-                 image_format="jpeg", memo_size=32):
+                 image_format="jpeg", memo_size=32, frame_cache=16):
         if image_format not in ("jpeg", "png"):
             raise ValueError(f"image_format must be 'jpeg' or 'png', got {image_format!r}")
         self.sliders = dict(sliders)
@@ -230,6 +235,8 @@ class Dashboard(widgets.VBox):
             artist.set_animated(True)
         self.updates = 0
         self._shown_values = {}
+        self._frames, self._frame_cache = OrderedDict(), int(frame_cache)   # values -> (frame, its min_text_px)
+        self.cached_frames, self.last_frame_cached, self._text_px = 0, False, math.inf
         self.last_ms = 0.0
         self.last_active = -math.inf               # no slider has moved yet (building one is not activity)
         self._update_queued = False
@@ -269,6 +276,7 @@ class Dashboard(widgets.VBox):
 
     def set_pixel_ratio(self, pixel_ratio):
         """Render at ``pixel_ratio`` pixels per CSS pixel from now on (the layout is computed anew)."""
+        self._frames.clear()                     # frames of the old layout
         self.background.pad = 1.5 * float(pixel_ratio)   # around each extent: antialiased edges, thin lines
         self.figure.set_dpi(CSS_DPI * float(pixel_ratio))
         FigureCanvasAgg(self.figure)
@@ -356,7 +364,22 @@ class Dashboard(widgets.VBox):
     def redraw_all(self):
         """Draw the whole figure anew (the background included) and send it: what every frame must equal."""
         self.background.invalidate()
+        self._frames.clear()
         self.update()
+
+    def prerender(self, **values):
+        """Draw the frame of the slider ``values`` (every slider by name) into the frame cache without
+        showing it (idle work: a slider moved there later shows it at once); the artists go back to the
+        current values. Values the library refuses (a ValueError) are skipped."""
+        key = tuple((name, values[name]) for name in self.sliders)
+        if key in self._frames:
+            return
+        try:
+            self._render(self._compute_data(self.memo, **values))
+        except ValueError:
+            return
+        self._keep(key, (self._frame(), self._frame_text_px()))
+        self._compute()                           # the artists hold the current values again
 
     def _compute(self):
         """(status HTML, True) after ``render(compute(...))``, or (the ValueError's message in red, False)."""
@@ -369,14 +392,32 @@ class Dashboard(widgets.VBox):
         """Send the new frame (if ``render``) and the status line with the hidden frame record, which names
         the slider values of the frame on screen (after an invalid choice: the last valid one)."""
         if render:
-            self.image.value = self._frame()
+            self.image.value, self._text_px = self._encoded_frame()
             self.updates += 1
             self._shown_values = self.values()
         self.last_ms = 1e3 * (time.perf_counter() - start)
         frame = json.dumps({"update": self.updates, "values": self._shown_values, "figure_css_width": self.css_size[0],
-                            "min_text_px": self._frame_text_px()}, default=str)
+                            "min_text_px": self._text_px}, default=str)
         self.status.value = (f"{message}<span class='cpteach-frame' style='display:none'>"
                              f"{html.escape(frame, quote=False)}</span>")
+
+    def _encoded_frame(self):
+        """(the encoded frame of the current slider values, its smallest text in CSS px): from the frame
+        cache where these values were drawn before with this layout, else drawn (:meth:`_frame`) and kept."""
+        key = tuple(self.values().items())
+        self.last_frame_cached = key in self._frames
+        if self.last_frame_cached:
+            self.cached_frames += 1
+            self._frames.move_to_end(key)
+            return self._frames[key]
+        return self._keep(key, (self._frame(), self._frame_text_px()))
+
+    def _keep(self, key, entry):
+        """Keep ``entry`` for the slider values ``key`` (the oldest frame goes beyond ``frame_cache``)."""
+        self._frames[key] = entry
+        while len(self._frames) > self._frame_cache:
+            self._frames.popitem(last=False)
+        return entry
 
     def _frame(self):
         """The encoded figure: the cached background (:class:`Background`, repainted where an axes'

@@ -101,13 +101,15 @@ def denoising_render(artists, frame):
 
 
 def _fill_in_idle_time(board, crops, filters, s_ratio, L, image):
-    """Queue the runs of every noise level of ``image`` as the board's idle work (the progress bar follows)."""
+    """Queue the runs of every noise level of ``image`` and their frames (:meth:`Dashboard.prerender`) as the
+    board's idle work (the progress bar follows)."""
     progress = board.progress
     progress.max, progress.value, progress.description = len(NOISE_STDS), 0, f"{image}:"
     progress.layout.display = None                 # shown while the grid fills
 
     def task(i, noise_std):
         _run(crops, filters, s_ratio, L, board.memo, image, noise_std)
+        board.prerender(image=image, noise_std=noise_std)
         progress.value = i + 1
         if i + 1 == len(NOISE_STDS):
             progress.layout.display = "none"      # gone when done: no empty row is left
@@ -125,8 +127,8 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60, image=None, n
     |learned - y| on one scale (where the learned filters win shows as a darker panel). The
     images share the grey scale of the ground truth's range. The results of every level of
     the chosen image are computed in the kernel's idle time once the image is chosen (a
-    progress bar shows it; :class:`IdleWork`, no thread), so moving the slider only looks
-    them up.
+    progress bar shows it; :class:`IdleWork`, no thread), with their frames, so moving the slider
+    only looks them up.
     Step sizes come from the denoising model (tau*sigma*||K||^2 = 0.98 < 1 always).
 
     Parameters
@@ -175,7 +177,7 @@ def denoising_dashboard(filters=None, size=64, s_ratio=0.95, L=60, image=None, n
     fig.colorbar(shown["|learned − y|"], ax=list(axes[4:]), label="error (one scale)", shrink=0.9)
     artists = {"shown": shown, "axes": dict(zip(titles, axes))}
     board = Dashboard(sliders, fig, partial(denoising_frame, crops, filters, s_ratio, L),
-                      partial(denoising_render, artists), memo_size=64,
+                      partial(denoising_render, artists), memo_size=64, frame_cache=2 * len(NOISE_STDS),
                       animated=[shown[t] for t in titles[1:]] + [ax.title for ax in axes[1:]])
     board.progress = progress
     board.controls.layout.grid_template_columns = "minmax(10em, 1fr) minmax(26em, 3fr)"
