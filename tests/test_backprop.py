@@ -144,6 +144,16 @@ PROBLEMS = {
 }
 
 
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_backprop_of_no_steps_is_zero(name):
+    """L = 0: x^0 does not depend on K, so grad_K = 0, with empty stacks of adjoints."""
+    p = PROBLEMS[name]()
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, L=0)
+    res = backprop(trace, p.y)
+    assert not np.any(res.grad_K) and res.grad_K.shape == p.K.params.shape
+    assert res.delta_P.shape == (0,) + p.x.shape and res.loss == pytest.approx(0.5 * np.sum((trace.x(0) - p.y) ** 2))
+
+
 @pytest.mark.parametrize("batch", [False, True])
 @pytest.mark.parametrize("theta", [0.5, 1.0])
 @pytest.mark.parametrize("name", list(PROBLEMS))

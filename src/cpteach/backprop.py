@@ -169,7 +169,8 @@ def _runs(trace, max_entries):
     """The prox derivatives Gamma_P, Gamma_D of all L steps and the runs (low, high) of steps l = low + 1..high
     with equal derivatives, where transition matrices pay (:func:`_transition`): entrywise derivatives, a state
     of at most ``max_entries`` entries and runs of 4 steps on average; else None."""
-    if trace.data.size + trace.xi0.size > max_entries or not (trace.G.entrywise and trace.F_conj.entrywise):
+    if (trace.L == 0 or trace.data.size + trace.xi0.size > max_entries
+            or not (trace.G.entrywise and trace.F_conj.entrywise)):
         return None
     Gamma_P, Gamma_D = _prox_derivatives(trace.F_conj, trace.G, trace.z_P_all - trace.data, trace.z_D_all,
                                          trace.tau, trace.sigma)
