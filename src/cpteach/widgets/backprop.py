@@ -152,7 +152,7 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
                              ylabel="norm (log scale)", start=1)
     legend_outside(axes[3], "below")        # not beside: the delta_D colour bar above stays by its map
     for axis in (*(axis for ax in axes[:3] for axis in (ax.xaxis, ax.yaxis)), axes[3].xaxis):
-        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10]))   # l, entries: whole numbers
+        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10], min_n_ticks=1))   # whole numbers
     for ax in axes[:2]:
         fixed_width_ticks(ax.yaxis, L_max)         # iterations l up to L_max
     artists = {**images, **dict(zip(("norm_P", "norm_D"), norms.values()))}
