@@ -55,7 +55,7 @@ def test_plot_labels_every_curve(regimes):
     for ax in axes:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     labels = [line.get_label() for line in axes[1].get_lines()]
-    assert "TV-L1 (no limit, vs one-step): unrolled" in labels and "ball: one-step" in labels
+    assert "TV-L1 (no limit): unrolled vs one-step" in labels and "ball: one-step" in labels
     assert not any("TV-L1: one-step" in label for label in labels)      # no one-step line without a limit
     np.testing.assert_allclose(lines["ball"].get_ydata(), np.maximum(regimes.rel_error[1], 1e-17))
 

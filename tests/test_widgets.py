@@ -407,6 +407,7 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     assert dots.get_ydata()[1] == pytest.approx(expected, rel=1e-9)
     cosine = np.interp(np.log10(40), np.log10(r.Ls), r.cosine[0])
     assert f"ball (6.1): error {expected:.1e}, cosine {cosine:.3f}" in board.status.value
+    assert "TV-L1 (to the one-step gradient): error" in board.status.value     # its reference, named
     board.sliders["L"].value = 34.0                                  # on a grid point: its values
     assert "at the grid point L' = 34:" in board.status.value
     assert f"ball (6.1): error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value

@@ -336,9 +336,10 @@ def plot_gradient_regimes(axes, result):
     """The lecturer's figure: draw a :class:`cpteach.fixed_point.GradientRegimes` into two Axes (error, cosine).
 
     Left: relative error of the unrolled gradient (3.4) against L (log-log), the one-step
-    gradient (5.3) as a dashed line of the same colour. Right: the cosines, with the implicit
-    gradient (5.5) itself at cosine 1 (black, dotted). A problem without implicit gradient is
-    labelled "no limit, vs one-step" (its curves are distances to the one-step gradient).
+    gradient (5.3) as a dashed line of the same colour. Right: the cosines, with the reference
+    itself at cosine 1 (black, dotted). The reference is the implicit gradient (5.5); a problem
+    without one (no limit) is labelled "unrolled vs one-step": its curves are distances to the
+    one-step gradient.
     Returns dict name -> Line2D (the unrolled error curves).
 
     Examples
@@ -354,17 +355,17 @@ def plot_gradient_regimes(axes, result):
     ax_err, ax_cos = axes
     lines = {}
     for i, (name, reference) in enumerate(zip(result.names, result.references)):
-        label = name if reference == "implicit" else f"{name} (no limit, vs one-step)"
+        label = f"{name}: unrolled" if reference == "implicit" else f"{name} (no limit): unrolled vs one-step"
         (lines[name],) = ax_err.loglog(result.Ls, np.maximum(result.rel_error[i], 1e-17), "o-", color=f"C{i}",
-                                       markersize=3, label=f"{label}: unrolled")
-        ax_cos.semilogx(result.Ls, result.cosine[i], "o-", color=f"C{i}", markersize=3, label=f"{label}: unrolled")
+                                       markersize=3, label=label)
+        ax_cos.semilogx(result.Ls, result.cosine[i], "o-", color=f"C{i}", markersize=3, label=label)
         if reference == "implicit":
             ax_err.axhline(result.one_step_rel_error[i], color=f"C{i}", linestyle="--", label=f"{name}: one-step")
             ax_cos.axhline(result.one_step_cosine[i], color=f"C{i}", linestyle="--", label=f"{name}: one-step")
-    ax_cos.axhline(1.0, color="k", linestyle=":", label="implicit (5.5), the reference")
-    ax_err.set(xlabel="number of unrolled iterations $L$", ylabel="relative error (log scale)",
-               title="Distance to the implicit gradient (5.5)")
-    ax_cos.set(xlabel="number of unrolled iterations $L$", ylabel="cosine to the implicit gradient",
+    ax_cos.axhline(1.0, color="k", linestyle=":", label="the reference: implicit (5.5), else one-step (5.3)")
+    ax_err.set(xlabel="number of unrolled iterations $L$", ylabel="relative error to the reference",
+               title="Distance to the reference gradient")
+    ax_cos.set(xlabel="number of unrolled iterations $L$", ylabel="cosine to the reference",
                title="Direction", ylim=(min(-0.05, float(np.min(result.cosine)) - 0.05), 1.05))
     legend_outside(ax_cos)
     return lines

@@ -55,11 +55,12 @@ def regimes_render(result, artists, frame):
     L = round(frame.L)
     if m < 0:
         return f"L = {L}: below the first L' = {Ls[0]} of the grid"
-    where = (f"the grid point L' = {Ls[m]}" if L == Ls[m] or m == len(Ls) - 1 else
-             f"interpolated between the grid points L' = {Ls[m]} and {Ls[m + 1]} (the dots)")
-    parts = [f"{name}: error {frame.error_at_L[i]:.1e}, cosine {frame.cosine_at_L[i]:.3f}"
-             for i, name in enumerate(result.names)]
-    return f"L = {L}; values at {where}:<br>" + "<br>".join(parts)
+    where = (f"at the grid point L' = {Ls[m]}" if L == Ls[m] or m == len(Ls) - 1 else
+             f"interpolated between the grid points L' = {Ls[m]} and {Ls[m + 1]}")
+    parts = [f"{name}{'' if reference == 'implicit' else ' (to the one-step gradient)'}: error "
+             f"{frame.error_at_L[i]:.1e}, cosine {frame.cosine_at_L[i]:.3f}"
+             for i, (name, reference) in enumerate(zip(result.names, result.references))]
+    return f"L = {L}; the grey dots and these values {where}:<br>" + "<br>".join(parts)
 
 
 def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
@@ -100,7 +101,7 @@ def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     handles, labels = ax_cos.get_legend_handles_labels()        # one legend under both panels, two columns
     ax_cos.get_legend().remove()
     fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small", frameon=False)
-    ax_err.set(title="Distance to implicit (5.5)", xlabel="unrolled iterations $L$")
+    ax_err.set(title="Distance to the reference", xlabel="unrolled iterations $L$")
     ax_cos.set(title="Direction (cosine)", xlabel="unrolled iterations $L$")
     markers = [ax.axvline(L, color="0.3", linewidth=2) for ax in (ax_err, ax_cos)]
     (dots,) = ax_err.plot([L] * len(result.names), np.ones(len(result.names)), "o", color="0.3", markersize=7,
