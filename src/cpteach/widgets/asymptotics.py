@@ -1,6 +1,7 @@
 """The dashboard of notebooks 03a and 03b: masks (4.1), kernel residuals (4.2) and the growth of grad_K (4.6), live."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from functools import partial
 
@@ -11,7 +12,7 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
-from ._dashboard import Dashboard, axis_length, envelope, step_condition_html, step_sliders, trace_run
+from ._dashboard import Dashboard, axis_length, envelope, step_condition_html, step_sliders, trace_run, unicode_text
 from ._background import CSS_DPI
 from ._state import model_key
 
@@ -78,11 +79,13 @@ def asymptotics_run(problem, L, tau, sigma, theta, points=4):
 @dataclass(frozen=True)
 class AsymptoticsFrame:
     """What :func:`asymptotics_dashboard` shows: the :class:`AsymptoticsRun` of the first L steps
-    of a cached run, the panels' x-range ``length`` (:func:`axis_length` of L) and the status line."""
+    of a cached run, the panels' x-range ``length`` (:func:`axis_length` of L), the status line and the
+    problem it shows (``model``: its name, F and G)."""
 
     run: AsymptoticsRun
     length: int
     status: str
+    model: str
 
 
 def _grid_norm(problem, memo, full, tau, sigma, theta, l):
@@ -97,7 +100,8 @@ def asymptotics_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
     Ls = np.append(grid[grid < L], L)
     run = _analyse(full.prefix(L), problem.y, Ls, partial(_grid_norm, problem, memo, full, tau, sigma, theta))
-    return AsymptoticsFrame(run, axis_length(L, L_max), status)
+    model = html.escape(unicode_text(f"{problem.name}, F = {problem.F!r}, G = {problem.G!r}"))
+    return AsymptoticsFrame(run, axis_length(L, L_max), status, model)
 
 
 def _prepare(problem, L_max, grid, memo, tau, sigma, theta):
@@ -141,9 +145,9 @@ def asymptotics_render(artists, frame):
     ax_res.set_ylim(1e-16 * high, high)
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
-    kind = "summable" if run.slope_norm == 0 else "not summable: ‖∇_K\u00a0ℓ‖ grows with L"
-    return (frame.status + f"; the last mask change of these L steps at l = {r.masks.l_o} (it is lₒ once the masks "
-            f"have settled: drag L further to see whether it moves), slope (4.6) = {run.slope_norm:.3g} per step ({kind})")
+    growth = "0: a limit" if run.slope_norm == 0 else f"{run.slope_norm:.3g} per step: no limit"
+    return (f"{frame.model}; {frame.status}<br>last mask change at l = {r.masks.l_o} (lₒ once the masks settle); "
+            f"growth of ‖∇<sub>K</sub>ℓ‖ by (4.6) from the masks at l = L: {growth}")
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
@@ -191,7 +195,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     r = first.residuals
     residuals = plot_convergence(ax_res, dict(zip(RESIDUAL_LABELS, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D,
                                                                     r.Kt_delta_D))),
-                                 title=r"Residuals of $\delta^l$, one run", xlabel=r"iteration $l$",
+                                 title=r"Residuals of $\delta^l$, one run", xlabel=r"iteration $l$ (backward from $L$)",
                                  ylabel="relative residual (log scale)", start=1)
     lines = tuple(residuals.values())
     for line, masked in zip(lines, (True, False, True, False)):     # the masked curves on top, the unmasked
