@@ -472,7 +472,7 @@ def test_presenter_dashboards_wait_for_a_pause_on_every_tab():
     box.tabs.selected_index = 0
     shown = box.current()
     shown.sliders["L"].value += 1
-    assert hidden.idle.last_active() == shown.last_active > hidden.last_active
+    assert hidden.idle.last_active() == hidden.neighbours.last_active() == shown.last_active > hidden.last_active
 
 
 @pytest.mark.parametrize("L, end", [(1, 1), (7, 10), (11, 20), (285, 300), (301, 500), (1999, 2000), (2500, 2000)])
@@ -513,6 +513,25 @@ def test_frames_shown_before_come_from_the_frame_cache_and_equal_a_redraw():
     board.set_pixel_ratio(1.0)
     slider.value = 20
     assert not board.last_frame_cached and _matches_full_redraw(board)
+
+
+def test_the_frames_one_arrow_key_away_are_drawn_in_idle_time():
+    """After a pause, the frames of L - 1 and L + 1 are in the frame cache, whichever slider moved: the next
+    arrow key sends one at once, equal to a full redraw; a float slider's neighbours are not guessed."""
+    board = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=20), L=50)    # 50 -> 51: a new axis length
+    board.neighbours.drain()                            # what the kernel does in the first pause
+    board.sliders["L"].value = 51
+    assert board.last_frame_cached and _matches_full_redraw(board)
+    board.neighbours.drain()
+    board.sliders["L"].value = 50
+    assert board.last_frame_cached and _matches_full_redraw(board)
+    tau = board.sliders["tau"].value
+    board.sliders["tau"].value = tau / 1.05
+    board.neighbours.drain()                            # tau moved: L +- 1 at the new tau
+    board.sliders["L"].value = 49
+    assert board.last_frame_cached and _matches_full_redraw(board)
+    board.sliders["tau"].value = tau / 1.2
+    assert not board.last_frame_cached                  # tau's own neighbours are not guessed
 
 
 def test_a_browser_change_is_drawn_after_the_message_and_changes_coalesce():

@@ -41,6 +41,7 @@ import os
 import re
 import time
 from collections import OrderedDict
+from functools import partial
 
 import ipywidgets as widgets
 import numpy as np
@@ -241,6 +242,7 @@ class Dashboard(widgets.VBox):
         self.last_active = -math.inf               # no slider has moved yet (building one is not activity)
         self._update_queued = False
         self.idle = IdleWork(lambda: self.last_active)
+        self.neighbours = IdleWork(lambda: self.last_active)   # the frames one key press away, when idle
         self.background = Background(figure)
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.6em"))
         self.status.add_class("cpteach-status")
@@ -395,11 +397,30 @@ class Dashboard(widgets.VBox):
             self.image.value, self._text_px = self._encoded_frame()
             self.updates += 1
             self._shown_values = self.values()
+            self.neighbours.replace([partial(self._prerender_neighbour, name, step) for name in self.sliders
+                                     for step in (1, -1)])
         self.last_ms = 1e3 * (time.perf_counter() - start)
         frame = json.dumps({"update": self.updates, "values": self._shown_values, "figure_css_width": self.css_size[0],
                             "min_text_px": self._text_px}, default=str)
         self.status.value = (f"{message}<span class='cpteach-frame' style='display:none'>"
                              f"{html.escape(frame, quote=False)}</span>")
+
+    def _prerender_neighbour(self, name, step):
+        """:meth:`prerender` the values one arrow key away on the slider ``name`` (``step`` = +1 or -1), where
+        the browser's next value is known exactly: an integer slider's value +- its step, a selection
+        slider's next option (a float slider's value is rounded in the browser: none)."""
+        slider = self.sliders.get(name)
+        if isinstance(slider, widgets.IntSlider):
+            value = slider.value + step * slider.step
+            ok = slider.min <= value <= slider.max
+        elif isinstance(slider, widgets.SelectionSlider):
+            index = slider.index + step
+            ok = 0 <= index < len(slider.options)
+            value = slider.options[index] if ok else None
+        else:
+            return
+        if ok:
+            self.prerender(**{**self.values(), name: value})
 
     def _encoded_frame(self):
         """(the encoded frame of the current slider values, its smallest text in CSS px): from the frame

@@ -156,7 +156,7 @@ class Presenter(widgets.VBox):
             board = tab.build()
         if isinstance(board, Dashboard):
             board.side_by_side()
-            board.idle.last_active = self._last_active   # its idle work waits for a pause on every tab
+            board.idle.last_active = board.neighbours.last_active = self._last_active   # idle: on every tab
         self.dashboards[(name, index)] = board
 
 
