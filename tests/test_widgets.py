@@ -130,14 +130,14 @@ def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
     board.sliders["sigma"].value = 0.5
     image = board.image.value
     board.sliders["tau"].value = 10.0 ** board.sliders["tau"].max   # tau*sigma*||K||^2 = 2*||K|| >= 1
-    assert "violated" in board.status.value and "⚠" in board.status.value
+    assert "condition fails" in board.status.value and "⚠" in board.status.value
     assert "τσ‖K‖² = " in board.status.value and "tau*sigma" not in board.status.value   # the library's ASCII, shown in Unicode
     assert board.image.value == image
     record = json.loads(html.unescape(board.status.value.split("cpteach-frame' style='display:none'>")[1]
                                       .split("</span>")[0]))
     assert record["values"]["tau"] < 10.0 ** board.sliders["tau"].max    # the record names the frame shown
     board.sliders["tau"].value = 0.3
-    assert "violated" not in board.status.value and board.image.value != image
+    assert "condition fails" not in board.status.value and board.image.value != image
 
 
 def test_cp_run_raises_for_invalid_steps():
@@ -384,9 +384,9 @@ def test_fixed_point_run_against_the_library():
 def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
     fp_board.sliders["sigma"].value = 0.5
     fp_board.sliders["tau"].value = 10.0 ** fp_board.sliders["tau"].max
-    assert "violated" in fp_board.status.value and "⚠" in fp_board.status.value
+    assert "condition fails" in fp_board.status.value and "⚠" in fp_board.status.value
     fp_board.sliders["tau"].value = 0.3
-    assert "violated" not in fp_board.status.value and "one-step" in fp_board.status.value
+    assert "condition fails" not in fp_board.status.value and "one-step" in fp_board.status.value
 
 
 # the lecturer's figure ----------------------------------------------------------------

@@ -99,12 +99,15 @@ def axis_length(L, L_max):
 
 
 def step_condition_html(K, tau, sigma, theta):
-    """The status line for valid steps; raise the library's ValueError (prefixed) for invalid ones."""
+    """The status line for valid steps; raise a ValueError of two short sentences for invalid ones (the
+    library's own message, which names a safe choice, where it is not the product that fails)."""
+    product = tau * sigma * K.norm() ** 2
     try:
         check_steps(K, tau, sigma, theta)
     except ValueError as err:
-        raise ValueError(f"step-size condition violated: {err}. The figure shows the last valid choice.") from err
-    product = tau * sigma * K.norm() ** 2
+        reason = (f"tau*sigma*||K||^2 = {product:.3g} >= 1: the step-size condition fails (CP may diverge); "
+                  "lower tau or sigma" if product >= 1 else str(err))
+        raise ValueError(f"{reason}. The figure shows the last valid choice.") from err
     return f"<span style='color:green'>τσ‖K‖² = {product:.3g} &lt; 1: step-size condition holds</span>"
 
 
