@@ -292,7 +292,16 @@ def _symlog_ticks(image):
     vmax = image.norm.vmax
     middle = vmax / 10.0 ** (image.decades // 2)
     ticks = [-vmax, -middle, 0.0, middle, vmax]
-    image.colorbar.set_ticks(ticks, labels=[f"{t:.0e}" if t else "0" for t in ticks])
+    image.colorbar.set_ticks(ticks, labels=[_power_of_ten(t) for t in ticks])
+
+
+def _power_of_ten(value):
+    """A tick label in the notation of log axes: 0, $10^{-3}$, $-10^{-9}$, $5\\times10^{-2}$."""
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{abs(value):.0e}".split("e")
+    sign = "-" if value < 0 else ""
+    return rf"${sign}10^{{{int(exponent)}}}$" if mantissa == "1" else rf"${sign}{mantissa}\times10^{{{int(exponent)}}}$"
 
 
 def plot_images(axes, images, cmap="gray", vmin=0.0, vmax=1.0):

@@ -210,12 +210,12 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     bars = ax_bar.barh(["implicit", "one-step", "unrolled"], [1.0, 1.0, 1.0], color=["C2", "C1", "C0"])
     ax_bar.set(xlim=(-1.05, 1.05), xlabel="cosine to implicit", title="Cosines at $L$")
     ax_bar.axvline(0, color="k", linewidth=0.5)
-    titles = {"unrolled": r"unrolled $\nabla_K\ell$ (3.4)", "one_step": r"one-step $\nabla_K$ (5.3)",
-              "implicit": r"implicit $\nabla_K$ (5.5)"}
+    titles = {"unrolled": r"unrolled $\nabla_K\ell$ (3.4)", "one_step": r"one-step $\nabla_K\ell$ (5.3)",
+              "implicit": r"implicit $\nabla_K\ell$ (5.5)"}
     heat = {}
     for i, (key, ax) in enumerate(zip(titles, axes[3:])):
         heat[key] = plot_heatmap(ax, zeros, titles[key], "column of K", "row of K" if i == 0 else "",
-                                 colorbar_label="∂ℓ/∂K, one scale\n(98th percentile)" if i == 2 else None,
+                                 colorbar_label="∂ℓ/∂K, one scale,\ntop 2% saturate" if i == 2 else None,
                                  colorbar_axes=list(axes[3:]))
     artists = {"axes": (ax_cos, ax_err, ax_bar), "cosine": cosine, "one_step_cosine": one_step_cosine,
                "error": error, "one_step_error": one_step_error, "bars": bars, "heat": heat}
