@@ -110,7 +110,7 @@ def test_cp_says_why_the_l1_l1_gap_is_infinite():
     assert outside == list(range(1, 51)) and np.isinf(trace.gap()[1:]).all()         # the oracle
     assert "gap (2.7) = ∞ at l = 1–50: −Kᵀξˡ lies outside dom G*" in board.status.value
     note = next(t for t in board.figure.axes[1].texts if t.get_text())
-    assert note.get_text() == "gap (2.7) = ∞ at l = 1–50" and note.get_animated()
+    assert note.get_text() == "gap (2.7) = ∞\nat l = 1–50" and note.get_animated()
     assert _matches_full_redraw(board)
     tv = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=40, dense=True), L=20)
     assert "∞" not in tv.status.value and not any(t.get_text() for t in tv.figure.axes[1].texts)
@@ -257,8 +257,8 @@ def test_bp_limits_and_colour_scales_follow_L_both_ways():
             assert p98 <= image.norm.vmax <= 10 * p98                     # the scale of this height's ends
         norms = board.figure.axes[3]
         assert norms.get_xlim() == (0.5, rows + 0.5)
-        assert np.isfinite(_line(board, r"$\|\delta_P^l\|$").get_ydata()).sum() == L
-        assert _line(board, r"$\|\delta_P^l\|$").get_marker() == ("o" if L == 1 else "None")   # one point shows
+        assert np.isfinite(_line(board, r"primal $\|\delta_P^l\|$").get_ydata()).sum() == L
+        assert _line(board, r"primal $\|\delta_P^l\|$").get_marker() == ("o" if L == 1 else "None")   # one point shows
         assert _matches_full_redraw(board)
 
 

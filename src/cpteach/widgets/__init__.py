@@ -12,7 +12,7 @@ Examples
 --------
 >>> board = cp_dashboard(L=20)
 >>> board.sliders["tau"].value = 5.0          # breaks tau*sigma*||K||^2 < 1
->>> "violated" in board.status.value
+>>> "condition fails" in board.status.value
 True
 """
 from ._dashboard import Dashboard, step_condition_html, step_sliders

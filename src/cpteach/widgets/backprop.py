@@ -139,15 +139,15 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
     n, k = first.delta_P[0].size, first.delta_D[0].size
     fig, axes = new_figure(2, nrows=2, width=4.4, height=2.7)
     images = {
-        "delta_P": plot_heatmap(axes[0], first.delta_P.reshape(1, n), r"$\delta_P^l$ (3.2)", r"entry $i$ of $z_P$",
+        "delta_P": plot_heatmap(axes[0], first.delta_P.reshape(1, n), r"primal $\delta_P^l$ (3.2)", r"entry $i$ of $z_P$",
                                 r"iteration $l$", colorbar_label="signed log scale,\ntop 2% saturate", decades=8),
-        "delta_D": plot_heatmap(axes[1], first.delta_D.reshape(1, k), r"$\delta_D^l$ (3.3)", r"entry $i$ of $z_D$",
+        "delta_D": plot_heatmap(axes[1], first.delta_D.reshape(1, k), r"dual $\delta_D^l$ (3.3)", r"entry $i$ of $z_D$",
                                 r"iteration $l$", colorbar_label="signed log scale,\ntop 2% saturate", decades=8),
         "grad_K": plot_heatmap(axes[2], first.grad_K, r"$\nabla_K \ell$ (3.4)", "column of K",
                                "row of K", colorbar_label="∂ℓ/∂K, top 2% saturate"),
     }
-    norms = plot_convergence(axes[3], {r"$\|\delta_P^l\|$": np.linalg.norm(first.delta_P, axis=1),
-                                       r"$\|\delta_D^l\|$": np.linalg.norm(first.delta_D, axis=1)},
+    norms = plot_convergence(axes[3], {r"primal $\|\delta_P^l\|$": np.linalg.norm(first.delta_P, axis=1),
+                                       r"dual $\|\delta_D^l\|$": np.linalg.norm(first.delta_D, axis=1)},
                              title="Size of the adjoints", xlabel=r"iteration $l$",
                              ylabel="norm (log scale)", start=1)
     legend_outside(axes[3], "below")        # not beside: the delta_D colour bar above stays by its map

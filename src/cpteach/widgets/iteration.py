@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, linear_limits, new_figure, plot_convergence, plot_signals
@@ -102,7 +103,7 @@ def cp_render(artists, frame):
     artists["gap"].set_data(l, np.where(run.gap > 0, run.gap, np.nan))
     artists["error"].set_data(l, np.where(run.error > 0, run.error, np.nan))
     note = run.gap_note()
-    artists["gap_note"].set_text(note.split(":")[0])      # in the panel, the reason in the status line
+    artists["gap_note"].set_text(note.split(":")[0].replace(" at ", "\nat ", 1))   # in the panel (reason: status)
     ax_conv = artists["ax_conv"]
     ax_conv.set_xlim(0, frame.length)         # follows L in a few steps: few backgrounds while L moves
     ax_conv.set_ylim(*frame.ylim)
@@ -149,7 +150,9 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
                                      "solution $x^*$": problem.x_star, "iterate $x^L$": first.x_L},
                          title=r"Iterate $x^L$", xlabel=r"index $i$", ylabel="signal value")
     lines["solution $x^*$"].set(linewidth=5.0, alpha=0.45)   # a wide band under the iterate: both show
-    legend_outside(ax_signal)                                   # the legend with the band's style
+    lines["iterate $x^L$"].set(color="k")                      # black on the green band (not red: colour-blind)
+    legend_outside(ax_signal)                                   # the legend with these styles
+    ax_signal.xaxis.set_major_locator(MaxNLocator("auto", integer=True, min_n_ticks=1))   # entries: whole i
     ax_signal.set_ylim(*linear_limits(problem.x, problem.y))
     curves = plot_convergence(ax_conv, {"primal-dual\ngap (2.7)": first.gap, r"$\|x^l - x^*\|$": first.error},
                               title="Convergence of Chambolle-Pock", xlabel=r"iteration $l$",
