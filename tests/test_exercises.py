@@ -187,6 +187,20 @@ def test_shape_error_of_a_product_asks_for_K_transpose():
 # ---- predict-then-verify questions ---------------------------------------------------------
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+def test_questions_hints_and_solutions_render_as_written_in_markdown(question):
+    """Rendered as Markdown (as a notebook shows them), the texts keep their ASCII maths: tau*sigma, (x*, xi*),
+    l_o are not turned into italics, and the plain-text view has no escapes."""
+    from markdown_it import MarkdownIt
+
+    for message in (question.prompt(), question.solution(), question.hint()):
+        rendered = MarkdownIt().render(message._repr_markdown_())
+        assert "<em>" not in rendered, rendered
+        plain_text = str(message)
+        assert "\\*" not in plain_text and "\\_" not in plain_text
+    assert question.question.split()[3] in str(question.prompt())
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
 def test_question_outcomes(question):
     right_text = question.choices[question.answer]
     assert question.check(f" {question.answer.upper()} ") and question.check(f"({question.answer})")
@@ -199,8 +213,8 @@ def test_question_outcomes(question):
             assert question.feedback[letter] in result.message
     _incorrect(question.check("z"), "not one of the choices")
     _incorrect(question.check(3), "letter")
-    assert right_text in question.solution().text and question.explanation in question.solution().text
-    assert all(text in question._repr_markdown_() for text in question.choices.values())
+    assert right_text in str(question.solution()) and question.explanation in str(question.solution())
+    assert all(text in str(question.prompt()) for text in question.choices.values())
     assert question.question in repr(question)
 
 

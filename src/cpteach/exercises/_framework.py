@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -47,15 +48,26 @@ class Outcome(str, Enum):
 _COLOURS = {Outcome.CORRECT: "#1a7f37", Outcome.INCORRECT: "#c00000", Outcome.NOT_ATTEMPTED: "#9a6700"}
 
 
+def plain(text):
+    """``text`` (ASCII math such as tau*sigma, x*, prox_{F}) with Markdown's emphasis and escape characters
+    escaped, so that a Markdown cell shows it as written.
+
+    >>> plain("tau*sigma fixed, (x*, xi*)")
+    'tau\\\\*sigma fixed, (x\\\\*, xi\\\\*)'
+    """
+    return re.sub(r"([\\*_`])", r"\\\1", text)
+
+
 @dataclass(frozen=True)
 class Message:
-    """A text shown in the notebook as Markdown (questions, hints and solutions)."""
+    """A text shown in the notebook as Markdown (questions, hints and solutions); plain texts go through
+    :func:`plain`."""
 
     title: str
     text: str
 
     def __str__(self):
-        return f"{self.title}: {self.text}"
+        return f"{self.title}: " + re.sub(r"\\([\\*_`])", r"\1", self.text)      # as plain text: no escapes
 
     def _repr_markdown_(self):
         return f"**{self.title}.** {self.text}"
@@ -217,7 +229,7 @@ class Exercise:
 
     def hint(self):
         """A hint that does not give the answer away."""
-        return Message(f"Hint ({self.name})", self.hint_text)
+        return Message(f"Hint ({self.name})", plain(self.hint_text))
 
     def solution(self):
         """A reference solution (as code in Markdown)."""
@@ -267,9 +279,9 @@ class MultipleChoice(Exercise):
 
     def prompt(self):
         """The question and its choices, as a :class:`Message`."""
-        lines = "\n".join(f"- **({letter})** {text}" for letter, text in self.choices.items())
+        lines = "\n".join(f"- **({letter})** {plain(text)}" for letter, text in self.choices.items())
         letters = ", ".join(f"'{letter}'" for letter in self.choices)
-        return Message(f"Question ({self.name})", f"{self.question}\n\n{lines}\n\nAnswer with one of {letters}.")
+        return Message(f"Question ({self.name})", f"{plain(self.question)}\n\n{lines}\n\nAnswer with one of {letters}.")
 
     def _repr_markdown_(self):
         return self.prompt()._repr_markdown_()
@@ -298,7 +310,7 @@ class MultipleChoice(Exercise):
     def solution(self):
         """The right choice and why."""
         return Message(f"Solution ({self.name})",
-                       f"({self.answer}) {self.choices[self.answer]}\n\n{self.explanation}")
+                       f"({self.answer}) {plain(self.choices[self.answer])}\n\n{plain(self.explanation)}")
 
     def _type_problem(self, answer):
         letters = ", ".join(f"'{letter}'" for letter in self.choices)
