@@ -85,16 +85,17 @@ ONE_STEP_MISTAKES = [
 # ---- the implicit adjoint (5.5): J^T by (3.7), then the solve ------------------------------------
 
 def _JT_function(K, gP, gD, tau, sigma, theta, *, weight=None, keep=1, prev=-1, use_gP=True,
-                 use_gD=True, KT=True):
+                 use_gD=True, KT=True, prev_theta=None):
     k, n = K.shape
     weight = 1 + theta if weight is None else weight(theta)
+    prev_theta = theta if prev_theta is None else prev_theta(theta)
 
     def JT(lam):
         lx, lp, lxi = lam[:n], lam[n:2 * n], lam[2 * n:]
         dP = gP * lx if use_gP else lx
         dD = (gD if use_gD else 1.0) * (lxi - tau * K @ dP)
         back = K.T @ dD if KT else K @ dD
-        return np.concatenate([dP + keep * lp + weight * sigma * back, prev * theta * sigma * back, dD])
+        return np.concatenate([dP + keep * lp + weight * sigma * back, prev * prev_theta * sigma * back, dD])
     return JT
 
 
@@ -216,6 +217,8 @@ IMPLICIT_MISTAKES = [
     ("theta ignored", lambda K, gP, gD, e, t, s, th: _adjoint(K, gP, gD, e, t, s, 1.0), "theta is ignored"),
     ("tau/sigma swapped", lambda K, gP, gD, e, t, s, th: _adjoint(K, gP, gD, e, s, t, th), "swapped"),
     ("no 1 + theta", lambda *a: _adjoint(*a, weight=lambda th: 1.0), "(1 + theta)"),
+    ("2 for 1 + theta", lambda *a: _adjoint(*a, weight=lambda th: 2.0), "not 2 sigma"),
+    ("theta dropped in the x_prev slot", lambda *a: _adjoint(*a, prev_theta=lambda th: 1.0), "theta is missing"),
     ("x_prev slot dropped", lambda *a: _adjoint(*a, keep=0), "lambda_xprev"),
     ("x_prev sign", lambda *a: _adjoint(*a, prev=1), "sign of the x_prev slot"),
     ("no Gamma_P", lambda *a: _adjoint(*a, use_gP=False), "missing Gamma_P"),    # I - J^T singular

@@ -167,16 +167,17 @@ def _transposed_step(K, gamma_P, gamma_D, tau, sigma, theta, variant=None):
     theta = {"theta_one": 1.0, "theta_zero": 0.0}.get(variant, theta)
     gamma_P = np.ones(n) if variant == "no_gamma_P" else gamma_P
     gamma_D = np.ones(k) if variant == "no_gamma_D" else gamma_D
-    weight = 1 if variant == "no_one_plus_theta" else 1 + theta
+    weight = {"no_one_plus_theta": 1.0, "two_for_one_plus_theta": 2.0}.get(variant, 1 + theta)
     keep = 0 if variant == "no_x_prev" else 1
     prev_sign = 1 if variant == "x_prev_sign" else -1
+    prev_theta = 1.0 if variant == "x_prev_no_theta" else theta
 
     def apply(lam):
         lam_x, lam_prev, lam_xi = lam[:n], lam[n:2 * n], lam[2 * n:]
         delta_P = gamma_P * lam_x                                                 # R of (3.7)
         delta_D = gamma_D * (lam_xi - tau * K @ delta_P)
         return np.concatenate([delta_P + keep * lam_prev + weight * sigma * K.T @ delta_D,   # (3.7)
-                               prev_sign * theta * sigma * K.T @ delta_D, delta_D])
+                               prev_sign * prev_theta * sigma * K.T @ delta_D, delta_D])
 
     JT = np.column_stack([apply(col) for col in np.eye(2 * n + k)])
     return JT.T if variant == "rows" else JT
@@ -261,6 +262,10 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
                              "dual steps through x_bar.",
         "no_x_prev": "the first slot of (3.7) also collects lambda_xprev (x^l is the next state's x_prev).",
         "x_prev_sign": "sign of the x_prev slot of (3.7): it is -theta sigma K^T delta_D.",
+        "two_for_one_plus_theta": "the first slot of (3.7) carries (1 + theta) sigma K^T delta_D, not 2 sigma K^T "
+                                  "delta_D: the two agree only at theta = 1.",
+        "x_prev_no_theta": "the x_prev slot of (3.7) is -theta sigma K^T delta_D: theta is missing there (it "
+                           "matters only where theta != 1).",
         "no_gamma_P": "the read-out of (3.7) is missing Gamma_P: delta_P = gamma_P * lambda_x.",
         "no_gamma_D": "the read-out of (3.7) is missing Gamma_D (the mask of the unclipped rows).",
     }
