@@ -130,8 +130,9 @@ def step_sliders(problem, L, tau, sigma, theta, L_max):
         return widgets.FloatLogSlider(value=value, base=10, min=low, max=low + 3, step=0.01, readout_format=".3g",
                                       description=description, **common)
 
-    return {
-        "L": widgets.IntSlider(value=L, min=1, max=L_max, description="L", **common),
+    wide = {**common, "layout": widgets.Layout(width="auto", min_width="12em", grid_column="1 / -1")}
+    return {     # L has a row of its own: its track is long enough to reach a chosen L by dragging
+        "L": widgets.IntSlider(value=L, min=1, max=L_max, description="L", **wide),
         "tau": log_slider(tau, "τ"),
         "sigma": log_slider(sigma, "σ"),
         "theta": widgets.FloatSlider(value=theta, min=0.0, max=1.0, step=0.05, description="θ",
