@@ -15,7 +15,8 @@ Examples
 >>> "condition fails" in board.status.value
 True
 """
-from ._dashboard import Dashboard, step_condition_html, step_sliders
+from ._controls import step_condition_html, step_sliders
+from ._dashboard import Dashboard
 from .iteration import CPRun, cp_dashboard, cp_run
 from .backprop import backprop_dashboard
 from .asymptotics import RESIDUAL_LABELS, AsymptoticsRun, asymptotics_dashboard, asymptotics_run

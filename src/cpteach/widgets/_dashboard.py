@@ -38,7 +38,6 @@ import io
 import json
 import math
 import os
-import re
 import time
 from collections import OrderedDict
 from functools import partial
@@ -53,32 +52,13 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
-from ..chambolle_pock import check_steps
 from ._background import CSS_DPI, Background, smallest_text_px
+from ._controls import unicode_text
 from ._state import IdleWork, Memo, trace_run
 
-__all__ = ["Dashboard", "Memo", "IdleWork", "trace_run", "envelope", "step_sliders", "step_condition_html",
-           "axis_length", "unicode_text"]
+__all__ = ["Dashboard", "Memo", "IdleWork", "trace_run", "envelope", "axis_length"]
 
 PIXEL_RATIO = 2.0     # rendered pixels per CSS pixel
-
-
-# ASCII notation of the library's messages and problem names -> the Unicode the dashboards show
-_UNICODE = [(r"\|\|\.\|\|", "‖·‖"), (r"\|\|", "‖"), (r"\^2", "²"), (r"_1\b", "₁"), (r"\btau\b", "τ"),
-            (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"), (r"\bgrad_K\b", "∇_K\u00a0ℓ"), (r"(?<=[τσ])\*(?=[σ‖])", ""),
-            (r">=", "≥"), (r"<=", "≤"), (r"(?<=\d) x (?=\d)", " × ")]
-
-
-def unicode_text(text):
-    """``text`` with the ASCII notation of the library (tau*sigma*||K||^2 >= 1, ||.||_1, grad_K) in the
-    Unicode the status lines use (τσ‖K‖² ≥ 1, ‖·‖₁, ∇_K ℓ).
-
-    >>> unicode_text("tau*sigma*||K||^2 >= 1; lower tau (G = 0.3 ||.||_1)")
-    'τσ‖K‖² ≥ 1; lower τ (G = 0.3 ‖·‖₁)'
-    """
-    for pattern, unicode in _UNICODE:
-        text = re.sub(pattern, unicode, text)
-    return text
 
 
 def axis_length(L, L_max):
@@ -96,48 +76,6 @@ def axis_length(L, L_max):
     decade = 10 ** max(0, len(str(int(L))) - 1)
     end = next(step * decade for step in (1, 2, 3, 5, 10) if step * decade >= L)
     return min(int(L_max), int(end))
-
-
-def step_condition_html(K, tau, sigma, theta):
-    """The status line for valid steps; raise a ValueError of two short sentences for invalid ones (the
-    library's own message, which names a safe choice, where it is not the product that fails)."""
-    product = tau * sigma * K.norm() ** 2
-    try:
-        check_steps(K, tau, sigma, theta)
-    except ValueError as err:
-        reason = (f"tau*sigma*||K||^2 = {product:.3g} >= 1: the step-size condition fails (CP may diverge); "
-                  "lower tau or sigma" if product >= 1 else str(err))
-        raise ValueError(f"{reason}. The figure shows the last valid choice.") from err
-    return f"<span style='color:green'>τσ‖K‖² = {product:.3g} &lt; 1: step-size condition holds</span>"
-
-
-def step_sliders(problem, L, tau, sigma, theta, L_max):
-    """Sliders for L (int, 1..L_max), tau and sigma (log scale, about 10^-3 .. 4 / ||K||), theta in [0, 1].
-
-    ``tau`` or ``sigma`` None starts at the problem's steps. They send values while dragged
-    (``continuous_update=True``).
-    """
-    tau = problem.tau if tau is None else tau
-    sigma = problem.sigma if sigma is None else sigma
-    step_max = math.log10(4.0 / problem.K.norm())
-    common = {"continuous_update": True, "style": {"description_width": "1.5em"},
-              "layout": widgets.Layout(width="auto", min_width="12em")}
-
-    def log_slider(value, description):
-        # the browser snaps a slider to min + k * step: put the start value on that grid, else it is moved
-        # (0.495 -> 0.491) and the figure no longer shows the steps the notebook computes with
-        low = math.log10(value) - 0.01 * round((math.log10(value) - (step_max - 3)) / 0.01)
-        return widgets.FloatLogSlider(value=value, base=10, min=low, max=low + 3, step=0.01, readout_format=".3g",
-                                      description=description, **common)
-
-    wide = {**common, "layout": widgets.Layout(width="auto", min_width="12em", grid_column="1 / -1")}
-    return {     # L has a row of its own: its track is long enough to reach a chosen L by dragging
-        "L": widgets.IntSlider(value=L, min=1, max=L_max, description="L", **wide),
-        "tau": log_slider(tau, "τ"),
-        "sigma": log_slider(sigma, "σ"),
-        "theta": widgets.FloatSlider(value=theta, min=0.0, max=1.0, step=0.05, description="θ",
-                                     readout_format=".2f", **common),
-    }
 
 
 def fixed_width_ticks(axis, largest):

@@ -12,7 +12,8 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
-from ._dashboard import Dashboard, axis_length, envelope, step_condition_html, step_sliders, trace_run, unicode_text
+from ._controls import step_condition_html, step_sliders, unicode_text
+from ._dashboard import Dashboard, axis_length, envelope, trace_run
 from ._background import CSS_DPI
 from ._state import model_key
 
@@ -147,7 +148,7 @@ def asymptotics_render(artists, frame):
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
     growth = "0: a limit" if run.slope_norm == 0 else f"{run.slope_norm:.3g} per step: no limit"
     return (f"{frame.model}; {frame.status}<br>last mask change at l = {r.masks.l_o} (lₒ once the masks settle); "
-            f"growth of ‖∇<sub>K</sub>ℓ‖ by (4.6) from the masks at l = L: {growth}")
+            f"growth of the gradient norm ‖∇ℓ‖ by (4.6), from the masks at l = L: {growth}")
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):

@@ -13,7 +13,8 @@ from ..chambolle_pock import chambolle_pock
 from ..plotting import (decade_limits, legend_outside, new_figure, percentile_scale, plot_convergence, plot_heatmap,
                         update_heatmap)
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, axis_length, fixed_width_ticks, step_condition_html, step_sliders, trace_run
+from ._controls import step_condition_html, step_sliders
+from ._dashboard import Dashboard, axis_length, fixed_width_ticks, trace_run
 from ._state import model_key
 
 __all__ = ["BackpropFrame", "backprop_frame", "backprop_render", "backprop_dashboard"]

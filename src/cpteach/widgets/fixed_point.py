@@ -13,7 +13,8 @@ from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
 from ..plotting import decade_limits, legend_outside, new_figure, percentile_scale, plot_heatmap, update_heatmap
 from ..problems import ball_problem
-from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders, trace_run, unicode_text
+from ._controls import step_condition_html, step_sliders, unicode_text
+from ._dashboard import Dashboard, axis_length, trace_run
 
 __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
            "FixedPointFrame", "fixed_point_frame", "fixed_point_render", "fixed_point_dashboard"]

@@ -10,7 +10,8 @@ from matplotlib.ticker import MaxNLocator
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
-from ._dashboard import Dashboard, axis_length, step_condition_html, step_sliders
+from ._controls import step_condition_html, step_sliders
+from ._dashboard import Dashboard, axis_length
 
 __all__ = ["CPRun", "cp_run", "CPFrame", "cp_frame", "cp_render", "cp_dashboard"]
 

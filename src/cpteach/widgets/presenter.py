@@ -16,7 +16,8 @@ from typing import Callable
 import ipywidgets as widgets
 
 from ..problems import PRESENTER_PROBLEMS, tv_l1_denoising_1d
-from ._dashboard import Dashboard, IdleWork, unicode_text
+from ._controls import unicode_text
+from ._dashboard import Dashboard, IdleWork
 from .asymptotics import asymptotics_dashboard
 from .backprop import backprop_dashboard
 from .fixed_point import fixed_point_dashboard
