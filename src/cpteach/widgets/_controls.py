@@ -9,7 +9,7 @@ import ipywidgets as widgets
 
 from ..chambolle_pock import check_steps
 
-__all__ = ["step_sliders", "step_condition_html", "unicode_text"]
+__all__ = ["step_sliders", "step_condition_html", "unicode_text", "model_text"]
 
 
 # ASCII notation of the library's messages and problem names -> the Unicode the dashboards show
@@ -28,6 +28,21 @@ def unicode_text(text):
     for pattern, unicode in _UNICODE:
         text = re.sub(pattern, unicode, text)
     return text
+
+
+def model_text(problem):
+    """The problem's name with F and G in the notation of the presenter's chooser, for a status line that
+    names the problem where no chooser does.
+
+    >>> from cpteach.problems import tv_l1_denoising_1d
+    >>> model_text(tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5))
+    '1-D TV-L1 denoising (n = 48): F = 1 ‖·‖₁, G = 0.5 ‖·‖₁'
+    """
+    def term(f):
+        forms = {"L1": "{w:g} ‖·‖₁", "SquaredL2": "{w:g}/2 ‖·‖²"}
+        form = forms.get(type(f).__name__)
+        return form.format(w=f.weight) if form and hasattr(f, "weight") else unicode_text(repr(f))
+    return f"{problem.name}: F = {term(problem.F)}, G = {term(problem.G)}"
 
 
 def step_condition_html(K, tau, sigma, theta):

@@ -12,7 +12,7 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
 from ..problems import tv_l1_denoising_1d
-from ._controls import step_condition_html, step_sliders, unicode_text
+from ._controls import model_text, step_condition_html, step_sliders
 from ._dashboard import Dashboard, axis_length, envelope, trace_run
 from ._background import CSS_DPI
 from ._state import model_key
@@ -101,7 +101,7 @@ def asymptotics_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     full = trace_run(problem, memo, L, L_max, tau, sigma, theta)
     Ls = np.append(grid[grid < L], L)
     run = _analyse(full.prefix(L), problem.y, Ls, partial(_grid_norm, problem, memo, full, tau, sigma, theta))
-    model = html.escape(unicode_text(f"{problem.name}, F = {problem.F!r}, G = {problem.G!r}"))
+    model = html.escape(model_text(problem))
     return AsymptoticsFrame(run, axis_length(L, L_max), status, model)
 
 
