@@ -391,6 +391,21 @@ def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
 
 # the lecturer's figure ----------------------------------------------------------------
 
+@pytest.mark.parametrize("make, applies", [(lambda: problems.ball_problem(), True),
+                                           (lambda: problems.tv_denoising_1d(n=20, dense=True), False)])
+def test_fixed_point_board_states_whether_the_theorem_applies(make, applies):
+    """The status names the verdict of the theorem's conditions (section 5C) at the shown steps, computed here
+    independently; 1-D TV has a non-unique dual, so its 'implicit' reference is not the theorem's limit."""
+    from cpteach.fixed_point import theorem_conditions
+
+    p = make()
+    board = widgets.fixed_point_dashboard(problem=p, L=20, L_max=100)
+    verdict = theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma).verdict
+    assert verdict.startswith("the theorem applies" if applies else "the theorem does NOT apply")
+    shown = html.unescape(board.status.value)
+    assert "section 5C: " + verdict.split(":")[0] in shown
+
+
 def test_regimes_dashboard_marks_L_and_reads_the_grid():
     board = widgets.regimes_dashboard(L=10, L_max=200, points=4)     # grid L' = 1, 6, 34, 200
     markers = [line for ax in board.figure.axes for line in ax.get_lines() if line.get_animated()

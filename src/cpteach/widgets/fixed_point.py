@@ -10,7 +10,8 @@ from matplotlib.ticker import NullFormatter
 
 from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock, solve
-from ..fixed_point import cosine_and_error, fixed_point_gradient, implicit_gradient, unrolled_against
+from ..fixed_point import (cosine_and_error, fixed_point_gradient, implicit_gradient, theorem_conditions,
+                           unrolled_against)
 from ..plotting import decade_limits, legend_outside, new_figure, percentile_scale, plot_heatmap, update_heatmap
 from ..problems import ball_problem
 from ._controls import step_condition_html, step_sliders, unicode_text
@@ -23,11 +24,14 @@ __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fix
 @dataclass(frozen=True)
 class FixedPointReference:
     """The L-independent gradients of one choice of tau, sigma, theta: the one-step gradient (5.3),
-    the implicit gradient (5.5), and a solver warning (empty if none)."""
+    the implicit gradient (5.5), a solver warning (empty if none) and the verdict of
+    :func:`cpteach.fixed_point.theorem_conditions` (whether the implicit gradient is the limit; empty
+    where the problem is outside its scope)."""
 
     one_step: np.ndarray
     implicit: np.ndarray
     warning: str
+    conditions: str = ""
 
 
 def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000):
@@ -49,7 +53,11 @@ def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000)
                                  warn=False)                                                              # (5.5)
     one_step = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, solution=sol)      # (5.3)
     warning = " ".join(w for w in (sol.warning, implicit.warning) if w)   # the library's messages
-    return FixedPointReference(one_step.grad_K, implicit.grad_K, warning)
+    try:                                                   # the theorem of section 5C, checked, not inferred
+        conditions = theorem_conditions(K, F, G, x, sol.x_star, sol.xi_star, tau=tau, sigma=sigma, theta=theta).verdict
+    except (TypeError, ValueError):                        # F* without a 0/1 derivative: outside its scope
+        conditions = ""
+    return FixedPointReference(one_step.grad_K, implicit.grad_K, warning, conditions)
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,8 @@ def fixed_point_render(artists, frame):
     ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4))
     status = (frame.status + f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
               f"{run.one_step_cosine:.4f}")
+    if reference.conditions:
+        status += f"<br>section 5C: {html.escape(unicode_text(reference.conditions))}"
     if reference.warning:
         status += f" <b style='color:#c00000'>⚠ {html.escape(unicode_text(reference.warning))}</b>"
     return status
