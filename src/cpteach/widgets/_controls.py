@@ -38,11 +38,10 @@ def model_text(problem):
     >>> model_text(tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5))
     '1-D TV-L1 denoising (n = 48): F = 1 ‖·‖₁, G = 0.5 ‖·‖₁'
     """
-    def term(f):
-        forms = {"L1": "{w:g} ‖·‖₁", "SquaredL2": "{w:g}/2 ‖·‖²"}
-        form = forms.get(type(f).__name__)
-        return form.format(w=f.weight) if form and hasattr(f, "weight") else unicode_text(repr(f))
-    return f"{problem.name}: F = {term(problem.F)}, G = {term(problem.G)}"
+    def term(f):          # in the library's ASCII notation, which unicode_text turns into the chooser's
+        form = {"L1": "{w:g} ||.||_1", "SquaredL2": "{w:g}/2 ||.||^2"}.get(type(f).__name__)
+        return form.format(w=f.weight) if form and hasattr(f, "weight") else repr(f)
+    return unicode_text(f"{problem.name}: F = {term(problem.F)}, G = {term(problem.G)}")
 
 
 def step_condition_html(K, tau, sigma, theta):

@@ -315,14 +315,14 @@ class Dashboard(widgets.VBox):
         """Draw the frame of the slider ``values`` (every slider by name) into the frame cache without
         showing it (idle work: a slider moved there later shows it at once); the artists go back to the
         current values. Values the library refuses (a ValueError) are skipped."""
-        key = tuple((name, values[name]) for name in self.sliders)
+        key = self._frame_key(values)
         if key in self._frames:
             return
         try:
             self._render(self._compute_data(self.memo, **values))
         except ValueError:
             return
-        self._keep(key, (self._frame(), self._frame_text_px()))
+        self._draw_and_keep(key)
         self._compute()                           # the artists hold the current values again
 
     def _compute(self):
@@ -367,17 +367,22 @@ class Dashboard(widgets.VBox):
     def _encoded_frame(self):
         """(the encoded frame of the current slider values, its smallest text in CSS px): from the frame
         cache where these values were drawn before with this layout, else drawn (:meth:`_frame`) and kept."""
-        key = tuple(self.values().items())
+        key = self._frame_key(self.values())
         self.last_frame_cached = key in self._frames
         if self.last_frame_cached:
             self.cached_frames += 1
             self._frames.move_to_end(key)
             return self._frames[key]
-        return self._keep(key, (self._frame(), self._frame_text_px()))
+        return self._draw_and_keep(key)
 
-    def _keep(self, key, entry):
-        """Keep ``entry`` for the slider values ``key`` (the oldest frame goes beyond ``frame_cache``)."""
-        self._frames[key] = entry
+    def _frame_key(self, values):
+        """The frame cache's key of the slider ``values`` (a dict name -> value), in the sliders' order."""
+        return tuple((name, values[name]) for name in self.sliders)
+
+    def _draw_and_keep(self, key):
+        """Draw the frame of the artists as they are (:meth:`_frame`) and keep it, with its smallest text,
+        for the slider values ``key`` (the oldest frame goes beyond ``frame_cache``); return the pair."""
+        entry = self._frames[key] = (self._frame(), self._frame_text_px())
         while len(self._frames) > self._frame_cache:
             self._frames.popitem(last=False)
         return entry
