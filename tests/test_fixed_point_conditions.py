@@ -34,7 +34,7 @@ def test_l1_l1_satisfies_the_theorem_and_sigma_min_matches_finite_differences(se
     c = conditions(p)
     assert c.applies and c.dual_unique and c.primal_unique and c.nondegenerate, c.verdict
     assert c.unclipped_rows == c.free_unknowns == c.rank                   # K_M square and invertible (4.11)
-    assert c.verdict.startswith("the theorem applies")
+    assert c.verdict.startswith("the theorem applies") and c.failures == () and c.nonsingular
     J = fd_jacobian(p, p.x_star, p.xi_star)
     oracle = np.linalg.svd(np.eye(len(J)) - J.T, compute_uv=False)[-1]
     assert c.sigma_min == pytest.approx(oracle, rel=1e-5) and c.sigma_min > 1e-3
@@ -53,6 +53,7 @@ def test_an_unclipped_zero_row_makes_the_dual_non_unique():
     assert not c.dual_unique and c.primal_unique and not c.applies
     assert c.unclipped_rows == c.rank + 1 and c.sigma_min < 1e-8
     assert "dual not unique (1)" in c.verdict and "singular (3)" in c.verdict
+    assert c.failures == ("dual not unique (1)", "I - J^T singular (3)")
 
 
 def test_tv_l1_plateaus_make_the_primal_non_unique():
@@ -65,6 +66,8 @@ def test_tv_l1_plateaus_make_the_primal_non_unique():
     assert np.ptp(values) < 1e-9                                             # the objective is flat along d
     assert not c.primal_unique and c.rank < c.free_unknowns and not c.applies
     assert "primal not unique (1)" in c.verdict
+    assert c.failures == ("primal not unique (1)", "I - J^T singular (3)") and not c.nonsingular   # plateaus: singular
+
 
 
 def test_a_solution_on_a_kink_is_degenerate():

@@ -21,6 +21,7 @@ def test_shapes_and_references(regimes):
     assert regimes.references == ("implicit", "implicit", "one-step")     # TV-L1: (5.5) has no solution
     assert regimes.gmres_residual[2] > 1e-3 > 1e-6 > regimes.gmres_residual[:2].max()
     assert np.isnan(regimes.one_step_cosine[2]) and np.all(np.isfinite(regimes.one_step_cosine[:2]))
+    assert [c.applies for c in regimes.conditions] == [True, True, False]  # section 5C: TV-L1's plateaus fail it
 
 
 def test_entries_match_separately_unrolled_gradients(regimes):

@@ -421,11 +421,19 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     expected = 10 ** np.interp(np.log10(40), np.log10(r.Ls), np.log10(r.rel_error[0]))
     assert dots.get_ydata()[1] == pytest.approx(expected, rel=1e-9)
     cosine = np.interp(np.log10(40), np.log10(r.Ls), r.cosine[0])
-    assert f"ball (6.1): error {expected:.1e}, cosine {cosine:.3f}" in board.status.value
-    assert "TV-L1 (to the one-step gradient): error" in board.status.value     # its reference, named
+    assert f"ball (6.1): theorem (5C) holds; against the implicit (5.5): error {expected:.1e}, cosine {cosine:.3f}" \
+        in board.status.value
+    # each problem's line says whether the theorem's conditions hold, from theorem_conditions computed here
+    from cpteach.widgets.regimes import default_regimes
+    for name, p in default_regimes().items():
+        c = fixed_point.theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma)
+        line = next(line for line in board.status.value.split("<br>") if line.startswith(name + ":"))
+        assert ("theorem (5C) holds;" in line) == c.applies and ("fails" in line) == (not c.applies), line
+        assert c.applies or "primal not unique (1)" in line and "I - J^T singular (3)" in line   # TV-L1's plateaus
+    assert "TV-L1: theorem (5C) fails" in board.status.value and "against the one-step (5.3): error" in board.status.value
     board.sliders["L"].value = 34.0                                  # on a grid point: its values
     assert "at the grid point L' = 34:" in board.status.value
-    assert f"ball (6.1): error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value
+    assert f"error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value.split("<br>")[2]
     # every arrow key (one slider step) moves the marker visibly: at least 4 CSS px
     slider, ax = board.sliders["L"], board.figure.axes[0]
     for value in (1.0, 40.0):
@@ -438,10 +446,28 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
 
 def test_regimes_dashboard_uses_its_problems():
     board = widgets.regimes_dashboard(problems={"ball": problems.ball_problem(k=6, n=4)}, L=10, L_max=50, points=4)
-    assert "ball: error" in board.status.value and "TV-L1" not in board.status.value
+    assert "ball: theorem (5C) holds; against the implicit (5.5): error" in board.status.value
+    assert "TV-L1" not in board.status.value
 
 
 # the presenter ------------------------------------------------------------------------
+
+def test_projector_layout_sizes_the_text_for_the_shown_figure():
+    """Laid out for a projector, the figure's smallest text is 20 CSS px at the size it is shown (1240 px
+    wide; the layout is computed smaller and rendered at the same pixels), the sliders share one row with
+    L's track twice as long, and the frame stays the figure of the same values."""
+    board = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=30), L=20)
+    assert board.min_text_px * 1240 / board.css_size[0] < 19            # the notebook's layout: smaller text
+    board.projector_layout()
+    assert board.min_text_px * 1240 / board.css_size[0] == pytest.approx(20, abs=0.05)
+    width, height = PIL.Image.open(io.BytesIO(board.image.value)).size
+    assert width == pytest.approx(1240 * 2, abs=2) and height == pytest.approx(520 * 2, abs=2)   # 2 px per CSS px
+    assert board.controls.layout.grid_template_columns == "2fr 1fr 1fr 1fr"
+    assert all(slider.layout.grid_column == "auto" for slider in board.sliders.values())
+    assert board.children == (board.controls, board.status, board.image)
+    before = board.image.value
+    board.sliders["L"].value = 5
+    assert board.image.value != before
 
 def test_presenter_builds_lazily_and_keeps_the_tab():
     box = widgets.presenter()

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _validate
 from ..backprop import backprop
 from ..chambolle_pock import CPTrace, chambolle_pock
+from .conditions import theorem_conditions
 from .gradients import fixed_point_gradient, implicit_gradient
 
 __all__ = ["GradientComparison", "compare_gradients", "cosine_and_error", "unrolled_against", "GradientRegimes",
@@ -154,7 +155,9 @@ class GradientRegimes:
     (5.3): then I - J^T is singular, the unrolled series has no limit and there is no implicit
     gradient to compare with (``gmres_residual[i]``, the relative residual GMRES reached, says how
     far from solvable (5.5) is). ``one_step_cosine[i]``, ``one_step_rel_error[i]`` compare the
-    one-step with the implicit gradient (NaN where there is none).
+    one-step with the implicit gradient (NaN where there is none). ``conditions[i]``: the
+    :class:`TheoremConditions` of section 5C at the problem's solution and steps, whether the implicit
+    gradient is the limit of the unrolled ones (empty where the result was built without them).
     """
 
     names: tuple
@@ -165,6 +168,7 @@ class GradientRegimes:
     one_step_cosine: np.ndarray
     one_step_rel_error: np.ndarray
     gmres_residual: np.ndarray
+    conditions: tuple = ()
 
 
 def gradient_regimes(problems, L_max=2000, points=12):
@@ -211,11 +215,13 @@ def gradient_regimes(problems, L_max=2000, points=12):
         trace = chambolle_pock(K, F, G, x, L=int(Ls[-1]), **steps)
         unrolled = unrolled_against(trace, y, Ls, reference)
         one = cosine_and_error(one_step, reference) if implicit.gmres_converged else (np.nan, np.nan)
-        rows.append((unrolled, one, implicit.gmres_residual, implicit.gmres_converged))
+        conditions = theorem_conditions(K, F, G, x, problem.solution.x_star, problem.solution.xi_star, **steps)  # 5C
+        rows.append((unrolled, one, implicit.gmres_residual, implicit.gmres_converged, conditions))
     return GradientRegimes(names=tuple(problems),
                            references=tuple("implicit" if row[3] else "one-step" for row in rows), Ls=Ls,
                            cosine=np.array([row[0][0] for row in rows]),
                            rel_error=np.array([row[0][1] for row in rows]),
                            one_step_cosine=np.array([row[1][0] for row in rows]),
                            one_step_rel_error=np.array([row[1][1] for row in rows]),
-                           gmres_residual=np.array([row[2] for row in rows]))
+                           gmres_residual=np.array([row[2] for row in rows]),
+                           conditions=tuple(row[4] for row in rows))

@@ -34,7 +34,8 @@ class TheoremConditions:
     G = SquaredL2(w): ``kappa`` = 1 / (1 + tau w), for G = ElasticL1(alpha, eps): ``kappa`` = 1 / (1 + tau eps)
     (``mu`` NaN); both NaN for a masked G.
     Condition 3. ``sigma_min``: the smallest singular value of I - J^T (dense, NaN when
-    2n + k > ``dense_max``). ``applies`` is True when every computed condition holds, and
+    2n + k > ``dense_max``); ``nonsingular`` = not (sigma_min <= sv_tol) (True where it was not
+    computed). ``applies`` is True when every computed condition holds, and
     ``verdict`` says it in one line.
     """
 
@@ -50,8 +51,16 @@ class TheoremConditions:
     mu: float
     kappa: float
     sigma_min: float
+    nonsingular: bool
     applies: bool
     verdict: str
+
+    @property
+    def failures(self):
+        """The conditions that fail, each in a few words with its number, e.g. ``('primal not unique (1)',)``."""
+        named = (("dual not unique (1)", self.dual_unique), ("primal not unique (1)", self.primal_unique),
+                 ("degenerate (2)", self.nondegenerate), ("I - J^T singular (3)", self.nonsingular))
+        return tuple(name for name, holds in named if not holds)
 
 
 def _damping(G, v_P, tau, K, xi_star):
@@ -105,7 +114,7 @@ def _verdict(c):
         fails.append(f"rank {c['rank']} < {c['free_unknowns']} free unknowns: primal not unique (1)")
     if not c["nondegenerate"]:
         fails.append(f"kink margin {c['kink_margin']:.1e}: degenerate (2)")
-    if c["sigma_min"] <= c["sv_tol"]:
+    if not c["nonsingular"]:
         fails.append(f"sigma_min(I - J^T) = {c['sigma_min']:.1e}: singular (3)")
     if fails:
         return "the theorem does NOT apply: " + "; ".join(fails)
@@ -173,6 +182,7 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
     c = dict(n=x.size, k=xi_star.size, unclipped_rows=int(M_D.sum()), free_unknowns=int(M_P.sum()), rank=rank,
              dual_unique=rank == int(M_D.sum()),
              primal_unique=rank == int(M_P.sum()) if G.has_mask else bool(kappa < 1),      # strong convexity
-             kink_margin=margin, nondegenerate=margin > margin_tol, mu=mu, kappa=kappa, sigma_min=sigma_min)
-    applies = c["dual_unique"] and c["primal_unique"] and c["nondegenerate"] and not sigma_min <= sv_tol
-    return TheoremConditions(**c, applies=bool(applies), verdict=_verdict({**c, "sv_tol": sv_tol}))
+             kink_margin=margin, nondegenerate=margin > margin_tol, mu=mu, kappa=kappa, sigma_min=sigma_min,
+             nonsingular=not sigma_min <= sv_tol)                        # NaN (not computed) does not fail
+    applies = c["dual_unique"] and c["primal_unique"] and c["nondegenerate"] and c["nonsingular"]
+    return TheoremConditions(**c, applies=bool(applies), verdict=_verdict(c))

@@ -232,31 +232,33 @@ class Dashboard(widgets.VBox):
         if self.updates:
             self.update()
 
-    def side_by_side(self, controls_width="19em", size=(900, 540), min_text_px=16.5):
-        """Put the sliders and the status line in a column left of the figure, and lay the figure out
-        for a shown size of ``size`` = (width, height) CSS pixels (the presenter on a 1280 x 720
-        projector), so that its smallest text is ``min_text_px`` CSS pixels there.
+    def projector_layout(self, size=(1240, 520), min_text_px=20.0, height="calc(100vh - 110px)"):
+        """Lay the dashboard out for a projected 1280 x 720 screen: the sliders in one row (the first, L, with a
+        track twice as long as the others: it reaches a chosen L by dragging), the status line
+        under them, and the figure laid out for a shown size of ``size`` = (width, height) CSS pixels, so
+        that its smallest text is ``min_text_px`` CSS pixels there (sub- and superscripts are 0.7 of that:
+        14 px at 20). The dashboard is ``height`` tall; the figure takes what the sliders and the status
+        leave of it (keeping its aspect), so a longer status line shrinks it a little instead of pushing
+        it off the screen.
 
         Text smaller than the tick labels (legends at "small") is raised to their size first; the
         figure is then laid out ``min_text_px`` / (that size in CSS px) times smaller than ``size``
-        and rendered at the same pixels, so that, stretched to ``size``, all its text is large
-        enough. The image keeps its aspect and shrinks only where the screen is smaller.
+        and rendered at the same pixels, so that, stretched to ``size``, all its text is large enough.
         """
         base = max(self.min_text_px * 72 / CSS_DPI, FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points())
         for text in self.figure.findobj(Text):
             if text.get_fontsize() < base:
                 text.set_fontsize(base)
         zoom = min_text_px / (base * CSS_DPI / 72)
-        width, height = size
-        self.figure.set_size_inches(width / zoom / CSS_DPI, height / zoom / CSS_DPI)
+        width, height_px = size
+        self.figure.set_size_inches(width / zoom / CSS_DPI, height_px / zoom / CSS_DPI)
         self.set_pixel_ratio(PIXEL_RATIO * zoom)
-        self.controls.layout.grid_template_columns = "1fr"
-        self.image.layout = widgets.Layout(flex="1 1 0%", min_width="0", height="auto", max_width=f"{width}px",
-                                           max_height="calc(100vh - 150px)", object_fit="contain",
-                                           object_position="left top")
-        column = widgets.VBox([self.controls, self.status],
-                              layout=widgets.Layout(width=controls_width, min_width=controls_width))
-        self.children = [widgets.HBox([column, self.image], layout=widgets.Layout(align_items="flex-start"))]
+        for slider in self.sliders.values():
+            slider.layout.grid_column = "auto"          # one row; the first slider (L) twice as long as the others
+        self.controls.layout.grid_template_columns = " ".join(["2fr"] + ["1fr"] * (len(self.sliders) - 1))
+        self.image.layout = widgets.Layout(flex="1 1 0%", min_height="0", width=f"{width}px", max_width="100%",
+                                           object_fit="contain", object_position="left top")
+        self.layout.height = height
 
     def _ipython_display_(self):
         """The widget; in a site build (``CPTEACH_STATIC_DASHBOARDS=1``, set by book/build.sh) its

@@ -12,7 +12,7 @@ from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock, solve
 from ..fixed_point import (cosine_and_error, fixed_point_gradient, implicit_gradient, theorem_conditions,
                            unrolled_against)
-from ..plotting import decade_limits, legend_outside, new_figure, percentile_scale, plot_heatmap, update_heatmap
+from ..plotting import decade_limits, new_figure, percentile_scale, plot_heatmap, update_heatmap
 from ..problems import ball_problem
 from ._controls import step_condition_html, step_sliders, unicode_text
 from ._dashboard import Dashboard, axis_length, trace_run
@@ -148,14 +148,11 @@ def fixed_point_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
 def fixed_point_render(artists, frame):
     """Write a :class:`FixedPointFrame` into the artists of :func:`fixed_point_dashboard`; return the status."""
     run, reference, vmax = frame.run, frame.run.reference, frame.vmax
-    ax_cos, ax_err, ax_bar = artists["axes"]
+    ax_cos, ax_err = artists["axes"]
     artists["cosine"].set_data(run.Ls, run.cosine)
     artists["one_step_cosine"].set_ydata([run.one_step_cosine] * 2)
     artists["error"].set_data(run.Ls, np.maximum(run.rel_error, 1e-16))
     artists["one_step_error"].set_ydata([max(run.one_step_rel_error, 1e-16)] * 2)
-    for bar, value in zip(artists["bars"], (1.0, run.one_step_cosine, run.cosine[-1])):
-        bar.set_width(value)
-    ax_bar.title.set_text(rf"Cosines at $L$ = {run.Ls[-1]}")
     heat = artists["heat"]
     update_heatmap(heat["unrolled"], run.unrolled, vmax=vmax)
     for key in ("one_step", "implicit"):                 # static: redrawn when tau, sigma, theta or the scale change
@@ -180,7 +177,7 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
 
     Sliders L, tau, sigma, theta. Top row: cosine and relative error of the unrolled gradient
     (3.4) of L' <= L iterations (a fixed log grid plus L) against the implicit gradient (5.5), the
-    one-step gradient (5.3) as a dashed line, and the cosines at L as bars. Bottom row: the three
+    one-step gradient (5.3) as a dashed line, and one legend for both. Bottom row: the three
     gradients as heat maps (rows and columns of K) on ONE colour scale (the 98th percentile of
     their magnitudes: a few large entries saturate, so the structure of the rest shows). The implicit gradient is
     the derivative of the loss at the solution, so it does not move with tau, sigma, theta; the
@@ -207,20 +204,17 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     grid = np.unique(np.geomspace(1, L_max, 12).round().astype(int))   # the L' of the curves (plus L)
     ones, zeros = np.ones(2), np.zeros(problem.K.M.shape)   # placeholders: the first frame draws the data
     fig, axes = new_figure(3, nrows=2, width=3.0, height=2.55)
-    ax_cos, ax_err, ax_bar = axes[:3]
+    ax_cos, ax_err, ax_key = axes[:3]
     (cosine,) = ax_cos.semilogx([1, 2], ones, "o-", label="unrolled (3.4)")
     one_step_cosine = ax_cos.axhline(1.0, color="C1", linestyle="--", label="one-step (5.3)")
     ax_cos.set(xlabel=r"iterations $L'$", ylabel="cosine to implicit", title="Cosine to implicit (5.5)")
-    legend_outside(ax_cos, "below", ncols=1)
     (error,) = ax_err.loglog([1, 2], ones, "o-", label="unrolled (3.4)")
     one_step_error = ax_err.axhline(1.0, color="C1", linestyle="--", label="one-step (5.3)")
     ax_err.set(xlabel=r"iterations $L'$", ylabel="relative error", title="Error to implicit (5.5)")
-    legend_outside(ax_err, "below", ncols=1)
     for ax in (ax_cos, ax_err):                 # at small L the log axis spans less than a decade: its minor
         ax.xaxis.set_minor_formatter(NullFormatter())   # tick labels would run together ("8×10⁻¹9×10⁻¹10⁰")
-    bars = ax_bar.barh(["implicit", "one-step", "unrolled"], [1.0, 1.0, 1.0], color=["C2", "C1", "C0"])
-    ax_bar.set(xlim=(-1.05, 1.05), xlabel="cosine to implicit", title="Cosines at $L$")
-    ax_bar.axvline(0, color="k", linewidth=0.5)
+    ax_key.axis("off")                          # the two curves' legend, once for both panels
+    ax_key.legend(handles=[cosine, one_step_cosine], loc="center left", frameon=False)
     titles = {"unrolled": r"unrolled $\nabla_K\ell$ (3.4)", "one_step": r"one-step $\nabla_K\ell$ (5.3)",
               "implicit": r"implicit $\nabla_K\ell$ (5.5)"}
     heat = {}
@@ -228,9 +222,9 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
         heat[key] = plot_heatmap(ax, zeros, titles[key], "column of K", "row of K" if i == 0 else "",
                                  colorbar_label="∂ℓ/∂K, one scale,\ntop 2% saturate" if i == 2 else None,
                                  colorbar_axes=list(axes[3:]))
-    artists = {"axes": (ax_cos, ax_err, ax_bar), "cosine": cosine, "one_step_cosine": one_step_cosine,
-               "error": error, "one_step_error": one_step_error, "bars": bars, "heat": heat}
+    artists = {"axes": (ax_cos, ax_err), "cosine": cosine, "one_step_cosine": one_step_cosine,
+               "error": error, "one_step_error": one_step_error, "heat": heat}
     return Dashboard(sliders, fig, partial(fixed_point_frame, problem, L_max, grid),
                      partial(fixed_point_render, artists),
-                     animated=(cosine, one_step_cosine, error, one_step_error, *bars, ax_bar.title, heat["unrolled"]),
+                     animated=(cosine, one_step_cosine, error, one_step_error, heat["unrolled"]),
                      memo_size=64)

@@ -1,7 +1,7 @@
 """The lecturer's view (notebooks/presenter.ipynb in Voila): a problem chooser and one tab per dashboard.
 
-Every tab fits a 1280 x 720 projector: the sliders sit in a column left of the figure, all
-text is at least 16 CSS px. Only the first tab is built before the view shows; the other
+Every tab fits a 1280 x 720 projector (:meth:`Dashboard.projector_layout`): the sliders in one row, the
+status under them, the figure below with text of 20 CSS px; every other text is at least 18 CSS px. Only the first tab is built before the view shows; the other
 (problem, tab) pairs are built in the kernel's idle time afterwards (:class:`IdleWork`, no
 thread) or when first opened, and kept: switching the problem keeps the tab and, once built,
 only swaps the dashboard in. ``PRESENTER_TABS`` lists :class:`Tab` entries, so a further
@@ -29,9 +29,10 @@ __all__ = ["Tab", "PRESENTER_TABS", "Presenter", "presenter"]
 PRESENTER_CSS = """<style>
 .cpteach-presenter, .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout,
 .cpteach-presenter .widget-html-content, .cpteach-presenter .lm-TabBar-tabLabel,
-.cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 17px !important; }
-.cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 28px; height: 28px; }
-.cpteach-presenter .lm-TabBar-tab { min-height: 32px; flex: 0 0 auto !important; max-width: none !important; }
+.cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 20px !important; }
+.cpteach-presenter .cpteach-status .widget-html-content { font-size: 18px !important; line-height: 1.3; }
+.cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 32px; height: 32px; }
+.cpteach-presenter .lm-TabBar-tab { min-height: 34px; flex: 0 0 auto !important; max-width: none !important; }
 </style>"""
 
 
@@ -156,7 +157,7 @@ class Presenter(widgets.VBox):
         else:
             board = tab.build()
         if isinstance(board, Dashboard):
-            board.side_by_side()
+            board.projector_layout()
             board.idle.last_active = board.neighbours.last_active = self._last_active   # idle: on every tab
         self.dashboards[(name, index)] = board
 
@@ -167,7 +168,7 @@ def presenter(problem=None, tabs=None, prebuild_others=True):
     Tabs (default ``PRESENTER_TABS``): the Chambolle-Pock iteration (:func:`cp_dashboard`), the
     backpropagated gradients (:func:`backprop_dashboard`), the asymptotics of TV-L1
     (:func:`asymptotics_dashboard`), the unrolled / one-step / implicit gradients
-    (:func:`fixed_point_dashboard`), each with sliders L, tau, sigma, theta beside the figure,
+    (:func:`fixed_point_dashboard`), each with sliders L, tau, sigma, theta above the figure,
     and the lecturer's figure of three regimes (:func:`regimes_dashboard`). The asymptotics and
     regimes tabs show fixed problems, so the chooser is hidden there. Choosing another problem
     keeps the tab on screen and rebuilds it for the new problem; dashboards already built for a
