@@ -132,12 +132,21 @@ def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
     board.sliders["tau"].value = 10.0 ** board.sliders["tau"].max   # tau*sigma*||K||^2 = 2*||K|| >= 1
     assert "condition fails" in board.status.value and "⚠" in board.status.value
     assert "τσ‖K‖² = " in board.status.value and "tau*sigma" not in board.status.value   # the library's ASCII, shown in Unicode
-    assert board.image.value == image
     record = json.loads(html.unescape(board.status.value.split("cpteach-frame' style='display:none'>")[1]
                                       .split("</span>")[0]))
-    assert record["values"]["tau"] < 10.0 ** board.sliders["tau"].max    # the record names the frame shown
+    assert record["values"]["tau"] < 10.0 ** board.sliders["tau"].max and record["stale"]   # names the frame shown
+    # the last valid figure, greyed under a red notice: paler than it was, with red where it had none
+    valid, stale = (np.asarray(PIL.Image.open(io.BytesIO(b)).convert("RGB"), dtype=float) for b in (image, board.image.value))
+    dark = lambda a: np.sum(a.max(axis=-1) < 100)                                     # noqa: E731
+    assert valid.shape == stale.shape and dark(stale) < 0.1 * dark(valid)              # text and lines greyed
+    red = lambda a: (np.abs(a[..., 0] - 192) < 40) & (a[..., 1] < 60) & (a[..., 2] < 60)   # noqa: E731  #c00000
+    assert np.sum(red(stale) & ~red(valid)) > 2000                                     # the notice's text and frame
+    assert board.figure.texts[-1].get_text() == "" and not board.figure.texts[-1].get_visible()   # notice cleared
+    board.sliders["tau"].value = record["values"]["tau"]               # back: the kept frame, not stale
+    assert board.image.value == image and "condition fails" not in board.status.value
     board.sliders["tau"].value = 0.3
     assert "condition fails" not in board.status.value and board.image.value != image
+    assert '"stale": false' in board.status.value
 
 
 def test_cp_run_raises_for_invalid_steps():

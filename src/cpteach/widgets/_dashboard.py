@@ -38,6 +38,7 @@ import io
 import json
 import math
 import os
+import textwrap
 import time
 from collections import OrderedDict
 from functools import partial
@@ -49,6 +50,7 @@ from IPython.display import Image, Markdown, display
 from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
@@ -139,7 +141,7 @@ class Dashboard(widgets.VBox):
     sliders : dict name -> ipywidgets value widget
     figure : matplotlib Figure (constrained layout is computed once, then frozen)
     compute : callable(memo, **slider values) -> the frame's data (a frozen dataclass); raises
-        ValueError for an invalid combination (shown in red; the figure keeps the last valid frame)
+        ValueError for an invalid combination (shown in red, over the last valid frame, greyed)
     render : callable(data) -> status HTML; writes the data into the figure's artists
         (set_data / set_ydata / set_array; no figure is rebuilt)
     animated : artists that change with the sliders (drawn on the cached background)
@@ -186,6 +188,12 @@ class Dashboard(widgets.VBox):
         self.idle = IdleWork(lambda: self.last_active)
         self.neighbours = IdleWork(lambda: self.last_active)   # the frames one key press away, when idle
         self.background = Background(figure)
+        # an invalid choice: the last valid figure under a white veil, with the reason in red (drawn last)
+        self._veil = figure.add_artist(Rectangle((0, 0), 1, 1, transform=figure.transFigure, facecolor="white",
+                                                 alpha=0.7, edgecolor="none", animated=True, visible=False))
+        self._notice = figure.text(0.5, 0.5, "", ha="center", va="center", color="#c00000", animated=True,
+                                   fontsize=rcParams["font.size"] * 1.25, fontweight="bold", visible=False,
+                                   bbox={"facecolor": "white", "edgecolor": "#c00000", "boxstyle": "round,pad=0.6"})
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.6em"))
         self.status.add_class("cpteach-status")
         self._format = image_format
@@ -196,9 +204,9 @@ class Dashboard(widgets.VBox):
         super().__init__([self.controls, self.status, self.image])
         self.add_class("cpteach-dashboard")
         start = time.perf_counter()
-        message, ok = self._compute()             # lay the figure out with the first frame's tick labels,
+        message, error = self._compute()          # lay the figure out with the first frame's tick labels,
         self.set_pixel_ratio(pixel_ratio)         # in the same draw as the first background
-        self._show(message, ok, start)
+        self._show(message, error, start)
         for slider in self.sliders.values():
             slider.observe(self._on_change, names="value")
 
@@ -266,8 +274,7 @@ class Dashboard(widgets.VBox):
         if os.environ.get("CPTEACH_STATIC_DASHBOARDS") != "1":
             display(self._repr_mimebundle_(), raw=True)
             return
-        values = ", ".join(f"{slider.description or name} = {format(slider.value, getattr(slider, 'readout_format', ''))}"
-                           for name, slider in self.sliders.items())
+        values = self._describe(self.values())
         display(Image(_encode(self.figure.canvas, "png"), width=self.css_size[0]))
         display(Markdown(f"*The dashboard's opening frame, at {values}. To move its sliders, run this notebook "
                          "in JupyterLab: the launch button (rocket) at the top of this page opens it on Binder, "
@@ -276,6 +283,11 @@ class Dashboard(widgets.VBox):
     def values(self):
         """The current slider values as a dict name -> value."""
         return {name: slider.value for name, slider in self.sliders.items()}
+
+    def _describe(self, values):
+        """Slider ``values`` as the sliders show them: 'L = 50, τ = 0.495, ...'."""
+        return ", ".join(f"{slider.description or name} = {format(values[name], getattr(slider, 'readout_format', ''))}"
+                         for name, slider in self.sliders.items())
 
     def _on_change(self, change):
         self.last_active = time.monotonic()
@@ -304,8 +316,8 @@ class Dashboard(widgets.VBox):
     def update(self, render=True):
         """Recompute for the current slider values, update the artists, send the new frame."""
         start = time.perf_counter()
-        message, ok = self._compute()
-        self._show(message, ok and render, start)
+        message, error = self._compute()
+        self._show(message, error, start, render)
 
     def redraw_all(self):
         """Draw the whole figure anew (the background included) and send it: what every frame must equal."""
@@ -328,16 +340,21 @@ class Dashboard(widgets.VBox):
         self._compute()                           # the artists hold the current values again
 
     def _compute(self):
-        """(status HTML, True) after ``render(compute(...))``, or (the ValueError's message in red, False)."""
+        """(status HTML, None) after ``render(compute(...))``, or (the ValueError's message in red, that
+        message): the library refused the values, and the artists keep the last valid ones."""
         try:
-            return self._render(self._compute_data(self.memo, **self.values())), True
+            return self._render(self._compute_data(self.memo, **self.values())), None
         except ValueError as err:
-            return f"<b style='color:#c00000'>⚠ {html.escape(unicode_text(str(err)))}</b>", False
+            error = unicode_text(str(err))
+            return f"<b style='color:#c00000'>⚠ {html.escape(error)}</b>", error
 
-    def _show(self, message, render, start):
-        """Send the new frame (if ``render``) and the status line with the hidden frame record, which names
-        the slider values of the frame on screen (after an invalid choice: the last valid one)."""
-        if render:
+    def _show(self, message, error, start, render=True):
+        """Send the new frame (if ``render``; after an invalid choice the last valid frame greyed, with the
+        reason) and the status line with the hidden frame record, which names the slider values of the
+        frame on screen (after an invalid choice: the last valid one, and ``"stale": true``)."""
+        if error is not None and render and self.updates:
+            self.image.value = self._stale_frame(error)
+        elif render and error is None:
             self.image.value, self._text_px = self._encoded_frame()
             self.updates += 1
             self._shown_values = self.values()
@@ -345,7 +362,7 @@ class Dashboard(widgets.VBox):
                                      for step in (1, -1)])
         self.last_ms = 1e3 * (time.perf_counter() - start)
         frame = json.dumps({"update": self.updates, "values": self._shown_values, "figure_css_width": self.css_size[0],
-                            "min_text_px": self._text_px}, default=str)
+                            "min_text_px": self._text_px, "stale": error is not None}, default=str)
         self.status.value = (f"{message}<span class='cpteach-frame' style='display:none'>"
                              f"{html.escape(frame, quote=False)}</span>")
 
@@ -389,11 +406,26 @@ class Dashboard(widgets.VBox):
             self._frames.popitem(last=False)
         return entry
 
+    def _stale_frame(self, error):
+        """The encoded last valid figure (the artists still hold it) under a white veil, with ``error`` (the
+        library's message) and the values it shows in red on top: a refused choice never looks computed."""
+        reason = textwrap.fill(error.split(". ")[0], 60)
+        self._notice.set_text(f"{reason}\n\nNot computed. Greyed: the last valid choice,\n"
+                              f"{textwrap.fill(self._describe(self._shown_values), 60)}")
+        self._veil.set_visible(True)
+        self._notice.set_visible(True)
+        try:
+            return self._frame()
+        finally:
+            self._veil.set_visible(False)
+            self._notice.set_visible(False)
+            self._notice.set_text("")
+
     def _frame(self):
         """The encoded figure: the cached background (:class:`Background`, repainted where an axes'
         limits, scale, static title or static images changed) plus the animated artists."""
         self.background.restore()
-        for artist in self._animated:
+        for artist in (*self._animated, self._veil, self._notice):
             if artist.get_visible():
                 self.figure.draw_artist(artist)
         return _encode(self.figure.canvas, self._format)
