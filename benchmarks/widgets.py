@@ -7,7 +7,8 @@ Per dashboard it prints
   start of the navigation to the figure on screen; in JupyterLab from Run All), the latency from a key
   press on the L slider to the new figure in the page (median and worst of 15 presses, 0.35 s apart),
   and the number of new figures shown during a 1.2 s drag of the L slider (plus whether the frame after
-  the drag shows the final slider value).
+  the drag shows the final slider value); for dashboards with a tau slider, the figures shown during a
+  1.2 s drag of tau (from the start of its track: valid steps, each a new forward run; no target).
 Targets (issue 18): median <= 50 ms from a key press to the new figure, >= 10 figures per 1.2 s drag
 (or every value the drag passes, for a slider with fewer positions), the presenter's first figure
 within 1.5 s. The presenter is served as the README says (``live.PRESENTER_OPTIONS``: a preheated
@@ -90,6 +91,8 @@ def browser_times(page, url, is_presenter=False):
     steps = live.step_latencies(page, dashboard)
     dragged = live.drag(page, dashboard)
     out = {"load_s": load, "steps": live.summary(steps), "drag": dragged, "precompute_s": precompute}
+    if dashboard.locator(".widget-label").nth(1).inner_text().strip() == "τ":
+        out["tau_drag"] = live.drag(page, dashboard, slider=1)     # a new run per value (the L drag indexes one)
     if is_presenter:
         out["switch_s"] = presenter_switch(page)
     return out
@@ -195,6 +198,7 @@ def measure(run, frontend, name):
     frames = f"{d['frames']}" + (f" of {d['values']}" if needed < 10 else "")
     extra = f"   problem switch {r['switch_s']:.2f} s" if "switch_s" in r else ""
     extra += f"   grid filled {r['precompute_s']:.1f} s after load" if r.get("precompute_s", 0) > 0.5 else ""
+    extra += f"   tau drag {r['tau_drag']['frames']} figures" if "tau_drag" in r else ""
     print(f"{frontend:9s} {name:18s} {r['load_s']:9.2f} {median:11.0f} {worst:10.0f} {missed:6d} "
           f"{frames:>17s} {str(ok) + ' (' + d['readout'] + ')':>26s} {'met' if met else 'MISSED':>8s}{extra}", flush=True)
     return r

@@ -390,6 +390,30 @@ def test_fixed_point_run_against_the_library():
     assert run.reference.warning == ""
 
 
+def test_fixed_point_tau_step_redraws_only_what_tau_moves():
+    """A tau step moves the one-step gradient (drawn per frame) but not the implicit one, which stays in the
+    cached background: no repaint while the colour scale stays, and what it shows is the implicit gradient at
+    the new tau (computed here) within a thousandth of the colour scale (a colour level is 2/256 of it)."""
+    from cpteach.widgets.fixed_point import fixed_point_reference
+
+    p = problems.ball_problem()
+    board = widgets.fixed_point_dashboard(problem=p, L=30, L_max=200)
+    implicit = next(im for ax in board.figure.axes for im in ax.get_images() if "implicit" in ax.get_title())
+    one_step = next(im for ax in board.figure.axes for im in ax.get_images() if "one-step" in ax.get_title())
+    unchanged_scale = 0
+    for _ in range(3):
+        draws, before, vmax = (board.full_draws, board.partial_draws), one_step.get_array().copy(), implicit.norm.vmax
+        board.sliders["tau"].value /= 1.03
+        v = board.values()
+        reference = fixed_point_reference(p, v["tau"], v["sigma"], v["theta"])
+        assert not np.allclose(one_step.get_array(), before) and np.allclose(one_step.get_array(), reference.one_step)
+        assert np.max(np.abs(implicit.get_array() - reference.implicit)) <= 1e-3 * implicit.norm.vmax
+        if implicit.norm.vmax == vmax:
+            unchanged_scale += 1
+            assert (board.full_draws, board.partial_draws) == draws        # nothing static changed
+    assert unchanged_scale >= 1
+
+
 def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
     fp_board.sliders["sigma"].value = 0.5
     fp_board.sliders["tau"].value = 10.0 ** fp_board.sliders["tau"].max
