@@ -1,7 +1,8 @@
 """The lecturer's view (notebooks/presenter.ipynb in Voila): a problem chooser and one tab per dashboard.
 
 Every tab fits a 1280 x 720 projector (:meth:`Dashboard.projector_layout`): the sliders in one row, the
-status under them, the figure below with text of 20 CSS px; every other text is at least 18 CSS px. Only the first tab is built before the view shows; the other
+status under them, the figure below with text of 20 CSS px; every other text is at least 18 CSS px.
+Only the first tab is built before the view shows; the other
 (problem, tab) pairs are built in the kernel's idle time afterwards (:class:`IdleWork`, no
 thread) or when first opened, and kept: switching the problem keeps the tab and, once built,
 only swaps the dashboard in. ``PRESENTER_TABS`` lists :class:`Tab` entries, so a further
