@@ -494,7 +494,7 @@ def test_projector_layout_sizes_the_text_for_the_shown_figure():
     board.projector_layout()
     assert board.min_text_px * 1240 / board.css_size[0] == pytest.approx(20, abs=0.05)
     width, height = PIL.Image.open(io.BytesIO(board.image.value)).size
-    assert width == pytest.approx(1240 * 2, abs=2) and height == pytest.approx(520 * 2, abs=2)   # 2 px per CSS px
+    assert width == pytest.approx(1240 * 1.5, abs=2) and height == pytest.approx(520 * 1.5, abs=2)   # 1.5 px per CSS px
     assert board.controls.layout.grid_template_columns == "2fr 1fr 1fr 1fr"
     assert all(slider.layout.grid_column == "auto" for slider in board.sliders.values())
     assert board.children == (board.controls, board.status, board.image)

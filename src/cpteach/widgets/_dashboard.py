@@ -240,7 +240,7 @@ class Dashboard(widgets.VBox):
         if self.updates:
             self.update()
 
-    def projector_layout(self, size=(1240, 520), min_text_px=20.0, height="calc(100vh - 110px)"):
+    def projector_layout(self, size=(1240, 520), min_text_px=20.0, height="calc(100vh - 110px)", pixel_ratio=1.5):
         """Lay the dashboard out for a projected 1280 x 720 screen: the sliders in one row (the first, L, with a
         track twice as long as the others: it reaches a chosen L by dragging), the status line
         under them, and the figure laid out for a shown size of ``size`` = (width, height) CSS pixels, so
@@ -252,6 +252,8 @@ class Dashboard(widgets.VBox):
         Text smaller than the tick labels (legends at "small") is raised to their size first; the
         figure is then laid out ``min_text_px`` / (that size in CSS px) times smaller than ``size``
         and rendered at the same pixels, so that, stretched to ``size``, all its text is large enough.
+        ``pixel_ratio`` pixels per CSS pixel: 1.5 is what a full-HD projector shows of a 1280 x 720 page
+        (a 2 ratio costs 1.8 times the pixels to draw and encode per frame).
         """
         base = max(self.min_text_px * 72 / CSS_DPI, FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points())
         for text in self.figure.findobj(Text):
@@ -260,7 +262,7 @@ class Dashboard(widgets.VBox):
         zoom = min_text_px / (base * CSS_DPI / 72)
         width, height_px = size
         self.figure.set_size_inches(width / zoom / CSS_DPI, height_px / zoom / CSS_DPI)
-        self.set_pixel_ratio(PIXEL_RATIO * zoom)
+        self.set_pixel_ratio(pixel_ratio * zoom)
         for slider in self.sliders.values():
             slider.layout.grid_column = "auto"          # one row; the first slider (L) twice as long as the others
         self.controls.layout.grid_template_columns = " ".join(["2fr"] + ["1fr"] * (len(self.sliders) - 1))
