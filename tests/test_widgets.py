@@ -414,6 +414,21 @@ def test_fixed_point_tau_step_redraws_only_what_tau_moves():
     assert unchanged_scale >= 1
 
 
+@pytest.mark.parametrize("name", ["theta", "tau"])
+def test_fixed_point_round_trip_of_a_step_slider_comes_back_to_its_frame(name):
+    """Six steps of theta (or tau) away and back, as a lecturer's arrow keys do: each new value stores a run, a
+    reference and a grid of (cosine, error) pairs in the bounded memo, which drops the oldest; the pairs of
+    the start must be computed again where they were dropped (a lecturer's review found the tab stuck on
+    numpy's 'inhomogeneous shape' error here), and the frame is the one of the start."""
+    board = widgets.fixed_point_dashboard(problem=problems.tv_denoising_1d(dense=True))
+    slider, first = board.sliders[name], board.status.value.split("<span")[0]
+    start = slider.value
+    for _ in range(6):
+        slider.value = round(slider.value - 0.05, 2) if name == "theta" else slider.value / 1.03
+    slider.value = start
+    assert '"stale": false' in board.status.value and board.status.value.split("<span")[0] == first
+
+
 def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
     fp_board.sliders["sigma"].value = 0.5
     fp_board.sliders["tau"].value = 10.0 ** fp_board.sliders["tau"].max

@@ -138,7 +138,10 @@ def fixed_point_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     def pairs_of(Ls):
         missing = [l for l in Ls if ("pair", tau, sigma, theta, l) not in memo]
         new = dict(zip(missing, _pairs(full, problem.y, reference.implicit, missing)))   # one backward pass
-        return [memo(("pair", tau, sigma, theta, l), new.get, l) for l in Ls]
+        # a pair the memo held a moment ago may have made room for the new ones since: computed again then
+        return [memo(("pair", tau, sigma, theta, l),
+                     lambda l=l: new[l] if l in new else _pairs(full, problem.y, reference.implicit, [l])[0])
+                for l in Ls]
 
     run = _compare(full.prefix(L), problem.y, np.append(grid[grid < L], L), reference, pairs_of)
     vmax = percentile_scale(run.unrolled, reference.one_step, reference.implicit)   # one scale for the three
