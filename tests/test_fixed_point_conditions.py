@@ -41,6 +41,18 @@ def test_l1_l1_satisfies_the_theorem_and_sigma_min_matches_finite_differences(se
     assert np.isnan(c.mu) and np.isnan(c.kappa) and (c.n, c.k) == (10, 20)
 
 
+@pytest.mark.parametrize("theta", [0.0, 0.75])
+def test_the_theorem_is_stated_for_theta_one(theta):
+    """Its proof reads CP with theta = 1 as a proximal point method: at another theta the conditions 1-3 may
+    all hold and still the theorem does not apply."""
+    p = problems.l1_l1_problem()
+    c = theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma, theta=theta)
+    assert c.dual_unique and c.primal_unique and c.nondegenerate and c.nonsingular   # at the same solution
+    assert not c.theta_is_one and not c.applies and c.failures == ("theta != 1 (stated for theta = 1)",)
+    assert c.verdict.startswith(f"the theorem does NOT apply: theta = {theta:g}: it is stated for theta = 1")
+    assert conditions(p).applies and conditions(p).theta_is_one                      # theta = 1: it applies
+
+
 def test_an_unclipped_zero_row_makes_the_dual_non_unique():
     """A zero row of K: its dual entry is free in the box, so xi* + t e is dual optimal too (same zero gap)."""
     base = problems.l1_l1_problem()

@@ -421,12 +421,13 @@ def test_fixed_point_round_trip_of_a_step_slider_comes_back_to_its_frame(name):
     the start must be computed again where they were dropped (a lecturer's review found the tab stuck on
     numpy's 'inhomogeneous shape' error here), and the frame is the one of the start."""
     board = widgets.fixed_point_dashboard(problem=problems.tv_denoising_1d(dense=True))
-    slider, first = board.sliders[name], board.status.value.split("<span")[0]
+    shown = lambda: board.status.value.split("<span class='cpteach-frame'")[0]     # noqa: E731  (the record aside)
+    slider, first = board.sliders[name], shown()
     start = slider.value
     for _ in range(6):
         slider.value = round(slider.value - 0.05, 2) if name == "theta" else slider.value / 1.03
     slider.value = start
-    assert '"stale": false' in board.status.value and board.status.value.split("<span")[0] == first
+    assert '"stale": false' in board.status.value and shown() == first and "cosine to implicit" in first
 
 
 def test_fixed_point_board_shows_the_error_for_bad_steps(fp_board):
@@ -451,7 +452,13 @@ def test_fixed_point_board_states_whether_the_theorem_applies(make, applies):
     verdict = theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma).verdict
     assert verdict.startswith("the theorem applies" if applies else "the theorem does NOT apply")
     shown = html.unescape(board.status.value)
-    assert "section 5C: " + verdict.split(":")[0] in shown
+    if applies:
+        assert "theorem (5C) holds: the unrolled gradients converge to the implicit one, the true gradient" in shown
+    else:     # the conditions that fail, by name, and what 'implicit' then is
+        assert "theorem (5C) fails: dual not unique (1), I - Jᵀ singular (3); 'implicit' is then what GMRES" in shown
+        assert "dual not unique (1)" in verdict and "singular (3)" in verdict
+    board.sliders["theta"].value = 0.5                       # the theorem is stated for theta = 1
+    assert "theorem (5C) fails: θ ≠ 1 (stated for θ = 1)" in html.unescape(board.status.value)
 
 
 def test_regimes_dashboard_marks_L_and_reads_the_grid():
@@ -477,7 +484,7 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
         c = fixed_point.theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma)
         line = next(line for line in board.status.value.split("<br>") if line.startswith(name + ":"))
         assert ("theorem (5C) holds;" in line) == c.applies and ("fails" in line) == (not c.applies), line
-        assert c.applies or "primal not unique (1)" in line and "I - J^T singular (3)" in line   # TV-L1's plateaus
+        assert c.applies or "primal not unique (1)" in line and "I - Jᵀ singular (3)" in line   # TV-L1: plateaus
     assert "TV-L1: theorem (5C) fails" in board.status.value and "against the one-step (5.3): error" in board.status.value
     board.sliders["L"].value = 34.0                                  # on a grid point: its values
     assert "at the grid point L' = 34:" in board.status.value

@@ -35,8 +35,9 @@ class TheoremConditions:
     (``mu`` NaN); both NaN for a masked G.
     Condition 3. ``sigma_min``: the smallest singular value of I - J^T (dense, NaN when
     2n + k > ``dense_max``); ``nonsingular`` = not (sigma_min <= sv_tol) (True where it was not
-    computed). ``applies`` is True when every computed condition holds, and
-    ``verdict`` says it in one line.
+    computed). The theorem is stated for theta = 1 (its proof uses CP as a proximal point method,
+    which needs it): ``theta_is_one``. ``applies`` is True when theta = 1 and every computed condition
+    holds, and ``verdict`` says it in one line.
     """
 
     n: int
@@ -52,14 +53,16 @@ class TheoremConditions:
     kappa: float
     sigma_min: float
     nonsingular: bool
+    theta_is_one: bool
     applies: bool
     verdict: str
 
     @property
     def failures(self):
         """The conditions that fail, each in a few words with its number, e.g. ``('primal not unique (1)',)``."""
-        named = (("dual not unique (1)", self.dual_unique), ("primal not unique (1)", self.primal_unique),
-                 ("degenerate (2)", self.nondegenerate), ("I - J^T singular (3)", self.nonsingular))
+        named = (("theta != 1 (stated for theta = 1)", self.theta_is_one), ("dual not unique (1)", self.dual_unique),
+                 ("primal not unique (1)", self.primal_unique), ("degenerate (2)", self.nondegenerate),
+                 ("I - J^T singular (3)", self.nonsingular))
         return tuple(name for name, holds in named if not holds)
 
 
@@ -106,7 +109,7 @@ def _rank(B, rtol, dense_size=10**6):
 
 def _verdict(c):
     """The one-line verdict of :class:`TheoremConditions` fields ``c`` (a dict)."""
-    fails = []
+    fails = [] if c["theta_is_one"] else [f"theta = {c['theta']:g}: it is stated for theta = 1"]
     if not c["dual_unique"]:
         more = f" > {c['free_unknowns']} unknowns" if c["unclipped_rows"] > c["free_unknowns"] else ""
         fails.append(f"{c['unclipped_rows']} unclipped dual rows{more} of rank {c['rank']}: dual not unique (1)")
@@ -183,6 +186,7 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
              dual_unique=rank == int(M_D.sum()),
              primal_unique=rank == int(M_P.sum()) if G.has_mask else bool(kappa < 1),      # strong convexity
              kink_margin=margin, nondegenerate=margin > margin_tol, mu=mu, kappa=kappa, sigma_min=sigma_min,
-             nonsingular=not sigma_min <= sv_tol)                        # NaN (not computed) does not fail
-    applies = c["dual_unique"] and c["primal_unique"] and c["nondegenerate"] and c["nonsingular"]
-    return TheoremConditions(**c, applies=bool(applies), verdict=_verdict(c))
+             nonsingular=not sigma_min <= sv_tol,                        # NaN (not computed) does not fail
+             theta_is_one=theta == 1)
+    applies = all(c[name] for name in ("theta_is_one", "dual_unique", "primal_unique", "nondegenerate", "nonsingular"))
+    return TheoremConditions(**c, applies=bool(applies), verdict=_verdict({**c, "theta": theta}))

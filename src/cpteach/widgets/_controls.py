@@ -9,13 +9,13 @@ import ipywidgets as widgets
 
 from ..chambolle_pock import check_steps
 
-__all__ = ["step_sliders", "step_condition_html", "unicode_text", "model_text"]
+__all__ = ["step_sliders", "step_condition_html", "unicode_text", "model_text", "theorem_text"]
 
 
 # ASCII notation of the library's messages and problem names -> the Unicode the dashboards show
 _UNICODE = [(r"\|\|\.\|\|", "‖·‖"), (r"\|\|", "‖"), (r"\^2", "²"), (r"_1\b", "₁"), (r"\btau\b", "τ"),
             (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"), (r"\bgrad_K\b", "∇_K\u00a0ℓ"), (r"(?<=[τσ])\*(?=[σ‖])", ""),
-            (r">=", "≥"), (r"<=", "≤"), (r"(?<=\d) x (?=\d)", " × ")]
+            (r">=", "≥"), (r"<=", "≤"), (r"!=", "≠"), (r"\bJ\^T", "Jᵀ"), (r"(?<=\d) x (?=\d)", " × ")]
 
 
 def unicode_text(text):
@@ -42,6 +42,24 @@ def model_text(problem):
         form = {"L1": "{w:g} ||.||_1", "SquaredL2": "{w:g}/2 ||.||^2"}.get(type(f).__name__)
         return form.format(w=f.weight) if form and hasattr(f, "weight") else repr(f)
     return unicode_text(f"{problem.name}: F = {term(problem.F)}, G = {term(problem.G)}")
+
+
+def theorem_text(conditions, explain=False):
+    """Whether the theorem of section 5C holds (``conditions``: :class:`cpteach.fixed_point.TheoremConditions`),
+    in a status line's words; with ``explain``, what that means for the implicit gradient (5.5).
+
+    >>> from cpteach import problems
+    >>> from cpteach.fixed_point import theorem_conditions
+    >>> p = problems.tv_l1_denoising_1d()
+    >>> theorem_text(theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma))
+    'theorem (5C) fails: primal not unique (1), I - Jᵀ singular (3)'
+    """
+    if conditions.applies:
+        return "theorem (5C) holds" + (": the unrolled gradients converge to the implicit one, the true gradient"
+                                       if explain else "")
+    return unicode_text(f"theorem (5C) fails: {', '.join(conditions.failures)}" +
+                        ("; 'implicit' is then what GMRES returns for (5.5), not a limit the theorem guarantees"
+                         if explain else ""))
 
 
 def step_condition_html(K, tau, sigma, theta):

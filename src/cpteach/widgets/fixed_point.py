@@ -10,11 +10,11 @@ from matplotlib.ticker import NullFormatter
 
 from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock, solve
-from ..fixed_point import (cosine_and_error, fixed_point_gradient, implicit_gradient, theorem_conditions,
-                           unrolled_against)
+from ..fixed_point import (TheoremConditions, cosine_and_error, fixed_point_gradient, implicit_gradient,
+                           theorem_conditions, unrolled_against)
 from ..plotting import decade_limits, new_figure, percentile_scale, plot_heatmap, update_heatmap
 from ..problems import ball_problem
-from ._controls import step_condition_html, step_sliders, unicode_text
+from ._controls import step_condition_html, step_sliders, theorem_text, unicode_text
 from ._dashboard import Dashboard, axis_length, trace_run
 
 __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fixed_point_run",
@@ -25,13 +25,13 @@ __all__ = ["FixedPointReference", "fixed_point_reference", "FixedPointRun", "fix
 class FixedPointReference:
     """The L-independent gradients of one choice of tau, sigma, theta: the one-step gradient (5.3),
     the implicit gradient (5.5), a solver warning (empty if none) and the verdict of
-    :func:`cpteach.fixed_point.theorem_conditions` (whether the implicit gradient is the limit; empty
+    :func:`cpteach.fixed_point.theorem_conditions` (whether the implicit gradient is the limit; None
     where the problem is outside its scope)."""
 
     one_step: np.ndarray
     implicit: np.ndarray
     warning: str
-    conditions: str = ""
+    conditions: TheoremConditions | None = None
 
 
 def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000):
@@ -54,9 +54,9 @@ def fixed_point_reference(problem, tau, sigma, theta, tol=1e-10, max_iter=20000)
     one_step = fixed_point_gradient(K, F, G, x, y, tau=tau, sigma=sigma, theta=theta, solution=sol)      # (5.3)
     warning = " ".join(w for w in (sol.warning, implicit.warning) if w)   # the library's messages
     try:                                                   # the theorem of section 5C, checked, not inferred
-        conditions = theorem_conditions(K, F, G, x, sol.x_star, sol.xi_star, tau=tau, sigma=sigma, theta=theta).verdict
+        conditions = theorem_conditions(K, F, G, x, sol.x_star, sol.xi_star, tau=tau, sigma=sigma, theta=theta)
     except (TypeError, ValueError):                        # F* without a 0/1 derivative: outside its scope
-        conditions = ""
+        conditions = None
     return FixedPointReference(one_step.grad_K, implicit.grad_K, warning, conditions)
 
 
@@ -171,8 +171,8 @@ def fixed_point_render(artists, frame):
     ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4))
     status = (frame.status + f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
               f"{run.one_step_cosine:.4f}")
-    if reference.conditions:
-        status += f"<br>section 5C: {html.escape(unicode_text(reference.conditions))}"
+    if reference.conditions is not None:
+        status += f"<br>{html.escape(theorem_text(reference.conditions, explain=True))}"
     if reference.warning:
         status += f" <b style='color:#c00000'>⚠ {html.escape(unicode_text(reference.warning))}</b>"
     return status

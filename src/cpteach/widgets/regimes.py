@@ -11,6 +11,7 @@ import numpy as np
 from ..fixed_point import gradient_regimes
 from ..plotting import new_figure, plot_gradient_regimes
 from ..problems import ball_problem, l1_l1_problem, tv_l1_denoising_1d
+from ._controls import theorem_text
 from ._dashboard import Dashboard
 
 __all__ = ["RegimesFrame", "regimes_frame", "regimes_render", "regimes_dashboard", "default_regimes"]
@@ -57,19 +58,11 @@ def regimes_render(result, artists, frame):
         return f"L = {L}: below the first L' = {Ls[0]} of the grid"
     where = (f"at the grid point L' = {Ls[m]}" if L == Ls[m] or m == len(Ls) - 1 else
              f"interpolated between the grid points L' = {Ls[m]} and {Ls[m + 1]}")
-    parts = [f"{name}: {_theorem_note(result.conditions[i]) if result.conditions else ''}against the "
+    parts = [f"{name}: {theorem_text(result.conditions[i]) + '; ' if result.conditions else ''}against the "
              f"{'implicit (5.5)' if reference == 'implicit' else 'one-step (5.3)'}: error "
              f"{frame.error_at_L[i]:.1e}, cosine {frame.cosine_at_L[i]:.3f}"
              for i, (name, reference) in enumerate(zip(result.names, result.references))]
     return f"L = {L}; the grey dots and these values {where}:<br>" + "<br>".join(parts)
-
-
-def _theorem_note(conditions):
-    """Whether the theorem of section 5C holds for one problem (the implicit gradient is the limit), in a few
-    words: 'theorem (5C) holds; ' or 'theorem (5C) fails: primal not unique (1), I - J^T singular (3); '."""
-    if conditions.applies:
-        return "theorem (5C) holds; "
-    return f"theorem (5C) fails: {', '.join(conditions.failures)}; "
 
 
 def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
