@@ -124,9 +124,32 @@ def test_cp_solution_shows_under_the_iterate(cp_board):
     assert handle.get_linewidth() == solution.get_linewidth()
 
 
-@pytest.mark.parametrize("make", ["cp_board", "bp_board"])
-def test_bad_step_sizes_show_the_error_and_keep_the_frame(make, request):
-    board = request.getfixturevalue(make)
+@pytest.mark.parametrize("product", [1.2, 4.0])
+def test_the_iteration_board_runs_cp_beyond_the_step_size_condition(product):
+    """Past tau*sigma*||K||^2 = 1 the iteration dashboard shows what CP does (a lecturer's class asks to 'make
+    tau bigger'), says in red that nothing guarantees convergence, and its iterate is that of (2.1)-(2.5)
+    transcribed here with the prox maps; at 4 the iteration on 1-D TV does not converge."""
+    p = problems.tv_denoising_1d(n=40, dense=True)
+    board = widgets.cp_dashboard(problem=p, L=200)
+    tau, sigma, theta = product / (0.5 * p.K.norm() ** 2), 0.5, 1.0
+    board.sliders["sigma"].value = sigma
+    board.sliders["tau"].value = tau
+    tau = board.sliders["tau"].value                                   # as the slider holds it
+    assert "outside the step-size condition, nothing guarantees convergence; shown: what CP does" in board.status.value
+    assert '"stale": false' in board.status.value
+    K, F_conj, G, x = p.K.matrix(), p.F.conjugate(), p.G, p.x
+    u, u_bar, xi = x.copy(), x.copy(), np.zeros(K.shape[0])
+    for _ in range(200):
+        xi = F_conj.prox(xi + sigma * K @ u_bar, sigma)                # (2.1), (2.2)
+        new = G.prox(u - tau * K.T @ xi - x, tau) + x                  # (2.3), (2.4)
+        u, u_bar = new, new + theta * (new - u)                        # (2.5)
+    assert np.allclose(_line(board, "iterate $x^L$").get_ydata(), u, atol=1e-9)
+    error = np.linalg.norm(u - p.x_star)
+    assert error < 1e-3 if product < 1.5 else error > 0.1            # slightly beyond it still converges here
+
+
+def test_bad_step_sizes_show_the_error_and_keep_the_frame(bp_board):
+    board = bp_board
     board.sliders["sigma"].value = 0.5
     image = board.image.value
     board.sliders["tau"].value = 10.0 ** board.sliders["tau"].max   # tau*sigma*||K||^2 = 2*||K|| >= 1

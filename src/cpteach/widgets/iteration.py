@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ..chambolle_pock import chambolle_pock
+from ..chambolle_pock import _chambolle_pock, chambolle_pock
 from ..plotting import decade_limits, legend_outside, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
 from ._controls import step_condition_html, step_sliders
@@ -53,10 +53,12 @@ class CPRun:
         return f"gap (2.7) = ∞ at {where}: a term of (2.7) is +∞ there"
 
 
-def cp_run(problem, L, tau, sigma, theta):
+def cp_run(problem, L, tau, sigma, theta, beyond=False):
     """Run (2.0)-(2.5) for L steps on ``problem``; return x^l, gap^l and ||x^l - x*|| (l = 0..L).
 
-    Raises the ValueError of :func:`cpteach.chambolle_pock.check_steps` for invalid steps.
+    Raises the ValueError of :func:`cpteach.chambolle_pock.check_steps` for invalid steps; with ``beyond``,
+    steps with tau*sigma*||K||^2 >= 1 are run all the same (the dashboard shows what CP does outside the
+    condition: overflow gives inf and NaN, not warnings).
 
     Examples
     --------
@@ -64,13 +66,18 @@ def cp_run(problem, L, tau, sigma, theta):
     >>> run.gap.shape, run.error.shape, run.x_L.shape
     ((6,), (6,), (20,))
     """
-    trace = chambolle_pock(problem.K, problem.F, problem.G, problem.x, tau=tau, sigma=sigma, theta=theta, L=L)
-    x, gap = trace.x_all, trace.gap()
-    error = np.sqrt(np.sum((x - problem.x_star) ** 2, axis=tuple(range(1, x.ndim))))
-    G_conj = problem.G.conjugate()
-    outside = np.array([np.isinf(gap[l]) and np.isinf(G_conj(-problem.K.adjoint(trace.xi(l))))   # G*(-K^T xi^l), (2.7)
-                        for l in range(L + 1)])
-    return CPRun(x, gap, error, outside)
+    K, F, G, x = problem.K, problem.F, problem.G, problem.x
+    if not beyond:
+        trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=L)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if beyond:        # the kernel behind chambolle_pock's checks (2.0)-(2.5), at steps it would refuse
+            trace = _chambolle_pock(K, F, G, x, float(tau), float(sigma), float(theta), int(L), x, np.zeros(K.shape_out))
+        iterates, gap = trace.x_all, trace.gap()
+        error = np.sqrt(np.sum((iterates - problem.x_star) ** 2, axis=tuple(range(1, iterates.ndim))))
+        G_conj = G.conjugate()
+        outside = np.array([np.isinf(gap[l]) and np.isinf(G_conj(-K.adjoint(trace.xi(l))))   # G*(-K^T xi^l), (2.7)
+                            for l in range(L + 1)])
+    return CPRun(iterates, gap, error, outside)
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,19 @@ class CPFrame:
 
 
 def cp_frame(problem, L_max, memo, L, tau, sigma, theta):
-    """The :class:`CPFrame` for the slider values: a run from ``memo`` (:meth:`Memo.run`), its first L steps."""
-    status = step_condition_html(problem.K, tau, sigma, theta)
-    full = memo.run(("cp", tau, sigma, theta), L, L_max, partial(cp_run, problem, tau=tau, sigma=sigma, theta=theta))
+    """The :class:`CPFrame` for the slider values: a run from ``memo`` (:meth:`Memo.run`), its first L steps.
+    Steps with tau*sigma*||K||^2 >= 1 are run all the same and the status says so in red: the class sees what
+    CP does outside the condition (it may still converge, or oscillate, or blow up)."""
+    product = tau * sigma * problem.K.norm() ** 2
+    try:
+        status, beyond = step_condition_html(problem.K, tau, sigma, theta), False
+    except ValueError:
+        if product < 1:                  # another invalid choice: refused
+            raise
+        status, beyond = (f"<b style='color:#c00000'>⚠ τσ‖K‖² = {product:.3g} ≥ 1: outside the step-size condition, "
+                          "nothing guarantees convergence; shown: what CP does</b>"), True
+    full = memo.run(("cp", tau, sigma, theta), L, L_max,
+                    partial(cp_run, problem, tau=tau, sigma=sigma, theta=theta, beyond=beyond))
     length = axis_length(L, L_max)                  # <= the memo's run length (1-2-5 steps)
     shown = full.prefix(length)
     return CPFrame(full.prefix(L), length, decade_limits(shown.gap, shown.error), status)
@@ -118,7 +135,8 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     noisy data x and the solution x*, the right panel the primal-dual gap (2.7) and
     ||x^l - x*|| for l <= L on a log scale. Runs are cached per choice of tau, sigma,
     theta in the dashboard's memo; the L slider shows the first L steps of one. The
-    status line shows tau*sigma*||K||^2; a value >= 1 shows the library's error in red. Where the
+    status line shows tau*sigma*||K||^2; at a value >= 1 the dashboard runs CP all the same and says in
+    red that nothing guarantees convergence (the class sees what CP does there). Where the
     gap is infinite (e.g. L1-L1: G* is the indicator of |.| <= weight and -K^T xi^l lies outside
     it until the dual iterate is feasible), the panel says "gap (2.7) = inf at l = ..." and the
     status line says why, instead of a legend entry without a curve.
