@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from matplotlib.transforms import ScaledTranslation
 
-__all__ = ["NotebookFigure", "new_figure", "plot_signals", "plot_convergence", "plot_heatmap", "plot_images",
+__all__ = ["NotebookFigure", "new_figure", "plot_signals", "plot_convergence", "plot_heatmap", "integer_ticks", "plot_images",
            "update_lines", "update_heatmap", "figure_png", "plot_filters", "legend_outside", "nice_ceil",
            "decade_limits", "linear_limits", "plot_gradient_regimes"]
 
@@ -171,6 +171,7 @@ def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", co
                       extent=extent, interpolation_stage="rgba")   # colour the data, then resample: fast
     image.decades = decades
     _symmetric_clim(image, data, vmax)
+    integer_ticks(ax.xaxis, ax.yaxis)        # rows, columns, iterations: whole numbers (not 2.5 on 10 columns)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -183,6 +184,13 @@ def plot_heatmap(ax, data, title, xlabel, ylabel, extent=None, cmap="RdBu_r", co
             image.colorbar.formatter = formatter
         _symlog_ticks(image)
     return image
+
+
+def integer_ticks(*axes):
+    """Tick the matplotlib ``axes`` (an Axes' ``xaxis``, ``yaxis``) at whole numbers, 1-2-5 steps apart, at least
+    one tick: for entries, rows and iterations."""
+    for axis in axes:
+        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10], min_n_ticks=1))
 
 
 def _cmap(name):

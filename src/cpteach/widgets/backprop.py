@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from ..backprop import BackpropResult, backprop
 from ..chambolle_pock import chambolle_pock
-from ..plotting import (decade_limits, legend_outside, new_figure, percentile_scale, plot_convergence, plot_heatmap,
+from ..plotting import (decade_limits, integer_ticks, legend_outside, new_figure, percentile_scale, plot_convergence, plot_heatmap,
                         update_heatmap)
 from ..problems import tv_denoising_1d
 from ._controls import step_condition_html, step_sliders
@@ -152,8 +151,7 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
                              title="Size of the adjoints", xlabel=r"iteration $l$",
                              ylabel="norm (log scale)", start=1)
     legend_outside(axes[3], "below")        # not beside: the delta_D colour bar above stays by its map
-    for axis in (*(axis for ax in axes[:3] for axis in (ax.xaxis, ax.yaxis)), axes[3].xaxis):
-        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10], min_n_ticks=1))   # whole numbers
+    integer_ticks(axes[3].xaxis)                   # iterations (the heat maps' axes: plot_heatmap)
     for ax in axes[:2]:
         fixed_width_ticks(ax.yaxis, L_max)         # iterations l up to L_max
     artists = {**images, **dict(zip(("norm_P", "norm_D"), norms.values()))}

@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from ..chambolle_pock import _chambolle_pock, chambolle_pock
-from ..plotting import decade_limits, legend_outside, linear_limits, new_figure, plot_convergence, plot_signals
+from ..plotting import decade_limits, integer_ticks, legend_outside, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
 from ._controls import step_condition_html, step_sliders
 from ._dashboard import Dashboard, axis_length
@@ -171,7 +170,7 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     lines["solution $x^*$"].set(linewidth=5.0, alpha=0.45)   # a wide band under the iterate: both show
     lines["iterate $x^L$"].set(color="k")                      # black on the green band (not red: colour-blind)
     legend_outside(ax_signal)                                   # the legend with these styles
-    ax_signal.xaxis.set_major_locator(MaxNLocator("auto", integer=True, min_n_ticks=1))   # entries: whole i
+    integer_ticks(ax_signal.xaxis)                              # entries: whole i
     ax_signal.set_ylim(*linear_limits(problem.x, problem.y))
     curves = plot_convergence(ax_conv, {"primal-dual\ngap (2.7)": first.gap, r"$\|x^l - x^*\|$": first.error},
                               title="Convergence of Chambolle-Pock", xlabel=r"iteration $l$",
