@@ -34,7 +34,7 @@ def test_l1_l1_satisfies_the_theorem_and_sigma_min_matches_finite_differences(se
     c = conditions(p)
     assert c.applies and c.dual_unique and c.primal_unique and c.nondegenerate, c.verdict
     assert c.unclipped_rows == c.free_unknowns == c.rank                   # K_M square and invertible (4.11)
-    assert c.verdict.startswith("the theorem applies") and c.failures == () and c.nonsingular
+    assert c.verdict.startswith("the theorem applies") and c.failures == () and c.nonsingular and c.zero_rows == 0
     J = fd_jacobian(p, p.x_star, p.xi_star)
     oracle = np.linalg.svd(np.eye(len(J)) - J.T, compute_uv=False)[-1]
     assert c.sigma_min == pytest.approx(oracle, rel=1e-5) and c.sigma_min > 1e-3
@@ -65,7 +65,11 @@ def test_an_unclipped_zero_row_makes_the_dual_non_unique():
     assert not c.dual_unique and c.primal_unique and not c.applies
     assert c.unclipped_rows == c.rank + 1 and c.sigma_min < 1e-8
     assert "dual not unique (1)" in c.verdict and "singular (3)" in c.verdict
-    assert c.failures == ("dual not unique (1)", "I - J^T singular (3)")
+    assert c.zero_rows == 1 and "(1 of them zero)" in c.verdict
+    assert c.failures == ("dual not unique (1; a zero row of K on the free unknowns)", "I - J^T singular (3)")
+    tv = problems.tv_denoising_1d(dense=True)               # forward differences: the boundary row of K is zero
+    assert np.count_nonzero(~tv.K.matrix().any(axis=1)) == 1
+    assert conditions(tv).failures[0] == "dual not unique (1; a zero row of K)"    # G = SquaredL2: all unknowns free
 
 
 def test_tv_l1_plateaus_make_the_primal_non_unique():

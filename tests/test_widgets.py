@@ -363,6 +363,27 @@ def test_iteration_residuals_match_kernel_residuals():
         np.testing.assert_allclose(run.delta_D_norm[l - 1], r.delta_D_norm[0], rtol=1e-10, atol=1e-300)
 
 
+def test_asymptotics_status_says_when_the_masks_may_not_have_settled():
+    """l_o is the last mask change; where it lies near L (tiny steps: a lecturer saw l = 1729 at L = 1773) the
+    growth (4.6) read from the masks at l = L may still change, and the status says so."""
+    p = problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)
+    board = widgets.asymptotics_dashboard(problem=p, L=400, L_max=1000)
+    for tau, settled in ((p.tau, True), (0.02, False)):
+        board.sliders["tau"].value = tau
+        v = board.values()
+        trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=v["tau"], sigma=v["sigma"], theta=v["theta"], L=400)
+        l_o = asymptotics.masks(trace).l_o
+        assert (l_o < 0.9 * 400) == settled, l_o                       # the two cases, computed here
+        assert ("lₒ once the masks settle" in board.status.value) == settled
+        assert ("may not have settled" in board.status.value) == (not settled)
+
+
+def test_step_status_says_the_guarantee_is_for_theta_one():
+    K = problems.tv_denoising_1d(n=20).K
+    assert "guarantees convergence for θ = 1" not in widgets.step_condition_html(K, 0.5, 0.5, 1.0)
+    assert "guarantees convergence for θ = 1" in widgets.step_condition_html(K, 0.5, 0.5, 0.5)
+
+
 def test_asymptotics_run_gradient_norms_match_backprop():
     p = problems.tv_l1_denoising_1d(n=16)
     run = widgets.asymptotics_run(p, 80, 0.5, 0.5, 1.0)
@@ -478,7 +499,8 @@ def test_fixed_point_board_states_whether_the_theorem_applies(make, applies):
     if applies:
         assert "theorem (5C) holds: the unrolled gradients converge to the implicit one, the true gradient" in shown
     else:     # the conditions that fail, by name, and what 'implicit' then is
-        assert "theorem (5C) fails: dual not unique (1), I - Jᵀ singular (3); 'implicit' is then what GMRES" in shown
+        assert "theorem (5C) fails: dual not unique (1; a zero row of K), I - Jᵀ singular (3); 'implicit' is then " \
+            "what GMRES" in shown
         assert "dual not unique (1)" in verdict and "singular (3)" in verdict
     board.sliders["theta"].value = 0.5                       # the theorem is stated for theta = 1
     assert "theorem (5C) fails: θ ≠ 1 (stated for θ = 1)" in html.unescape(board.status.value)
@@ -499,7 +521,7 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     expected = 10 ** np.interp(np.log10(40), np.log10(r.Ls), np.log10(r.rel_error[0]))
     assert dots.get_ydata()[1] == pytest.approx(expected, rel=1e-9)
     cosine = np.interp(np.log10(40), np.log10(r.Ls), r.cosine[0])
-    assert f"ball (6.1): theorem (5C) holds; against the implicit (5.5): error {expected:.1e}, cosine {cosine:.3f}" \
+    assert f"ball constraint: theorem (5C) holds; against the implicit (5.5): error {expected:.1e}, cosine {cosine:.3f}" \
         in board.status.value
     # each problem's line says whether the theorem's conditions hold, from theorem_conditions computed here
     from cpteach.widgets.regimes import default_regimes

@@ -26,7 +26,9 @@ class TheoremConditions:
     rows and columns, i.e. of K_M (section 4D). ``dual_unique`` = (rank == unclipped_rows): the
     unclipped rows have full row rank, so in particular no more of them than unknowns;
     ``primal_unique`` = (rank == free_unknowns) for a masked G, (kappa < 1) for a damped one (the ball,
-    SquaredL2; ElasticL1 is strongly convex, so its primal solution is unique).
+    SquaredL2; ElasticL1 is strongly convex, so its primal solution is unique). ``zero_rows``: unclipped rows
+    of K that are zero on the free unknowns (rows of K_M that are zero: the dual entry of each can move
+    inside its box, e.g. the boundary row of forward differences), each one a reason for a non-unique dual.
     Condition 2 (nondegeneracy). ``kink_margin``: the distance of z_P* - x and z_D* to the nearest
     kink of the two proximal maps (:func:`cpteach.asymptotics.kink_margin`; for the ball
     | ||z_P* - x|| - r | = tau mu); ``nondegenerate`` = (kink_margin > margin_tol).
@@ -45,6 +47,7 @@ class TheoremConditions:
     unclipped_rows: int
     free_unknowns: int
     rank: int
+    zero_rows: int
     dual_unique: bool
     primal_unique: bool
     kink_margin: float
@@ -60,7 +63,10 @@ class TheoremConditions:
     @property
     def failures(self):
         """The conditions that fail, each in a few words with its number, e.g. ``('primal not unique (1)',)``."""
-        named = (("theta != 1 (stated for theta = 1)", self.theta_is_one), ("dual not unique (1)", self.dual_unique),
+        rows = ("a zero row" if self.zero_rows == 1 else f"{self.zero_rows} zero rows") + " of K" + (
+            "" if self.free_unknowns == self.n else " on the free unknowns")
+        dual = f"dual not unique (1; {rows})" if self.zero_rows else "dual not unique (1)"
+        named = (("theta != 1 (stated for theta = 1)", self.theta_is_one), (dual, self.dual_unique),
                  ("primal not unique (1)", self.primal_unique), ("degenerate (2)", self.nondegenerate),
                  ("I - J^T singular (3)", self.nonsingular))
         return tuple(name for name, holds in named if not holds)
@@ -112,7 +118,8 @@ def _verdict(c):
     fails = [] if c["theta_is_one"] else [f"theta = {c['theta']:g}: it is stated for theta = 1"]
     if not c["dual_unique"]:
         more = f" > {c['free_unknowns']} unknowns" if c["unclipped_rows"] > c["free_unknowns"] else ""
-        fails.append(f"{c['unclipped_rows']} unclipped dual rows{more} of rank {c['rank']}: dual not unique (1)")
+        zero = f" ({c['zero_rows']} of them zero)" if c["zero_rows"] else ""
+        fails.append(f"{c['unclipped_rows']} unclipped dual rows{more}{zero} of rank {c['rank']}: dual not unique (1)")
     if not c["primal_unique"]:
         fails.append(f"rank {c['rank']} < {c['free_unknowns']} free unknowns: primal not unique (1)")
     if not c["nondegenerate"]:
@@ -182,7 +189,9 @@ def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, ma
     if dim <= dense_max:
         A = _adjoint_system(K, F_conj, G, x, x_star, xi_star, tau, sigma, theta).operator
         sigma_min = float(np.linalg.svd(A.matmat(np.eye(dim)), compute_uv=False)[-1])   # I - J^T of (5.5)
+    zero_rows = int(np.sum(~np.any(B != 0, axis=1)))                          # rows of K_M without an entry
     c = dict(n=x.size, k=xi_star.size, unclipped_rows=int(M_D.sum()), free_unknowns=int(M_P.sum()), rank=rank,
+             zero_rows=zero_rows,
              dual_unique=rank == int(M_D.sum()),
              primal_unique=rank == int(M_P.sum()) if G.has_mask else bool(kappa < 1),      # strong convexity
              kink_margin=margin, nondegenerate=margin > margin_tol, mu=mu, kappa=kappa, sigma_min=sigma_min,

@@ -72,7 +72,8 @@ def step_condition_html(K, tau, sigma, theta):
         reason = (f"tau*sigma*||K||^2 = {product:.3g} >= 1: the step-size condition fails (CP may diverge); "
                   "lower tau or sigma" if product >= 1 else str(err))
         raise ValueError(f"{reason}. The figure shows the last valid choice.") from err
-    return f"<span style='color:green'>τσ‖K‖² = {product:.3g} &lt; 1: step-size condition holds</span>"
+    guarantee = "" if theta == 1 else " (it guarantees convergence for θ = 1; at this θ, watch the run)"
+    return f"<span style='color:green'>τσ‖K‖² = {product:.3g} &lt; 1: step-size condition holds</span>{guarantee}"
 
 
 def step_sliders(problem, L, tau, sigma, theta, L_max):

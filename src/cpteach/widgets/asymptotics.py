@@ -147,7 +147,9 @@ def asymptotics_render(artists, frame):
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
     growth = "0: a limit" if run.slope_norm == 0 else f"{run.slope_norm:.3g} per step: no limit"
-    return (f"{frame.model}; {frame.status}<br>last mask change at l = {r.masks.l_o} (lₒ once the masks settle); "
+    settled = ("lₒ once the masks settle" if r.masks.l_o < 0.9 * L else
+               "<b>near L: the masks may not have settled, the growth below may change with L</b>")
+    return (f"{frame.model}; {frame.status}<br>last mask change at l = {r.masks.l_o} ({settled}); "
             f"growth of the gradient norm ‖∇ℓ‖ by (4.6), from the masks at l = L: {growth}")
 
 

@@ -47,8 +47,7 @@ class CPRun:
         if infinite.size < infinite[-1] - infinite[0] + 1:
             where += f" ({infinite.size} steps)"
         if self.dual_outside[infinite].all():
-            return (f"gap (2.7) = ∞ at {where}: −Kᵀξˡ lies outside dom G*, so the gap is infinite until the "
-                    "dual iterate is feasible")
+            return f"gap (2.7) = ∞ at {where}: −Kᵀξˡ lies outside dom G* there (G* = ∞), the dual iterate is infeasible"
         return f"gap (2.7) = ∞ at {where}: a term of (2.7) is +∞ there"
 
 
@@ -137,7 +136,7 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     status line shows tau*sigma*||K||^2; at a value >= 1 the dashboard runs CP all the same and says in
     red that nothing guarantees convergence (the class sees what CP does there). Where the
     gap is infinite (e.g. L1-L1: G* is the indicator of |.| <= weight and -K^T xi^l lies outside
-    it until the dual iterate is feasible), the panel says "gap (2.7) = inf at l = ..." and the
+    it while the dual iterate is infeasible), the panel says "gap (2.7) = inf at l = ..." and the
     status line says why, instead of a legend entry without a curve.
 
     Parameters

@@ -33,6 +33,7 @@ PRESENTER_CSS = """<style>
 .cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 20px !important; }
 .cpteach-presenter .cpteach-status .widget-html-content { font-size: 18px !important; line-height: 1.3; }
 .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 32px; height: 32px; }
+.cpteach-presenter .widget-readout { min-width: 4.2em; max-width: none; overflow: visible; }
 .cpteach-presenter .lm-TabBar-tab { min-height: 34px; flex: 0 0 auto !important; max-width: none !important; }
 </style>"""
 

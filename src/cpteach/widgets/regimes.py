@@ -18,8 +18,9 @@ __all__ = ["RegimesFrame", "regimes_frame", "regimes_render", "regimes_dashboard
 
 
 def default_regimes():
-    """The three teaching regimes: L1-L1 with 0/1 masks (summable), the ball problem of (6.1), TV-L1 (no limit)."""
-    return {"L1-L1, summable": l1_l1_problem(), "ball (6.1)": ball_problem(),
+    """The three teaching regimes: L1-L1 with 0/1 masks (summable), the ball problem (the constraint of (6.1)
+    on a random 30 x 20 K, not the poster's example), TV-L1 (no limit)."""
+    return {"L1-L1, summable": l1_l1_problem(), "ball constraint": ball_problem(),
             "TV-L1": tv_l1_denoising_1d()}
 
 
@@ -62,14 +63,14 @@ def regimes_render(result, artists, frame):
              f"{'implicit (5.5)' if reference == 'implicit' else 'one-step (5.3)'}: error "
              f"{frame.error_at_L[i]:.1e}, cosine {frame.cosine_at_L[i]:.3f}"
              for i, (name, reference) in enumerate(zip(result.names, result.references))]
-    return f"L = {L}; the grey dots and these values {where}:<br>" + "<br>".join(parts)
+    return f"L = {L}; the grey dots (left) and these values {where}:<br>" + "<br>".join(parts)
 
 
 def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     """Dashboard of the lecturer's figure: how the unrolled gradient (3.4) approaches the implicit one (5.5).
 
     The figure of :func:`cpteach.plotting.plot_gradient_regimes` for ``problems`` (default
-    :func:`default_regimes`: L1-L1 with 0/1 masks, the ball problem of (6.1), TV-L1 without
+    :func:`default_regimes`: L1-L1 with 0/1 masks, the ball constraint on a random K, TV-L1 without
     limit), computed once by :func:`cpteach.fixed_point.gradient_regimes` on ``points``
     log-spaced L' <= ``L_max``. The L slider (log scale, as the L axis; 0.05 decade per
     arrow key) moves a marker over both panels and a dot along each error curve
