@@ -499,7 +499,7 @@ def test_fixed_point_board_states_whether_the_theorem_applies(make, applies):
     if applies:
         assert "theorem (5C) holds: the unrolled gradients converge to the implicit one, the true gradient" in shown
     else:     # the conditions that fail, by name, and what 'implicit' then is
-        assert "theorem (5C) fails: dual not unique (1; a zero row of K), I - Jᵀ singular (3); 'implicit' is then " \
+        assert "theorem (5C) fails: dual not unique (1; a zero row of K), I − Jᵀ singular (3); 'implicit' is then " \
             "what GMRES" in shown
         assert "dual not unique (1)" in verdict and "singular (3)" in verdict
     board.sliders["theta"].value = 0.5                       # the theorem is stated for theta = 1
@@ -529,7 +529,7 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
         c = fixed_point.theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma)
         line = next(line for line in board.status.value.split("<br>") if line.startswith(name + ":"))
         assert ("theorem (5C) holds;" in line) == c.applies and ("fails" in line) == (not c.applies), line
-        assert c.applies or "primal not unique (1)" in line and "I - Jᵀ singular (3)" in line   # TV-L1: plateaus
+        assert c.applies or "primal not unique (1)" in line and "I − Jᵀ singular (3)" in line   # TV-L1: plateaus
     assert "TV-L1: theorem (5C) fails" in board.status.value and "against the one-step (5.3): error" in board.status.value
     board.sliders["L"].value = 34.0                                  # on a grid point: its values
     assert "at the grid point L' = 34:" in board.status.value

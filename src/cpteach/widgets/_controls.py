@@ -15,7 +15,7 @@ __all__ = ["step_sliders", "step_condition_html", "unicode_text", "model_text", 
 # ASCII notation of the library's messages and problem names -> the Unicode the dashboards show
 _UNICODE = [(r"\|\|\.\|\|", "‖·‖"), (r"\|\|", "‖"), (r"\^2", "²"), (r"_1\b", "₁"), (r"\btau\b", "τ"),
             (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"), (r"\bgrad_K\b", "∇_K\u00a0ℓ"), (r"(?<=[τσ])\*(?=[σ‖])", ""),
-            (r">=", "≥"), (r"<=", "≤"), (r"!=", "≠"), (r"\bJ\^T", "Jᵀ"), (r"(?<=\d) x (?=\d)", " × ")]
+            (r">=", "≥"), (r"<=", "≤"), (r"!=", "≠"), (r"\bJ\^T", "Jᵀ"), (r"\bI - J", "I − J"), (r"(?<=\d) x (?=\d)", " × ")]
 
 
 def unicode_text(text):
@@ -52,7 +52,7 @@ def theorem_text(conditions, explain=False):
     >>> from cpteach.fixed_point import theorem_conditions
     >>> p = problems.tv_l1_denoising_1d()
     >>> theorem_text(theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma))
-    'theorem (5C) fails: primal not unique (1), I - Jᵀ singular (3)'
+    'theorem (5C) fails: primal not unique (1), I − Jᵀ singular (3)'
     """
     if conditions.applies:
         return "theorem (5C) holds" + (": the unrolled gradients converge to the implicit one, the true gradient"

@@ -50,6 +50,7 @@ from IPython.display import Image, Markdown, display
 from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.font_manager import FontProperties
+from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
@@ -176,6 +177,9 @@ class Dashboard(widgets.VBox):
         self.memo = Memo(memo_size)
         self._compute_data, self._render = compute, render
         self._animated = list(animated)
+        for image in [a for a in self._animated if isinstance(a, AxesImage)]:   # its frame on top of it, as
+            self._animated += [spine for spine in image.axes.spines.values()       # in a full draw of the axes
+                               if spine.get_visible() and spine not in self._animated]
         for artist in self._animated:
             artist.set_animated(True)
         self.updates = 0
