@@ -43,13 +43,14 @@ def test_l1_l1_satisfies_the_theorem_and_sigma_min_matches_finite_differences(se
 
 @pytest.mark.parametrize("theta", [0.0, 0.75])
 def test_the_theorem_is_stated_for_theta_one(theta):
-    """Its proof reads CP with theta = 1 as a proximal point method: at another theta the conditions 1-3 may
-    all hold and still the theorem does not apply."""
+    """Its proof of (a) reads CP with theta = 1 as a proximal point method: at another theta the conditions 1-3
+    may all hold and still the theorem does not cover the steps."""
     p = problems.l1_l1_problem()
     c = theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma, theta=theta)
     assert c.dual_unique and c.primal_unique and c.nondegenerate and c.nonsingular   # at the same solution
-    assert not c.theta_is_one and not c.applies and c.failures == ("theta != 1 (stated for theta = 1)",)
-    assert c.verdict.startswith(f"the theorem does NOT apply: theta = {theta:g}: it is stated for theta = 1")
+    assert not c.theta_is_one and not c.applies and c.failures == ()                  # conditions 1-3 hold
+    assert c.verdict.startswith(f"the theorem is stated for theta = 1 and does not cover theta = {theta:g}; "
+                                "its conditions 1-3: hold (")
     assert conditions(p).applies and conditions(p).theta_is_one                      # theta = 1: it applies
 
 

@@ -499,11 +499,11 @@ def test_fixed_point_board_states_whether_the_theorem_applies(make, applies):
     if applies:
         assert "theorem (5C) holds: the unrolled gradients converge to the implicit one, the true gradient" in shown
     else:     # the conditions that fail, by name, and what 'implicit' then is
-        assert "theorem (5C) fails: dual not unique (1; a zero row of K), I − Jᵀ singular (3); 'implicit' is then " \
-            "what GMRES" in shown
+        assert "theorem (5C) fails: dual not unique (1; a zero row of K), I − Jᵀ singular (3); nothing then " \
+            "guarantees that the unrolled gradients converge to 'implicit' (what GMRES returns for (5.5))" in shown
         assert "dual not unique (1)" in verdict and "singular (3)" in verdict
     board.sliders["theta"].value = 0.5                       # the theorem is stated for theta = 1
-    assert "theorem (5C) fails: θ ≠ 1 (stated for θ = 1)" in html.unescape(board.status.value)
+    assert "theorem (5C) is stated for θ = 1, not this θ (conditions 1-3 " in html.unescape(board.status.value)
 
 
 def test_regimes_dashboard_marks_L_and_reads_the_grid():

@@ -120,7 +120,8 @@ def tv_denoising_1d(n=100, beta=0.2, noise_std=0.15, seed=0, dense=False):
     The clean signal y is piecewise constant (four plateaus), the data
     x = y + noise_std * N(0, 1). K = D is the forward difference of
     :class:`cpteach.operators.FiniteDifference`, F = beta*||.||_1 and
-    G = 0.5*||.||^2, so the solution x* is unique.
+    G = 0.5*||.||^2, so the primal solution x* is unique; the dual is not: the last row of D
+    (the boundary) is zero, and its dual entry may take any value of [-beta, beta].
 
     Parameters
     ----------

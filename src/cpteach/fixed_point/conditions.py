@@ -37,9 +37,10 @@ class TheoremConditions:
     (``mu`` NaN); both NaN for a masked G.
     Condition 3. ``sigma_min``: the smallest singular value of I - J^T (dense, NaN when
     2n + k > ``dense_max``); ``nonsingular`` = not (sigma_min <= sv_tol) (True where it was not
-    computed). The theorem is stated for theta = 1 (its proof uses CP as a proximal point method,
-    which needs it): ``theta_is_one``. ``applies`` is True when theta = 1 and every computed condition
-    holds, and ``verdict`` says it in one line.
+    computed). The theorem is stated for theta = 1 (its proof of (a) reads CP as a proximal point method,
+    which needs it): ``theta_is_one``; at another theta it does not cover the steps (the unrolled gradients
+    may still converge: (b) and (c) are about the solution, which no theta changes). ``applies`` is True
+    when theta = 1 and every computed condition holds, and ``verdict`` says it in one line.
     """
 
     n: int
@@ -62,11 +63,12 @@ class TheoremConditions:
 
     @property
     def failures(self):
-        """The conditions that fail, each in a few words with its number, e.g. ``('primal not unique (1)',)``."""
+        """The conditions 1-3 that fail, each in a few words with its number, e.g. ``('primal not unique (1)',)``
+        (theta = 1, which the theorem assumes besides, is ``theta_is_one``)."""
         rows = ("a zero row" if self.zero_rows == 1 else f"{self.zero_rows} zero rows") + " of K" + (
             "" if self.free_unknowns == self.n else " on the free unknowns")
         dual = f"dual not unique (1; {rows})" if self.zero_rows else "dual not unique (1)"
-        named = (("theta != 1 (stated for theta = 1)", self.theta_is_one), (dual, self.dual_unique),
+        named = ((dual, self.dual_unique),
                  ("primal not unique (1)", self.primal_unique), ("degenerate (2)", self.nondegenerate),
                  ("I - J^T singular (3)", self.nonsingular))
         return tuple(name for name, holds in named if not holds)
@@ -115,7 +117,7 @@ def _rank(B, rtol, dense_size=10**6):
 
 def _verdict(c):
     """The one-line verdict of :class:`TheoremConditions` fields ``c`` (a dict)."""
-    fails = [] if c["theta_is_one"] else [f"theta = {c['theta']:g}: it is stated for theta = 1"]
+    fails = []
     if not c["dual_unique"]:
         more = f" > {c['free_unknowns']} unknowns" if c["unclipped_rows"] > c["free_unknowns"] else ""
         zero = f" ({c['zero_rows']} of them zero)" if c["zero_rows"] else ""
@@ -126,11 +128,15 @@ def _verdict(c):
         fails.append(f"kink margin {c['kink_margin']:.1e}: degenerate (2)")
     if not c["nonsingular"]:
         fails.append(f"sigma_min(I - J^T) = {c['sigma_min']:.1e}: singular (3)")
+    svd = "not computed" if np.isnan(c["sigma_min"]) else f"{c['sigma_min']:.2e}"
+    held = (f"{c['unclipped_rows']} unclipped rows, {c['free_unknowns']} free unknowns, rank {c['rank']}; "
+            f"kink margin {c['kink_margin']:.2e}; sigma_min(I - J^T) {svd}")
+    if not c["theta_is_one"]:
+        return (f"the theorem is stated for theta = 1 and does not cover theta = {c['theta']:g}; its conditions 1-3: "
+                + ("; ".join(fails) if fails else f"hold ({held})"))
     if fails:
         return "the theorem does NOT apply: " + "; ".join(fails)
-    svd = "not computed" if np.isnan(c["sigma_min"]) else f"{c['sigma_min']:.2e}"
-    return (f"the theorem applies: {c['unclipped_rows']} unclipped rows, {c['free_unknowns']} free unknowns, "
-            f"rank {c['rank']}; kink margin {c['kink_margin']:.2e}; sigma_min(I - J^T) {svd}")
+    return f"the theorem applies: {held}"
 
 
 def theorem_conditions(K, F, G, x, x_star, xi_star, *, tau, sigma, theta=1.0, margin_tol=1e-6, rtol=1e-10,

@@ -15,7 +15,7 @@ __all__ = ["step_sliders", "step_condition_html", "unicode_text", "model_text", 
 # ASCII notation of the library's messages and problem names -> the Unicode the dashboards show
 _UNICODE = [(r"\|\|\.\|\|", "‖·‖"), (r"\|\|", "‖"), (r"\^2", "²"), (r"_1\b", "₁"), (r"\btau\b", "τ"),
             (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"), (r"\bgrad_K\b", "∇_K\u00a0ℓ"), (r"(?<=[τσ])\*(?=[σ‖])", ""),
-            (r">=", "≥"), (r"<=", "≤"), (r"!=", "≠"), (r"\bJ\^T", "Jᵀ"), (r"\bI - J", "I − J"), (r"(?<=\d) x (?=\d)", " × ")]
+            (r">=", "≥"), (r"<=", "≤"), (r"\bJ\^T", "Jᵀ"), (r"\bI - J", "I − J"), (r"(?<=\d) x (?=\d)", " × ")]
 
 
 def unicode_text(text):
@@ -46,7 +46,7 @@ def model_text(problem):
 
 def theorem_text(conditions, explain=False):
     """Whether the theorem of section 5C holds (``conditions``: :class:`cpteach.fixed_point.TheoremConditions`),
-    in a status line's words; with ``explain``, what that means for the implicit gradient (5.5).
+    in a status line's words; with ``explain``, what it then says, or that nothing guarantees it.
 
     >>> from cpteach import problems
     >>> from cpteach.fixed_point import theorem_conditions
@@ -54,12 +54,18 @@ def theorem_text(conditions, explain=False):
     >>> theorem_text(theorem_conditions(p.K, p.F, p.G, p.x, p.x_star, p.xi_star, tau=p.tau, sigma=p.sigma))
     'theorem (5C) fails: primal not unique (1), I − Jᵀ singular (3)'
     """
+    failed = ", ".join(conditions.failures)
     if conditions.applies:
         return "theorem (5C) holds" + (": the unrolled gradients converge to the implicit one, the true gradient"
                                        if explain else "")
-    return unicode_text(f"theorem (5C) fails: {', '.join(conditions.failures)}" +
-                        ("; 'implicit' is then what GMRES returns for (5.5), not a limit the theorem guarantees"
-                         if explain else ""))
+    if not conditions.theta_is_one:
+        text = (f"theorem (5C) is stated for θ = 1, not this θ (conditions 1-3 {'fail: ' + failed if failed else 'hold'})"
+                + ("; watch whether the unrolled gradients still converge" if explain else ""))
+    else:
+        text = f"theorem (5C) fails: {failed}" + (
+            "; nothing then guarantees that the unrolled gradients converge to 'implicit' (what GMRES returns for "
+            "(5.5)) or that it is the true gradient" if explain else "")
+    return unicode_text(text)
 
 
 def step_condition_html(K, tau, sigma, theta):
