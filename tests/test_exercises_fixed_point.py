@@ -2,6 +2,7 @@
 several forms (CORRECT) and typical mistakes with the words their message must contain (MISTAKES);
 tests/test_exercises_tally.py runs them against the checkers."""
 import numpy as np
+import pytest
 import scipy.sparse.linalg
 
 from cpteach import exercises
@@ -85,15 +86,17 @@ ONE_STEP_MISTAKES = [
 # ---- the implicit adjoint (5.5): J^T by (3.7), then the solve ------------------------------------
 
 def _JT_function(K, gP, gD, tau, sigma, theta, *, weight=None, keep=1, prev=-1, use_gP=True,
-                 use_gD=True, KT=True, prev_theta=None):
+                 use_gD=True, KT=True, prev_theta=None, readout=None, mask=False):
     k, n = K.shape
     weight = 1 + theta if weight is None else weight(theta)
+    readout = tau if readout is None else readout(tau, sigma)     # the factor of K delta_P in the read-out
+    gD = (gD > 0).astype(float) if mask else gD
     prev_theta = theta if prev_theta is None else prev_theta(theta)
 
     def JT(lam):
         lx, lp, lxi = lam[:n], lam[n:2 * n], lam[2 * n:]
         dP = gP * lx if use_gP else lx
-        dD = (gD if use_gD else 1.0) * (lxi - tau * K @ dP)
+        dD = (gD if use_gD else 1.0) * (lxi - readout * K @ dP)
         back = K.T @ dD if KT else K @ dD
         return np.concatenate([dP + keep * lp + weight * sigma * back, prev * prev_theta * sigma * back, dD])
     return JT
@@ -223,6 +226,11 @@ IMPLICIT_MISTAKES = [
     ("x_prev sign", lambda *a: _adjoint(*a, prev=1), "sign of the x_prev slot"),
     ("no Gamma_P", lambda *a: _adjoint(*a, use_gP=False), "missing Gamma_P"),    # I - J^T singular
     ("no Gamma_D", lambda *a: _adjoint(*a, use_gD=False), "missing Gamma_D"),
+    # a student review: with 0/1 Gamma_D these three went unseen (the xi slot only asks M_D K delta_P = 0)
+    ("read-out sign", lambda *a: _adjoint(*a, readout=lambda t, s: -t), "sign in the read-out"),
+    ("read-out without tau", lambda *a: _adjoint(*a, readout=lambda t, s: 1.0), "tau is missing"),
+    ("read-out with sigma", lambda *a: _adjoint(*a, readout=lambda t, s: s), "has tau, not sigma"),
+    ("Gamma_D as a 0/1 mask", lambda *a: _adjoint(*a, mask=True), "takes it for a 0/1 mask"),
     ("K for K^T", lambda *a: _adjoint(*a, KT=False), "did you use K where K^T belongs"),
     ("g only", lambda K, gP, gD, e, *r: np.concatenate([e, np.zeros(e.size + K.shape[0])]), "first term"),
     ("20 terms", _adjoint_partial, "partial sum"),
@@ -243,11 +251,21 @@ def test_implicit_adjoint_data_make_each_part_observable():
         assert 0 < gD.sum() < gD.size and np.linalg.norm(e) > 0.1
     (_, _, _, _, tau, sigma, theta), _, _ = ex._instances[1]
     assert tau != sigma and theta != 1
+    (_, _, gD, _, tau, sigma, theta), _, _ = ex._instances[2]          # Gamma_D strictly between 0 and 1
+    assert np.allclose(gD, 1 / (1 + sigma)) and 0 < gD.min() and gD.max() < 1 and tau != sigma and theta != 1
 
 
-def test_implicit_adjoint_random_problem_is_reachable():
-    """The random problem that check tries first is ex.data(1), and its messages say so."""
+def test_implicit_adjoint_random_problems_are_reachable():
+    """The random problems that check tries first are ex.data(2) and ex.data(1), and its messages say which."""
     ex = exercises.ImplicitAdjoint()
     K, gP, gD, e, tau, sigma, theta = ex.data(1)
     assert K.shape == (6, 4) and tau != sigma and theta == 0.7
-    assert "ex.data(1)" in ex.check(lambda *a: -_adjoint(*a)).message
+    K, gP, gD, e, tau, sigma, theta = ex.data(2)
+    assert K.shape == (5, 4) and tau != sigma and theta == 0.7
+    assert "ex.data(2)" in ex.check(lambda *a: -_adjoint(*a)).message
+    # a J^T right only where Gamma_D is 0 or 1 passes the first two problems and is named on the third
+    only_masks = lambda K, gP, gD, *r: _adjoint(K, gP, gD, *r, readout=lambda t, s: -t) \
+        if 0 < gD.min() < 1 else _adjoint(K, gP, gD, *r)                                       # noqa: E731
+    assert "ex.data(2)" in ex.check(only_masks).message and "sign in the read-out" in ex.check(only_masks).message
+    with pytest.raises(ValueError, match="which must be 0"):
+        ex.data(3)

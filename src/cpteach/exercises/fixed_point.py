@@ -151,11 +151,26 @@ def _second_problem():
                    theta=0.7, tol=1e-14)
 
 
+def _third_problem():
+    """An instance whose Gamma_D is not a 0/1 mask: a random 5 x 4 K, F = 0.5||.||^2 (so prox_{sigma F*} scales
+    by 1 / (1 + sigma): Gamma_D = 1 / (1 + sigma) on every row), G = 0.5||.||^2, tau != sigma, theta = 0.7.
+
+    With a 0/1 Gamma_D the xi slot of (5.5) only asks M_D K delta_P = 0, so a J^T with a wrong factor in the
+    read-out delta_D = Gamma_D (lambda_xi - tau K delta_P) can return the right lambda; here it cannot.
+    """
+    rng = np.random.default_rng(5)
+    K = rng.standard_normal((5, 4))
+    K = operators.Matrix(K / np.linalg.norm(K, 2))
+    x, y = rng.standard_normal((2, 4))
+    return Problem(K, prox.SquaredL2(), prox.SquaredL2(), x, y, "random 5 x 4 L2-L2", tau=0.7, sigma=1.2,
+                   theta=0.7, tol=1e-14)
+
+
 def _student_data(p):
     """The arguments of ``implicit_adjoint``: K, the prox derivatives at the solution, e* and the steps."""
     v_P, z_D = _fixed_point_arguments(p.K, p.x, p.x_star, p.xi_star, p.tau, p.sigma)   # (2.1), (2.3) at s*
     gamma_P = p.G.prox_vjp(v_P, p.tau, np.ones(p.x.size))      # G acts entrywise: its diagonal Jacobian
-    gamma_D = p.F.conjugate().mask(z_D, p.sigma).astype(float)                   # 1 = unclipped (prox.Box.mask)
+    gamma_D = p.F.conjugate().prox_vjp(z_D, p.sigma, np.ones(z_D.size))   # F* too: 1 = unclipped for a box
     return p.K.params.copy(), gamma_P, gamma_D, p.x_star - p.y, p.tau, p.sigma, p.theta
 
 
@@ -167,6 +182,7 @@ def _transposed_step(K, gamma_P, gamma_D, tau, sigma, theta, variant=None):
     theta = {"theta_one": 1.0, "theta_zero": 0.0}.get(variant, theta)
     gamma_P = np.ones(n) if variant == "no_gamma_P" else gamma_P
     gamma_D = np.ones(k) if variant == "no_gamma_D" else gamma_D
+    readout = {"readout_sign": -tau, "readout_no_tau": 1.0, "readout_sigma": sigma}.get(variant, tau)
     weight = {"no_one_plus_theta": 1.0, "two_for_one_plus_theta": 2.0}.get(variant, 1 + theta)
     keep = 0 if variant == "no_x_prev" else 1
     prev_sign = 1 if variant == "x_prev_sign" else -1
@@ -175,7 +191,7 @@ def _transposed_step(K, gamma_P, gamma_D, tau, sigma, theta, variant=None):
     def apply(lam):
         lam_x, lam_prev, lam_xi = lam[:n], lam[n:2 * n], lam[2 * n:]
         delta_P = gamma_P * lam_x                                                 # R of (3.7)
-        delta_D = gamma_D * (lam_xi - tau * K @ delta_P)
+        delta_D = gamma_D * (lam_xi - readout * K @ delta_P)
         return np.concatenate([delta_P + keep * lam_prev + weight * sigma * K.T @ delta_D,   # (3.7)
                                prev_sign * prev_theta * sigma * K.T @ delta_D, delta_D])
 
@@ -209,7 +225,9 @@ class ImplicitAdjoint(Exercise):
     :func:`cpteach.chambolle_pock` at s*. The data (:meth:`data`) is a tiny problem
     (:attr:`problem`, 1-D TV-L2 with n = 5, F = 0.3||.||_1 on the differences,
     G = 0.5||.||^2, tau = sigma = 0.45, theta = 1); ``check`` also tries a random 6 x 4
-    L1-L2 problem with tau != sigma and theta = 0.7 (its arguments: ``ex.data(1)``). lambda may be
+    L1-L2 problem with tau != sigma and theta = 0.7 (its arguments: ``ex.data(1)``) and a random 5 x 4
+    L2-L2 problem whose gamma_D is 1 / (1 + sigma) on every row, not a mask (``ex.data(2)``: F = 0.5||.||^2;
+    with a 0/1 gamma_D a wrong factor in the read-out of delta_D can go unseen). lambda may be
     returned as one array or as the three slots (lambda_x, lambda_xprev, lambda_xi), the format
     of ``implicit_gradient(...).adjoint``. The unrolled series
     sum_{j<L} (J^T)^j g (:meth:`partial_sums`) approaches lambda as L grows; its first term
@@ -267,7 +285,13 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
         "x_prev_no_theta": "the x_prev slot of (3.7) is -theta sigma K^T delta_D: theta is missing there (it "
                            "matters only where theta != 1).",
         "no_gamma_P": "the read-out of (3.7) is missing Gamma_P: delta_P = gamma_P * lambda_x.",
-        "no_gamma_D": "the read-out of (3.7) is missing Gamma_D (the mask of the unclipped rows).",
+        "no_gamma_D": "the read-out of (3.7) is missing Gamma_D, or takes it for a 0/1 mask: delta_D = Gamma_D "
+                      "(lambda_xi - tau K delta_P) with gamma_D as given, the diagonal of prox'_{sigma F*} (a mask "
+                      "of the unclipped rows where F* is a box; 1 / (1 + sigma) on every row of ex.data(2)).",
+        "readout_sign": "sign in the read-out of (3.7): delta_D = Gamma_D (lambda_xi - tau K delta_P), a minus.",
+        "readout_no_tau": "the read-out of (3.7) is delta_D = Gamma_D (lambda_xi - tau K delta_P): tau is missing.",
+        "readout_sigma": "the read-out of (3.7) has tau, not sigma: delta_D = Gamma_D (lambda_xi - tau K delta_P) "
+                         "(the primal step's tau, through x^{l+1} = x^l - tau K^T xi^{l+1}).",
     }
 
     @cached_property
@@ -279,17 +303,18 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
     def _instances(self):
         """(student data, J, g) for the tiny problem and the second one; J by central differences."""
         out = []
-        for p in (self.problem, _second_problem()):
+        for p in (self.problem, _second_problem(), _third_problem()):
             g = np.concatenate([p.x_star - p.y, np.zeros(p.x.size + p.xi_star.size)])    # (5.5)
             out.append((_student_data(p), _step_jacobian(p), g))
         return out
 
     def data(self, which=0):
         """The arguments ``(K, gamma_P, gamma_D, e, tau, sigma, theta)`` (copies) of the tiny problem
-        (``which=0``) or of the random 6 x 4 L1-L2 problem with tau != sigma, theta = 0.7 that ``check``
-        tries first (``which=1``)."""
-        if which not in (0, 1):
-            raise ValueError(f"which must be 0 (the tiny problem) or 1 (the random problem), got {which!r}")
+        (``which=0``), of the random 6 x 4 L1-L2 problem with tau != sigma, theta = 0.7 (``which=1``) or of the
+        random 5 x 4 L2-L2 problem whose gamma_D is not a mask (``which=2``); ``check`` tries them last to first."""
+        if which not in (0, 1, 2):
+            raise ValueError(f"which must be 0 (the tiny problem), 1 (the random L1-L2 one) or 2 (the random L2-L2 "
+                             f"one), got {which!r}")
         return copy.deepcopy(self._instances[which][0])
 
     def jacobian(self):
@@ -307,8 +332,9 @@ def implicit_adjoint(K, gamma_P, gamma_D, e, tau, sigma, theta):
 
     def _diagnose(self, answer):
         names = ("the tiny TV-L2 problem (its arguments: ex.data(0))",
-                 "the random L1-L2 problem with tau != sigma, theta = 0.7 (its arguments: ex.data(1))")
-        for (args, J, g), which in reversed(list(zip(self._instances, names))):   # the random one first
+                 "the random L1-L2 problem with tau != sigma, theta = 0.7 (its arguments: ex.data(1))",
+                 "the random L2-L2 problem, gamma_D = 1 / (1 + sigma) (its arguments: ex.data(2))")
+        for (args, J, g), which in reversed(list(zip(self._instances, names))):   # the random ones first
             problem = self._diagnose_instance(answer, args, J, g, which)
             if problem is not None:
                 return problem if which in problem else f"{problem} (Checked on {which}.)"
