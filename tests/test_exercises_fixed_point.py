@@ -12,13 +12,13 @@ from cpteach import exercises
 # ---- the one-step gradient (5.1)-(5.3), F = ||.||_1, G = 0.5||.||^2 -----------------------------
 
 def _one(K, x, y, xs, xi, tau, sigma, *, e_sign=1, prime=None, mask_at=None, mask=lambda z: np.abs(z) <= 1,
-         sign2=-1, steps=None, point=None, from_e=False, sign3=-1):
-    e = e_sign * (xs - y)
+         sign2=-1, steps=None, point=None, from_e=False, sign3=-1, terms=(1, 1), loss_at=None):
+    e = e_sign * ((xs if loss_at is None else loss_at(x)) - y)
     dP = e / (1 + tau) if prime is None else e * prime(tau, sigma)                 # (5.1)
     z = xi + sigma * K @ xs if mask_at is None else mask_at(xi)
     dD = mask(z) * (sign2 * tau * K @ (e if from_e else dP))                         # (5.2)
     a, b = (sigma, tau) if steps is None else steps(tau, sigma)
-    return a * np.outer(dD, xs if point is None else point(x)) + sign3 * b * np.outer(xi, dP)   # (5.3)
+    return terms[0] * a * np.outer(dD, xs if point is None else point(x)) + terms[1] * sign3 * b * np.outer(xi, dP)
 
 
 def _one_float32(K, x, y, xs, xi, tau, sigma):
@@ -74,6 +74,13 @@ ONE_STEP_MISTAKES = [
     ("plus in (5.2)", lambda *a: _one(*a, sign2=1), "sign in (5.2)"),
     ("steps swapped", lambda *a: _one(*a, steps=lambda t, s: (t, s)), "step sizes in (5.3)"),
     ("data x", lambda *a: _one(*a, point=lambda x: x), "not with the data x"),
+    # a student review: x for x* elsewhere, and a term of (5.3) dropped, got generic messages
+    ("data x in (5.1)", lambda *a: _one(*a, loss_at=lambda x: x), "not from the data x"),
+    ("data x in z_D", lambda K, x, y, xs, xi, t, s: _one(K, x, y, xs, xi, t, s, mask_at=lambda xi_: xi_ + s * K @ x),
+     "with the solution x* (not the data x)"),
+    ("data x everywhere", lambda K, x, y, xs, xi, t, s: _one(K, x, y, x, xi, t, s), "where the solution x* belongs"),
+    ("(5.3) without its second term", lambda *a: _one(*a, terms=(1, 0)), "the second is missing"),
+    ("(5.3) without its first term", lambda *a: _one(*a, terms=(0, 1)), "the first is missing"),
     ("transposed", lambda *a: _one(*a).T, "transposed"),
     ("mask inverted", lambda *a: _one(*a, mask=lambda z: np.abs(z) > 1), "inverted"),
     ("K^T in (5.2)", _one_K_T, "did you use K where K^T belongs"),

@@ -33,16 +33,19 @@ def _one_step_variant(K, x, y, x_star, xi_star, tau, sigma, variant):
     if variant == "swap_all":
         tau, sigma = sigma, tau
     prime_G = {"no_prime_G": 1.0, "prime_G_sigma": 1 / (1 + sigma)}.get(variant, 1 / (1 + tau))
-    residual = y - x_star if variant == "poster_sign" else x_star - y
+    data_for_solution = variant == "x_everywhere"                                # the data x where x* belongs
+    residual = {"poster_sign": y - x_star, "x_in_loss": x - y}.get(variant, x - y if data_for_solution else x_star - y)
     delta_P = prime_G * residual                                                  # (5.1)
-    z_D = xi_star if variant == "mask_at_xi" else xi_star + sigma * K @ x_star
+    at = x if data_for_solution else x_star
+    z_D = xi_star if variant == "mask_at_xi" else xi_star + sigma * K @ at
     M_D = (np.abs(z_D) < 1 if variant == "mask_at_xi" else np.abs(z_D) <= 1).astype(float)   # prox.Box.mask
     M_D = {"no_D": np.ones_like(z_D), "mask_inverted": 1 - M_D}.get(variant, M_D)
     sign = 1 if variant == "sign_5_2" else -1
     delta_D = M_D * (sign * tau * K @ (residual if variant == "no_prime_in_5_2" else delta_P))   # (5.2)
     a, b = (tau, sigma) if variant == "swap_steps" else (sigma, tau)
     b = -b if variant == "sign_5_3" else b
-    point = x if variant == "x_data" else x_star
+    a, b = {"only_first_term": (a, 0.0), "only_second_term": (0.0, b)}.get(variant, (a, b))
+    point = x if variant == "x_data" or data_for_solution else x_star
     return a * np.outer(delta_D, point) - b * np.outer(xi_star, delta_P)         # (5.3)
 
 
@@ -81,7 +84,13 @@ def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
                            "prox_{tau G}), not to x* - y.",
         "sign_5_3": "sign of the second term of (5.3): K enters (2.3) as -tau K^T xi, so the term is "
                     "-tau xi* delta_P*^T.",
-        "mask_at_xi": "(5.2): evaluate the clipping derivative at z_D = xi* + sigma K x*, not at xi*.",
+        "x_everywhere": "you used the data x where the solution x* belongs: (5.1)-(5.3) are one CP step "
+                        "differentiated AT the solution, so x* - y, z_D = xi* + sigma K x* and delta_D* x*^T.",
+        "x_in_loss": "(5.1) starts from x* - y, the loss gradient at the solution x*, not from the data x.",
+        "only_first_term": "(5.3) has two terms: sigma delta_D* x*^T - tau xi* delta_P*^T; the second is missing.",
+        "only_second_term": "(5.3) has two terms: sigma delta_D* x*^T - tau xi* delta_P*^T; the first is missing.",
+        "mask_at_xi": "(5.2): evaluate the clipping derivative at z_D = xi* + sigma K x*, with the solution x* "
+                      "(not the data x), not at xi*.",
         "sign_5_2": "sign in (5.2): xi enters z_P = x - tau K^T xi, so the term is -tau K delta_P*.",
         "swap_steps": "step sizes in (5.3): sigma goes with delta_D* x*^T and tau with xi* delta_P*^T.",
         "x_data": "(5.3) pairs delta_D* with x*^T (the point K acts on in the step), not with the data x.",
