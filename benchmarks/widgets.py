@@ -198,7 +198,8 @@ def measure(run, frontend, name):
     frames = f"{d['frames']}" + (f" of {d['values']}" if needed < 10 else "")
     extra = f"   problem switch {r['switch_s']:.2f} s" if "switch_s" in r else ""
     extra += f"   grid filled {r['precompute_s']:.1f} s after load" if r.get("precompute_s", 0) > 0.5 else ""
-    extra += f"   tau drag {r['tau_drag']['frames']} figures" if "tau_drag" in r else ""
+    extra += (f"   tau drag {r['tau_drag']['frames']} figures, the last "
+              f"{r['tau_drag']['latency_after_release']:.0f} ms after release" if "tau_drag" in r else "")
     print(f"{frontend:9s} {name:18s} {r['load_s']:9.2f} {median:11.0f} {worst:10.0f} {missed:6d} "
           f"{frames:>17s} {str(ok) + ' (' + d['readout'] + ')':>26s} {'met' if met else 'MISSED':>8s}{extra}", flush=True)
     return r
