@@ -65,11 +65,9 @@ def cp_run(problem, L, tau, sigma, theta, beyond=False):
     ((6,), (6,), (20,))
     """
     K, F, G, x = problem.K, problem.F, problem.G, problem.x
-    if not beyond:
-        trace = chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=L)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if beyond:        # the kernel behind chambolle_pock's checks (2.0)-(2.5), at steps it would refuse
-            trace = _chambolle_pock(K, F, G, x, float(tau), float(sigma), float(theta), int(L), x, np.zeros(K.shape_out))
+    with np.errstate(over="ignore", invalid="ignore"):        # beyond the condition a run may overflow
+        trace = (_chambolle_pock(K, F, G, x, float(tau), float(sigma), float(theta), int(L), x, np.zeros(K.shape_out))
+                 if beyond else chambolle_pock(K, F, G, x, tau=tau, sigma=sigma, theta=theta, L=L))   # (2.0)-(2.5)
         iterates, gap = trace.x_all, trace.gap()
         error = np.sqrt(np.sum((iterates - problem.x_star) ** 2, axis=tuple(range(1, iterates.ndim))))
         G_conj = G.conjugate()
