@@ -11,7 +11,11 @@ The teaching problems live in :mod:`cpteach.problems` (one front door: they are 
 Examples
 --------
 >>> board = cp_dashboard(L=20)
->>> board.sliders["tau"].value = 5.0          # breaks tau*sigma*||K||^2 < 1
+>>> board.sliders["tau"].value = 5.0          # breaks tau*sigma*||K||^2 < 1: the iteration runs all the same
+>>> "outside the step-size condition" in board.status.value
+True
+>>> board = backprop_dashboard(L=20)
+>>> board.sliders["tau"].value = 5.0          # the other dashboards refuse it, over the greyed last frame
 >>> "condition fails" in board.status.value
 True
 """
