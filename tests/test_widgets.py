@@ -497,7 +497,8 @@ def test_fixed_point_board_states_whether_the_theorem_applies(make, applies):
     assert verdict.startswith("the theorem applies" if applies else "the theorem does NOT apply")
     shown = html.unescape(board.status.value)
     if applies:
-        assert "theorem (5C) holds: the unrolled gradients converge to the implicit one, the true gradient" in shown
+        assert "theorem (5C) holds: as L grows the unrolled gradients converge to the implicit one, the true gradient" \
+            in shown
     else:     # the conditions that fail, by name, and what 'implicit' then is
         assert "theorem (5C) fails: dual not unique (1; a zero row of K), I − Jᵀ singular (3); nothing then " \
             "guarantees that the unrolled gradients converge to 'implicit' (what GMRES returns for (5.5))" in shown

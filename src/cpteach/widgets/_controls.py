@@ -56,8 +56,8 @@ def theorem_text(conditions, explain=False):
     """
     failed = ", ".join(conditions.failures)
     if conditions.applies:
-        return "theorem (5C) holds" + (": the unrolled gradients converge to the implicit one, the true gradient"
-                                       if explain else "")
+        return "theorem (5C) holds" + (": as L grows the unrolled gradients converge to the implicit one, the true "
+                                       "gradient" if explain else "")
     if not conditions.theta_is_one:
         text = (f"theorem (5C) is stated for θ = 1, not this θ (conditions 1-3 {'fail: ' + failed if failed else 'hold'})"
                 + ("; watch whether the unrolled gradients still converge" if explain else ""))

@@ -244,7 +244,7 @@ class Dashboard(widgets.VBox):
         if self.updates:
             self.update()
 
-    def projector_layout(self, size=(1240, 520), min_text_px=20.0, height="calc(100vh - 110px)", pixel_ratio=1.5):
+    def projector_layout(self, size=(1240, 520), min_text_px=20.0, height="calc(100vh - 125px)", pixel_ratio=1.5):
         """Lay the dashboard out for a projected 1280 x 720 screen: the sliders in one row (the first, L, with a
         track twice as long as the others: it reaches a chosen L by dragging), the status line
         under them, and the figure laid out for a shown size of ``size`` = (width, height) CSS pixels, so
