@@ -375,6 +375,8 @@ def test_asymptotics_status_says_when_the_masks_may_not_have_settled():
         l_o = asymptotics.masks(trace).l_o
         assert (l_o < 0.9 * 400) == settled, l_o                       # the two cases, computed here
         assert ("lₒ once the masks settle" in board.status.value) == settled
+        marks = [line for ax in board.figure.axes[:2] for line in ax.get_lines() if line.get_linestyle() == "--"]
+        assert len(marks) == 2 and all(np.allclose(m.get_xdata(), l_o) for m in marks)   # l_o in both panels
         assert ("may not have settled" in board.status.value) == (not settled)
 
 

@@ -130,7 +130,8 @@ def asymptotics_render(artists, frame):
     columns = max(1, int(css_px * L / frame.length))                    # screen pixel columns the curves span
     l = np.arange(1, L + 1)
     artists["changes"].set_data(*envelope(l, r.masks.changes, columns))
-    artists["l_o"].set_xdata([r.masks.l_o, r.masks.l_o])
+    for line in artists["l_o"]:                       # in both panels: (4.2) speaks about l > l_o
+        line.set_xdata([r.masks.l_o, r.masks.l_o])
     ax_masks.title.set_text(rf"Mask changes, last at $l$ = {r.masks.l_o}")   # l_o once the masks settle
     values = (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)
     for line, v in zip(artists["residuals"], values):
@@ -204,16 +205,17 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     for line, masked in zip(lines, (True, False, True, False)):     # the masked curves on top, the unmasked
         line.set(linewidth=2.0, zorder=3) if masked else line.set(linewidth=0.8, alpha=0.45, zorder=2)
     legend_outside(ax_res, "below", ncols=1)
+    l_o_res = ax_res.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", linewidth=1.0)   # l_o here too
     (grad,) = ax_grad.plot(first.Ls, first.grad_norms, "o-", label=r"unrolled $\|\nabla_K\ell(L')\|$ (3.4)")
     (predicted,) = ax_grad.plot(first.Ls, first.predicted, "k--", label="line with slope (4.6)")
     ax_grad.set(xlabel=r"number of iterations $L'$", ylabel=r"$\|\nabla_K\ell\|$",
                 title=r"$\|\nabla_K\ell\|$ up to $L$")
     legend_outside(ax_grad, "below", ncols=1)
-    artists = {"axes": axes, "changes": changes, "l_o": l_o, "residuals": lines, "grad": grad,
+    artists = {"axes": axes, "changes": changes, "l_o": (l_o, l_o_res), "residuals": lines, "grad": grad,
                "predicted": predicted}
     board = Dashboard(sliders, fig, partial(asymptotics_frame, problem, L_max, grid),
                       partial(asymptotics_render, artists),
-                      animated=(changes, l_o, ax_masks.title, *lines, grad, predicted), memo_size=64)
+                      animated=(changes, l_o, ax_masks.title, *lines, l_o_res, grad, predicted), memo_size=64)
 
     def prepare(change=None):       # for each choice of steps: the run of L_max steps and the grid, when idle
         steps = (sliders["tau"].value, sliders["sigma"].value, sliders["theta"].value)
