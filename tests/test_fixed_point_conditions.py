@@ -71,6 +71,10 @@ def test_an_unclipped_zero_row_makes_the_dual_non_unique():
     tv = problems.tv_denoising_1d(dense=True)               # forward differences: the boundary row of K is zero
     assert np.count_nonzero(~tv.K.matrix().any(axis=1)) == 1
     assert conditions(tv).failures[0] == "dual not unique (1; a zero row of K)"    # G = SquaredL2: all unknowns free
+    trimmed = problems.tv_denoising_1d(boundary_row=False)   # the presenter's: D without the boundary row
+    assert trimmed.K.shape_out == (99,) and np.array_equal(trimmed.K.matrix(), tv.K.matrix()[:-1])
+    c = conditions(trimmed)
+    assert c.applies and c.failures == () and c.zero_rows == 0 and c.kink_margin > 1e-4   # D's rows are independent
 
 
 def test_tv_l1_plateaus_make_the_primal_non_unique():

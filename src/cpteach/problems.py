@@ -114,7 +114,7 @@ def _piecewise_constant(n):
     return levels[np.minimum(np.arange(n) * len(levels) // n, len(levels) - 1)]
 
 
-def tv_denoising_1d(n=100, beta=0.2, noise_std=0.15, seed=0, dense=False):
+def tv_denoising_1d(n=100, beta=0.2, noise_std=0.15, seed=0, dense=False, boundary_row=True):
     """1-D total-variation denoising: min_u beta*||D u||_1 + 0.5*||u - x||^2.
 
     The clean signal y is piecewise constant (four plateaus), the data
@@ -132,6 +132,10 @@ def tv_denoising_1d(n=100, beta=0.2, noise_std=0.15, seed=0, dense=False):
     dense : bool
         If True, K is a :class:`cpteach.operators.Matrix` holding D (k = n rows, the last
         one zero), so that ``backprop(...).grad_K`` is the full k x n gradient (3.4).
+    boundary_row : bool
+        If False, K is the (n - 1) x n :class:`cpteach.operators.Matrix` of D without its zero
+        boundary row (dense whatever ``dense`` says): then the dual is unique too, and the
+        theorem of section 5C applies (checked in the tests with ``theorem_conditions``).
 
     Returns
     -------
@@ -143,6 +147,8 @@ def tv_denoising_1d(n=100, beta=0.2, noise_std=0.15, seed=0, dense=False):
     >>> p = tv_denoising_1d(n=40)
     >>> p.x.shape, p.K.norm() < 2
     ((40,), True)
+    >>> tv_denoising_1d(n=40, boundary_row=False).K.shape_out
+    (39,)
     """
     n = _validate.integer("n", n, 8)
     beta = _validate.positive("beta", beta)
@@ -151,10 +157,11 @@ def tv_denoising_1d(n=100, beta=0.2, noise_std=0.15, seed=0, dense=False):
     y = _piecewise_constant(n)
     x = y + noise_std * np.random.default_rng(seed).standard_normal(n)
     K = operators.FiniteDifference(n)
-    if dense:
-        K = operators.Matrix(K.matrix())                             # columns K e_i
+    if dense or not boundary_row:
+        K = operators.Matrix(K.matrix()[: None if boundary_row else -1])    # columns K e_i, the zero row kept or not
     tau, sigma = default_steps(K)
-    return Problem(K, prox.L1(beta), prox.SquaredL2(), x, y, f"1-D TV denoising (n = {n})", tau, sigma,
+    name = f"1-D TV denoising (n = {n}{'' if boundary_row else ', no boundary row'})"
+    return Problem(K, prox.L1(beta), prox.SquaredL2(), x, y, name, tau, sigma,
                    tol=1e-15)
 
 
@@ -352,7 +359,7 @@ def constrained_model(noise_level, shape):
 
 
 PRESENTER_PROBLEMS = {
-    "1-D TV denoising: F = 0.2 ||.||_1, G = 0.5 ||.||^2": lambda: tv_denoising_1d(dense=True),
+    "1-D TV denoising: F = 0.2 ||.||_1, G = 0.5 ||.||^2": lambda: tv_denoising_1d(boundary_row=False),
     "random 30 x 20 problem: F = ||.||_1, G = ball indicator": ball_problem,
     "random L1-L1 problem (0/1 masks): F = 0.2 ||.||_1, G = 0.3 ||.||_1": l1_l1_problem,
 }  # TV-L1 is left out on purpose: its implicit gradient does not exist (section 4, non-summable)
