@@ -45,6 +45,10 @@ def test_summable_regimes_converge_and_tv_l1_grows(regimes):
     assert np.all(np.diff(tv_l1[-3:]) > 0)
     growth = tv_l1[-1] / tv_l1[-2]
     assert 0.5 * regimes.Ls[-1] / regimes.Ls[-2] < growth < 1.5 * regimes.Ls[-1] / regimes.Ls[-2]
+    # it grows along (4.6), which on TV-L1 is the one-step gradient (M_P e* lies in ker K_M, so delta_D* = 0 and
+    # (4.3) leaves M_P e* as it is): the cosine of the unrolled one to it rises towards 1
+    assert np.isnan(regimes.growth_cosine[:2]).all() and regimes.growth_cosine[2] > 1 - 1e-9
+    assert regimes.cosine[2, -1] > regimes.cosine[2, -2] > 0.5
     # the one-step gradient is not the limit: clearly off on both summable problems
     assert np.all(regimes.one_step_rel_error[:2] > 0.3) and np.all(regimes.one_step_cosine[:2] < 0.95)
 
@@ -56,7 +60,8 @@ def test_plot_labels_every_curve(regimes):
     for ax in axes:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     labels = [line.get_label() for line in axes[1].get_lines()]
-    assert "TV-L1 (no limit): unrolled vs one-step" in labels and "ball: one-step" in labels
+    assert "TV-L1 (5C fails, no limit): unrolled vs one-step" in labels and "ball: one-step" in labels
+    assert "L1-L1 (5C holds): unrolled" in labels and "ball (5C holds): unrolled" in labels
     assert not any("TV-L1: one-step" in label for label in labels)      # no one-step line without a limit
     np.testing.assert_allclose(lines["ball"].get_ydata(), np.maximum(regimes.rel_error[1], 1e-17))
 

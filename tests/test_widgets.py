@@ -505,8 +505,14 @@ def test_fixed_point_board_states_whether_the_theorem_applies(make, applies):
         assert "theorem (5C) fails: dual not unique (1; a zero row of K), I − Jᵀ singular (3); nothing then " \
             "guarantees that the unrolled gradients converge to 'implicit' (what GMRES returns for (5.5))" in shown
         assert "dual not unique (1)" in verdict and "singular (3)" in verdict
+    # the figure says it too, in large type for the back row: green where it holds, the failed conditions in red
+    text = next(t for t in board.figure.axes[2].texts if t.get_animated())
+    assert text.get_text() == ("theorem (5C) holds" if applies else
+                               "theorem (5C) fails:\ndual not unique (1; a zero row of K)\nI − Jᵀ singular (3)")
+    assert text.get_color() == ("green" if applies else "#c00000")
     board.sliders["theta"].value = 0.5                       # the theorem is stated for theta = 1
     assert "theorem (5C) is stated for θ = 1, not this θ (conditions 1-3 " in html.unescape(board.status.value)
+    assert text.get_text().startswith("theorem (5C): stated for θ = 1") and text.get_color() == "#c00000"
 
 
 def test_regimes_dashboard_marks_L_and_reads_the_grid():
@@ -524,7 +530,7 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     expected = 10 ** np.interp(np.log10(40), np.log10(r.Ls), np.log10(r.rel_error[0]))
     assert dots.get_ydata()[1] == pytest.approx(expected, rel=1e-9)
     cosine = np.interp(np.log10(40), np.log10(r.Ls), r.cosine[0])
-    assert f"ball constraint: theorem (5C) holds; against the implicit (5.5): error {expected:.1e}, cosine {cosine:.3f}" \
+    assert f"ball constraint: theorem (5C) holds; to implicit (5.5): error {expected:.1e}, cosine {cosine:.3f}" \
         in board.status.value
     # each problem's line says whether the theorem's conditions hold, from theorem_conditions computed here
     from cpteach.widgets.regimes import default_regimes
@@ -533,7 +539,11 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
         line = next(line for line in board.status.value.split("<br>") if line.startswith(name + ":"))
         assert ("theorem (5C) holds;" in line) == c.applies and ("fails" in line) == (not c.applies), line
         assert c.applies or "primal not unique (1)" in line and "I − Jᵀ singular (3)" in line   # TV-L1: plateaus
-    assert "TV-L1: theorem (5C) fails" in board.status.value and "against the one-step (5.3): error" in board.status.value
+    assert "TV-L1: theorem (5C) fails" in board.status.value and "to one-step (5.3): error" in board.status.value
+    # why TV-L1's cosine to the one-step gradient rises: it grows along (4.6), computed from its solution's masks
+    growth = fixed_point.gradient_regimes({"TV-L1": default_regimes()["TV-L1"]}, L_max=2, points=2).growth_cosine[0]
+    assert f"TV-L1 has no limit: it grows along (4.6), which here has cosine {growth:.3f} to the one-step" \
+        in board.status.value and growth > 0.999
     board.sliders["L"].value = 34.0                                  # on a grid point: its values
     assert "at the grid point L' = 34:" in board.status.value
     assert f"error {r.rel_error[0, 2]:.1e}, cosine {r.cosine[0, 2]:.3f}" in board.status.value.split("<br>")[2]
@@ -549,7 +559,8 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
 
 def test_regimes_dashboard_uses_its_problems():
     board = widgets.regimes_dashboard(problems={"ball": problems.ball_problem(k=6, n=4)}, L=10, L_max=50, points=4)
-    assert "ball: theorem (5C) holds; against the implicit (5.5): error" in board.status.value
+    assert "ball: theorem (5C) holds; to implicit (5.5): error" in board.status.value
+    assert "no limit" not in board.status.value
     assert "TV-L1" not in board.status.value
 
 

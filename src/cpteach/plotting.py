@@ -356,7 +356,8 @@ def plot_gradient_regimes(axes, result):
     gradient (5.3) as a dashed line of the same colour. Right: the cosines, with the reference
     itself at cosine 1 (black, dotted). The reference is the implicit gradient (5.5); a problem
     without one (no limit) is labelled "unrolled vs one-step": its curves are distances to the
-    one-step gradient.
+    one-step gradient. Where ``result.conditions`` are known, each label says whether the theorem
+    of section 5C holds ("5C holds" / "5C fails").
     Returns dict name -> Line2D (the unrolled error curves).
 
     Examples
@@ -372,7 +373,10 @@ def plot_gradient_regimes(axes, result):
     ax_err, ax_cos = axes
     lines = {}
     for i, (name, reference) in enumerate(zip(result.names, result.references)):
-        label = f"{name}: unrolled" if reference == "implicit" else f"{name} (no limit): unrolled vs one-step"
+        tags = ([f"5C {'holds' if result.conditions[i].applies else 'fails'}"] if result.conditions else []) + (
+            [] if reference == "implicit" else ["no limit"])                   # the theorem's verdict, checked
+        label = f"{name}{' (' + ', '.join(tags) + ')' if tags else ''}: unrolled" + (
+            "" if reference == "implicit" else " vs one-step")
         (lines[name],) = ax_err.loglog(result.Ls, np.maximum(result.rel_error[i], 1e-17), "o-", color=f"C{i}",
                                        markersize=3, label=label)
         ax_cos.semilogx(result.Ls, result.cosine[i], "o-", color=f"C{i}", markersize=3, label=label)

@@ -130,7 +130,7 @@ def test_presenter_in_voila(browser, voila_server, workdir):
         page.screenshot(path=str(shots / f"presenter-tab{i}.png"))
         visible = page.locator(".cpteach-dashboard:visible").first
         smallest = page.evaluate(SMALLEST_TEXT)
-        assert smallest["px"] >= 18, f"tab {i}: text of {smallest['px']} px: {smallest['text']!r}"
+        assert smallest["px"] >= 20, f"tab {i}: text of {smallest['px']} px: {smallest['text']!r}"
         record = live.frame_record(visible)
         # the figure keeps its aspect inside its box (object-fit: contain): the width it is drawn at
         drawn = visible.locator("img").first.evaluate(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate
+from ..asymptotics.settled_masks import solution_masks
+from ..asymptotics.sums import _slope
 from ..backprop import backprop
 from ..chambolle_pock import CPTrace, chambolle_pock
 from .conditions import theorem_conditions
@@ -158,6 +160,9 @@ class GradientRegimes:
     one-step with the implicit gradient (NaN where there is none). ``conditions[i]``: the
     :class:`TheoremConditions` of section 5C at the problem's solution and steps, whether the implicit
     gradient is the limit of the unrolled ones (empty where the result was built without them).
+    ``growth_cosine[i]``: where there is no limit, the cosine between the growth per iteration (4.6) at the
+    solution's masks and the one-step gradient (NaN elsewhere, and where F* or G has no 0/1 derivative); near 1,
+    the unrolled gradient, which grows along (4.6), turns towards the one-step one as L grows.
     """
 
     names: tuple
@@ -169,6 +174,17 @@ class GradientRegimes:
     one_step_rel_error: np.ndarray
     gmres_residual: np.ndarray
     conditions: tuple = ()
+    growth_cosine: tuple = ()
+
+
+def _growth_cosine(problem, one_step):
+    """The cosine between the slope (4.6) of the unrolled gradient at the solution's masks (4.1) and ``one_step``."""
+    K, F, G, sol = problem.K, problem.F, problem.G, problem.solution
+    if not (F.conjugate().has_mask and G.has_mask):              # (4.3) needs 0/1 masks
+        return np.nan
+    M_P, M_D = solution_masks(K, F, G, problem.x, sol.x_star, sol.xi_star, tau=problem.tau, sigma=problem.sigma)
+    slope = _slope(K, M_P, M_D, sol.x_star - problem.y, sol.xi_star, problem.tau)[1]      # (4.3), (4.6)
+    return cosine_and_error(slope, one_step)[0]
 
 
 def gradient_regimes(problems, L_max=2000, points=12):
@@ -216,7 +232,8 @@ def gradient_regimes(problems, L_max=2000, points=12):
         unrolled = unrolled_against(trace, y, Ls, reference)
         one = cosine_and_error(one_step, reference) if implicit.gmres_converged else (np.nan, np.nan)
         conditions = theorem_conditions(K, F, G, x, problem.solution.x_star, problem.solution.xi_star, **steps)  # 5C
-        rows.append((unrolled, one, implicit.gmres_residual, implicit.gmres_converged, conditions))
+        growth = np.nan if implicit.gmres_converged else _growth_cosine(problem, one_step)    # no limit: (4.6)
+        rows.append((unrolled, one, implicit.gmres_residual, implicit.gmres_converged, conditions, growth))
     return GradientRegimes(names=tuple(problems),
                            references=tuple("implicit" if row[3] else "one-step" for row in rows), Ls=Ls,
                            cosine=np.array([row[0][0] for row in rows]),
@@ -224,4 +241,5 @@ def gradient_regimes(problems, L_max=2000, points=12):
                            one_step_cosine=np.array([row[1][0] for row in rows]),
                            one_step_rel_error=np.array([row[1][1] for row in rows]),
                            gmres_residual=np.array([row[2] for row in rows]),
-                           conditions=tuple(row[4] for row in rows))
+                           conditions=tuple(row[4] for row in rows),
+                           growth_cosine=tuple(float(row[5]) for row in rows))

@@ -169,6 +169,11 @@ def fixed_point_render(artists, frame):
     low = min(run.cosine.min(), run.one_step_cosine)
     ax_cos.set_ylim(-1.05 if low < 0 else np.floor(10 * low) / 10 - 0.02, 1.02)
     ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4))
+    conditions = reference.conditions                      # the theorem's verdict, in the figure for the back row
+    artists["verdict"].set_text("" if conditions is None else unicode_text("\n".join(
+        ["theorem (5C) holds" if conditions.applies else "theorem (5C) fails:" if conditions.theta_is_one
+         else "theorem (5C): stated for θ = 1", *conditions.failures])))
+    artists["verdict"].set_color("green" if conditions is not None and conditions.applies else "#c00000")
     status = (frame.status + f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "
               f"{run.one_step_cosine:.4f}")
     if reference.conditions is not None:
@@ -183,7 +188,8 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
 
     Sliders L, tau, sigma, theta. Top row: cosine and relative error of the unrolled gradient
     (3.4) of L' <= L iterations (a fixed log grid plus L) against the implicit gradient (5.5), the
-    one-step gradient (5.3) as a dashed line, and one legend for both. Bottom row: the three
+    one-step gradient (5.3) as a dashed line, one legend for both, and under it whether the theorem of
+    section 5C holds (and which of its conditions fail), in green or red. Bottom row: the three
     gradients as heat maps (rows and columns of K) on ONE colour scale (the 98th percentile of
     their magnitudes: a few large entries saturate, so the structure of the rest shows). The implicit gradient is
     the derivative of the loss at the solution, so it does not move with tau, sigma, theta; the
@@ -220,7 +226,8 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     for ax in (ax_cos, ax_err):                 # at small L the log axis spans less than a decade: its minor
         ax.xaxis.set_minor_formatter(NullFormatter())   # tick labels would run together ("8×10⁻¹9×10⁻¹10⁰")
     ax_key.axis("off")                          # the two curves' legend, once for both panels
-    ax_key.legend(handles=[cosine, one_step_cosine], loc="center left", frameon=False)
+    ax_key.legend(handles=[cosine, one_step_cosine], loc="upper left", frameon=False)
+    verdict = ax_key.text(0.05, 0.45, "", transform=ax_key.transAxes, va="top", linespacing=1.4)
     titles = {"unrolled": r"unrolled $\nabla_K\ell$ (3.4)", "one_step": r"one-step $\nabla_K\ell$ (5.3)",
               "implicit": r"implicit $\nabla_K\ell$ (5.5)"}
     heat = {}
@@ -229,8 +236,9 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
                                  colorbar_label="∂ℓ/∂K, one scale,\ntop 2% saturate" if i == 2 else None,
                                  colorbar_axes=list(axes[3:]))
     artists = {"axes": (ax_cos, ax_err), "cosine": cosine, "one_step_cosine": one_step_cosine,
-               "error": error, "one_step_error": one_step_error, "heat": heat}
+               "error": error, "one_step_error": one_step_error, "heat": heat, "verdict": verdict}
     return Dashboard(sliders, fig, partial(fixed_point_frame, problem, L_max, grid),
                      partial(fixed_point_render, artists),
-                     animated=(cosine, one_step_cosine, error, one_step_error, heat["unrolled"], heat["one_step"]),
+                     animated=(cosine, one_step_cosine, error, one_step_error, heat["unrolled"], heat["one_step"],
+                               verdict),
                      memo_size=64)

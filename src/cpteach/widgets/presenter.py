@@ -1,7 +1,7 @@
 """The lecturer's view (notebooks/presenter.ipynb in Voila): a problem chooser and one tab per dashboard.
 
 Every tab fits a 1280 x 720 projector (:meth:`Dashboard.projector_layout`): the sliders in one row, the
-status under them, the figure below with text of 20 CSS px; every other text is at least 18 CSS px.
+status under them, the figure below with text of 20 CSS px; every other text is 20 CSS px too.
 Only the first tab is built before the view shows; the other
 (problem, tab) pairs are built in the kernel's idle time afterwards (:class:`IdleWork`, no
 thread) or when first opened, and kept: switching the problem keeps the tab and, once built,
@@ -31,7 +31,7 @@ PRESENTER_CSS = """<style>
 .cpteach-presenter, .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout,
 .cpteach-presenter .widget-html-content, .cpteach-presenter .lm-TabBar-tabLabel,
 .cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 20px !important; }
-.cpteach-presenter .cpteach-status .widget-html-content { font-size: 18px !important; line-height: 1.3; }
+.cpteach-presenter .cpteach-status .widget-html-content { font-size: 20px !important; line-height: 1.25; }
 .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 32px; height: 32px; }
 .cpteach-presenter .widget-readout { min-width: 4.2em; max-width: none; overflow: visible; }
 .cpteach-presenter .lm-TabBar-tab { min-height: 34px; flex: 0 0 auto !important; max-width: none !important; }
@@ -44,11 +44,14 @@ class Tab:
 
     ``per_problem``: the builder takes ``problem=`` (the chooser's choice); otherwise it is
     built once and the chooser is hidden on this tab (its figure compares fixed problems).
+    ``figure_size``: the CSS size the figure is laid out for (:meth:`Dashboard.projector_layout`); a tab
+    whose status runs to more lines gives its figure less height, so that its text stays 20 px.
     """
 
     title: str
     build: Callable
     per_problem: bool = True
+    figure_size: tuple = (1240, 520)
 
 
 PRESENTER_TABS = [
@@ -58,7 +61,7 @@ PRESENTER_TABS = [
         lambda: asymptotics_dashboard(problem=tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5), L=1500, L_max=3000),
         per_problem=False),
     Tab("Fixed point §5", fixed_point_dashboard),
-    Tab("Three regimes §5", regimes_dashboard, per_problem=False),
+    Tab("Three regimes §5", regimes_dashboard, per_problem=False, figure_size=(1240, 440)),   # five status lines
 ]
 
 
@@ -159,7 +162,7 @@ class Presenter(widgets.VBox):
         else:
             board = tab.build()
         if isinstance(board, Dashboard):
-            board.projector_layout()
+            board.projector_layout(size=tab.figure_size)
             board.idle.last_active = board.neighbours.last_active = self._last_active   # idle: on every tab
         self.dashboards[(name, index)] = board
 

@@ -18,9 +18,9 @@ __all__ = ["RegimesFrame", "regimes_frame", "regimes_render", "regimes_dashboard
 
 
 def default_regimes():
-    """The three teaching regimes: L1-L1 with 0/1 masks (summable), the ball problem (the constraint of (6.1)
-    on a random 30 x 20 K, not the poster's example), TV-L1 (no limit)."""
-    return {"L1-L1, summable": l1_l1_problem(), "ball constraint": ball_problem(),
+    """The three teaching regimes: L1-L1 with 0/1 masks (the sums (4.4) converge), the ball problem (the
+    constraint of (6.1) on a random 30 x 20 K, not the poster's example), TV-L1 (no limit)."""
+    return {"L1-L1": l1_l1_problem(), "ball constraint": ball_problem(),
             "TV-L1": tv_l1_denoising_1d()}
 
 
@@ -48,8 +48,8 @@ def regimes_frame(result, memo, L):
 
 
 def regimes_render(result, artists, frame):
-    """Write a :class:`RegimesFrame` into the marker lines and dots; return the status line (the values
-    the dots show)."""
+    """Write a :class:`RegimesFrame` into the marker lines and dots; return the status line: per problem the
+    theorem's verdict and the values the dots show; for a problem without limit, the direction it grows in."""
     m, Ls = frame.m, result.Ls
     for marker in artists["markers"]:
         marker.set_xdata([frame.L, frame.L])
@@ -59,11 +59,16 @@ def regimes_render(result, artists, frame):
         return f"L = {L}: below the first L' = {Ls[0]} of the grid"
     where = (f"at the grid point L' = {Ls[m]}" if L == Ls[m] or m == len(Ls) - 1 else
              f"interpolated between the grid points L' = {Ls[m]} and {Ls[m + 1]}")
-    parts = [f"{name}: {theorem_text(result.conditions[i]) + '; ' if result.conditions else ''}against the "
-             f"{'implicit (5.5)' if reference == 'implicit' else 'one-step (5.3)'}: error "
-             f"{frame.error_at_L[i]:.1e}, cosine {frame.cosine_at_L[i]:.3f}"
-             for i, (name, reference) in enumerate(zip(result.names, result.references))]
-    return f"L = {L}; the grey dots (left) and these values {where}:<br>" + "<br>".join(parts)
+    lines = [f"L = {L}, {where}:"]
+    for i, (name, reference) in enumerate(zip(result.names, result.references)):
+        verdict = theorem_text(result.conditions[i]) + "; " if result.conditions else ""
+        lines.append(f"{name}: {verdict}to {'implicit (5.5)' if reference == 'implicit' else 'one-step (5.3)'}: "
+                     f"error {frame.error_at_L[i]:.1e}, cosine {frame.cosine_at_L[i]:.3f}")
+    for name, growth in zip(result.names, result.growth_cosine):     # why a curve without limit turns to 1
+        if np.isfinite(growth):
+            lines.append(f"{name} has no limit: it grows along (4.6), which here has cosine {growth:.3f} to the "
+                         "one-step gradient")
+    return "<br>".join(lines)
 
 
 def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
