@@ -324,6 +324,12 @@ def test_asymptotics_slider_changes_residuals_and_gradient(asym_board, name, val
     assert len(masked.get_ydata()) == asym_board.sliders["L"].value
     assert grad.get_xdata()[-1] == asym_board.sliders["L"].value
     assert _matches_full_redraw(asym_board)
+    # the right panel's title says what the line of slope (4.6) says: TV-L1 grows, by the slope's norm per step
+    p, values = problems.tv_l1_denoising_1d(n=16), asym_board.values()
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"], theta=values["theta"],
+                           L=values["L"])
+    slope = np.linalg.norm(asymptotics.predicted_slope(trace, p.y))     # (4.6) from the masks at l = L
+    assert asym_board.figure.axes[2].get_title() == rf"$\|\nabla_K\ell\|$ grows {slope:.3g}/step"
 
 
 def test_asymptotics_prepares_a_drag_of_L_in_idle_time(monkeypatch):

@@ -148,10 +148,12 @@ def asymptotics_render(artists, frame):
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
     growth = "0: a limit" if run.slope_norm == 0 else f"{run.slope_norm:.3g} per step: no limit"
+    ax_grad.title.set_text(r"$\|\nabla_K\ell\|$ " + ("has a limit" if run.slope_norm == 0 else   # (4.6), for the back row
+                                                     f"grows {run.slope_norm:.3g}/step"))
     settled = ("lₒ once the masks settle" if r.masks.l_o < 0.9 * L else
                "<b>near L: the masks may not have settled, the growth below may change with L</b>")
     return (f"{frame.model}; {frame.status}<br>last mask change at l = {r.masks.l_o} ({settled}); "
-            f"growth of the gradient norm ‖∇ℓ‖ by (4.6), from the masks at l = L: {growth}")
+            f"growth of ‖∇ℓ‖ by (4.6), from the masks at l = L: {growth}")
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
@@ -164,7 +166,8 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     the curves are seen to fall as L grows); far from l = L the masked ones and ||K^T delta_D^l||
     vanish (delta_D^l -> 0), ||K delta_P^l|| need not. Right: ||grad_K|| of the first L' <= L
     iterations (L' on a fixed grid, plus L) with the
-    line of slope (4.6) (TV-L1: linear growth; a summable problem gives slope 0). Forward runs
+    line of slope (4.6) (TV-L1: linear growth; a summable problem gives slope 0), its title saying which
+    (no limit and the growth per step, or a limit). Forward runs
     and gradient norms are cached per tau, sigma, theta; the run of L_max steps and the grid's
     norms are computed in the kernel's idle time (``board.idle``), so that a drag of L does
     not stop for them. Invalid steps show the error in red.
@@ -215,7 +218,8 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
                "predicted": predicted}
     board = Dashboard(sliders, fig, partial(asymptotics_frame, problem, L_max, grid),
                       partial(asymptotics_render, artists),
-                      animated=(changes, l_o, ax_masks.title, *lines, l_o_res, grad, predicted), memo_size=64)
+                      animated=(changes, l_o, ax_masks.title, *lines, l_o_res, grad, predicted, ax_grad.title),
+                      memo_size=64)
 
     def prepare(change=None):       # for each choice of steps: the run of L_max steps and the grid, when idle
         steps = (sliders["tau"].value, sliders["sigma"].value, sliders["theta"].value)

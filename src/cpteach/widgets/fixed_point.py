@@ -227,7 +227,7 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
         ax.xaxis.set_minor_formatter(NullFormatter())   # tick labels would run together ("8×10⁻¹9×10⁻¹10⁰")
     ax_key.axis("off")                          # the two curves' legend, once for both panels
     ax_key.legend(handles=[cosine, one_step_cosine], loc="upper left", frameon=False)
-    verdict = ax_key.text(0.05, 0.45, "", transform=ax_key.transAxes, va="top", linespacing=1.4)
+    verdict = ax_key.text(0.05, 0.45, "", transform=ax_key.transAxes, va="top", linespacing=1.4, weight="bold")
     titles = {"unrolled": r"unrolled $\nabla_K\ell$ (3.4)", "one_step": r"one-step $\nabla_K\ell$ (5.3)",
               "implicit": r"implicit $\nabla_K\ell$ (5.5)"}
     heat = {}
