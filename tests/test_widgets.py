@@ -329,7 +329,7 @@ def test_asymptotics_slider_changes_residuals_and_gradient(asym_board, name, val
     trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=values["tau"], sigma=values["sigma"], theta=values["theta"],
                            L=values["L"])
     slope = np.linalg.norm(asymptotics.predicted_slope(trace, p.y))     # (4.6) from the masks at l = L
-    assert asym_board.figure.axes[2].get_title() == rf"$\|\nabla_K\ell\|$ grows {slope:.3g}/step"
+    assert asym_board.figure.axes[2].get_title() == rf"$\nabla_K\ell$ grows by {slope:.3g}/step (4.6)"
 
 
 def test_asymptotics_prepares_a_drag_of_L_in_idle_time(monkeypatch):

@@ -147,13 +147,13 @@ def asymptotics_render(artists, frame):
     ax_res.set_ylim(1e-16 * high, high)
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
-    growth = "0: a limit" if run.slope_norm == 0 else f"{run.slope_norm:.3g} per step: no limit"
-    ax_grad.title.set_text(r"$\|\nabla_K\ell\|$ " + ("has a limit" if run.slope_norm == 0 else   # (4.6), for the back row
-                                                     f"grows {run.slope_norm:.3g}/step"))
+    growth = "0: a limit" if run.slope_norm == 0 else f"{run.slope_norm:.3g} (the rate ‖∇ℓ‖ approaches): no limit"
+    ax_grad.title.set_text(r"$\nabla_K\ell$ " + ("has a limit" if run.slope_norm == 0 else   # (4.6), for the back row
+                                              f"grows by {run.slope_norm:.3g}/step (4.6)"))
     settled = ("lₒ once the masks settle" if r.masks.l_o < 0.9 * L else
                "<b>near L: the masks may not have settled, the growth below may change with L</b>")
     return (f"{frame.model}; {frame.status}<br>last mask change at l = {r.masks.l_o} ({settled}); "
-            f"growth of ‖∇ℓ‖ by (4.6), from the masks at l = L: {growth}")
+            f"growth of ∇ℓ per step by (4.6), from the masks at l = L: {growth}")
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
