@@ -377,9 +377,15 @@ def plot_gradient_regimes(axes, result):
             [] if reference == "implicit" else ["no limit"])                   # the theorem's verdict, checked
         label = f"{name}{' (' + ', '.join(tags) + ')' if tags else ''}: unrolled" + (
             "" if reference == "implicit" else " vs one-step")
-        (lines[name],) = ax_err.loglog(result.Ls, np.maximum(result.rel_error[i], 1e-17), "o-", color=f"C{i}",
-                                       markersize=3, label=label)
-        ax_cos.semilogx(result.Ls, result.cosine[i], "o-", color=f"C{i}", markersize=3, label=label)
+        style = "o-" if reference == "implicit" else "x-."                    # another reference, another line
+        (lines[name],) = ax_err.loglog(result.Ls, np.maximum(result.rel_error[i], 1e-17), style, color=f"C{i}",
+                                       markersize=3 if reference == "implicit" else 6, label=label)
+        ax_cos.semilogx(result.Ls, result.cosine[i], style, color=f"C{i}", markersize=3 if reference == "implicit"
+                        else 6, label=label)
+        if reference != "implicit":          # at a glance: this curve climbs towards the one-step gradient
+            ax_cos.annotate(f"{name}: to one-step", (result.Ls[-1], result.cosine[i, -1]), xytext=(-8, -2),
+                            textcoords="offset points", ha="right", va="top", color=f"C{i}",
+                            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
         if reference == "implicit":
             ax_err.axhline(result.one_step_rel_error[i], color=f"C{i}", linestyle="--", label=f"{name}: one-step")
             ax_cos.axhline(result.one_step_cosine[i], color=f"C{i}", linestyle="--", label=f"{name}: one-step")
@@ -387,6 +393,6 @@ def plot_gradient_regimes(axes, result):
     ax_err.set(xlabel="number of unrolled iterations $L$", ylabel="relative error to the reference",
                title="Distance to the reference gradient")
     ax_cos.set(xlabel="number of unrolled iterations $L$", ylabel="cosine to the reference",
-               title="Direction", ylim=(min(-0.05, float(np.min(result.cosine)) - 0.05), 1.05))
+               title="Direction (cosine to the reference)", ylim=(min(-0.05, float(np.min(result.cosine)) - 0.05), 1.05))
     legend_outside(ax_cos)
     return lines

@@ -182,6 +182,7 @@ class Dashboard(widgets.VBox):
                                if spine.get_visible() and spine not in self._animated]
         for artist in self._animated:
             artist.set_animated(True)
+        self._animated.sort(key=lambda artist: artist.get_zorder())    # drawn in a full draw's order (stable sort)
         self.updates = 0
         self._shown_values = {}
         self._frames, self._frame_cache = OrderedDict(), int(frame_cache)   # values -> (frame, its min_text_px)

@@ -171,7 +171,8 @@ def fixed_point_render(artists, frame):
     ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4))
     conditions = reference.conditions                      # the theorem's verdict, in the figure for the back row
     artists["verdict"].set_text("" if conditions is None else unicode_text("\n".join(
-        ["theorem (5C) holds" if conditions.applies else "theorem (5C) fails:" if conditions.theta_is_one
+        ["theorem (5C) holds:\nunrolled → implicit as L → ∞" if conditions.applies
+         else "theorem (5C) fails:" if conditions.theta_is_one
          else "theorem (5C): stated for θ = 1", *conditions.failures])))
     artists["verdict"].set_color("green" if conditions is not None and conditions.applies else "#c00000")
     status = (frame.status + f"; cosine to implicit: unrolled(L) {run.cosine[-1]:.4f}, one-step "

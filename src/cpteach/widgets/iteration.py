@@ -45,9 +45,10 @@ class CPRun:
             return ""
         where = f"l = {infinite[0]}" + (f"–{infinite[-1]}" if infinite.size > 1 else "")
         if infinite.size < infinite[-1] - infinite[0] + 1:
-            where += f" ({infinite.size} steps)"
+            where = f"{infinite.size} of the steps {where}"
         if self.dual_outside[infinite].all():
-            return f"gap (2.7) = ∞ at {where}: −Kᵀξˡ lies outside dom G* there (G* = ∞), the dual iterate is infeasible"
+            return (f"gap (2.7) = ∞ at {where}: the dual iterate is infeasible there (−Kᵀξˡ lies outside dom G*, "
+                    "G* = ∞), which is not divergence: ‖xˡ − x*‖ shows the progress")
         return f"gap (2.7) = ∞ at {where}: a term of (2.7) is +∞ there"
 
 
@@ -117,7 +118,9 @@ def cp_render(artists, frame):
     artists["gap"].set_data(l, np.where(run.gap > 0, run.gap, np.nan))
     artists["error"].set_data(l, np.where(run.error > 0, run.error, np.nan))
     note = run.gap_note()
-    artists["gap_note"].set_text(note.split(":")[0].replace(" at ", "\nat ", 1))   # in the panel (reason: status)
+    infeasible = note and run.dual_outside[np.isinf(run.gap)].all()
+    artists["gap_note"].set_text(note.split(":")[0].replace(" at ", "\nat ", 1)     # in the panel (the reason: status)
+                                 + ("\n(dual iterate infeasible)" if infeasible else ""))
     ax_conv = artists["ax_conv"]
     ax_conv.set_xlim(0, frame.length)         # follows L in a few steps: few backgrounds while L moves
     ax_conv.set_ylim(*frame.ylim)

@@ -57,9 +57,9 @@ def regimes_render(result, artists, frame):
     L = round(frame.L)
     if m < 0:
         return f"L = {L}: below the first L' = {Ls[0]} of the grid"
-    where = (f"at the grid point L' = {Ls[m]}" if L == Ls[m] or m == len(Ls) - 1 else
-             f"interpolated between the grid points L' = {Ls[m]} and {Ls[m + 1]}")
-    lines = [f"L = {L}, {where}:"]
+    where = ("computed" if L == Ls[m] or m == len(Ls) - 1 else
+             f"interpolated between the computed L = {Ls[m]} and {Ls[m + 1]}")
+    lines = [f"L = {L} ({where}):"]
     for i, (name, reference) in enumerate(zip(result.names, result.references)):
         verdict = theorem_text(result.conditions[i]) + "; " if result.conditions else ""
         lines.append(f"{name}: {verdict}to {'implicit (5.5)' if reference == 'implicit' else 'one-step (5.3)'}: "
@@ -110,7 +110,7 @@ def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     ax_cos.get_legend().remove()
     fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     ax_err.set(title="Distance to the reference", xlabel="unrolled iterations $L$")
-    ax_cos.set(title="Direction (cosine)", xlabel="unrolled iterations $L$")
+    ax_cos.set(title="Direction (cosine to the reference)", xlabel="unrolled iterations $L$")
     markers = [ax.axvline(L, color="0.3", linewidth=2) for ax in (ax_err, ax_cos)]
     (dots,) = ax_err.plot([L] * len(result.names), np.ones(len(result.names)), "o", color="0.3", markersize=7,
                           zorder=4)
