@@ -40,3 +40,18 @@ def test_masks_reject_functions_without_0_1_derivative():
     trace = chambolle_pock(K, prox.L1(), prox.SquaredL2(), np.ones(2), tau=0.5, sigma=0.5, L=3)
     with pytest.raises(TypeError, match="0/1 mask"):
         asymptotics.masks(trace)
+
+
+@pytest.mark.parametrize("L, settled", [(1500, False), (3000, True)])
+def test_unsettled_entries_sees_a_mask_change_after_L(L, settled):
+    """At tau/2 the first 1500 steps of TV-L1 end on a last change at l = 324, yet the masks change again at
+    l = 1664: the masks at l = L differ from those at the end of a run of 20000 steps, and from the solution's."""
+    from cpteach import problems
+    p = problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)
+    long = asymptotics.masks(chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau / 2, sigma=p.sigma, L=20000))
+    short = asymptotics.masks(chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau / 2, sigma=p.sigma, L=L))
+    assert (long.l_o <= L) == settled and (short.l_o < 1000) != settled         # the case, from the long run
+    count = asymptotics.unsettled_entries(short, p.K, p.F, p.G, p.x, p.solution.x_star, p.solution.xi_star,
+                                          tau=p.tau / 2, sigma=p.sigma)
+    differ = np.sum(short.M_P[-1] != long.M_P[-1]) + np.sum(short.M_D[-1] != long.M_D[-1])   # oracle: the long run
+    assert count == differ and (count == 0) == settled

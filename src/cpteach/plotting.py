@@ -357,7 +357,8 @@ def plot_gradient_regimes(axes, result):
     itself at cosine 1 (black, dotted). The reference is the implicit gradient (5.5); a problem
     without one (no limit) is labelled "unrolled vs one-step": its curves are distances to the
     one-step gradient. Where ``result.conditions`` are known, each label says whether the theorem
-    of section 5C holds ("5C holds" / "5C fails").
+    of section 5C holds ("5C holds" / "5C fails"). One legend under both panels (give it Axes of
+    :func:`new_figure`, whose constrained layout makes room for it).
     Returns dict name -> Line2D (the unrolled error curves).
 
     Examples
@@ -383,16 +384,18 @@ def plot_gradient_regimes(axes, result):
         ax_cos.semilogx(result.Ls, result.cosine[i], style, color=f"C{i}", markersize=3 if reference == "implicit"
                         else 6, label=label)
         if reference != "implicit":          # at a glance: this curve climbs towards the one-step gradient
-            ax_cos.annotate(f"{name}: to one-step", (result.Ls[-1], result.cosine[i, -1]), xytext=(-8, -2),
-                            textcoords="offset points", ha="right", va="top", color=f"C{i}",
+            ax_cos.annotate(f"{name}: to one-step", (result.Ls[-1], result.cosine[i, -1]), xytext=(0.97, 0.04),
+                            textcoords="axes fraction", ha="right", va="bottom", color=f"C{i}",
+                            arrowprops={"arrowstyle": "->", "color": f"C{i}"},   # from the empty lower right
                             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
         if reference == "implicit":
             ax_err.axhline(result.one_step_rel_error[i], color=f"C{i}", linestyle="--", label=f"{name}: one-step")
             ax_cos.axhline(result.one_step_cosine[i], color=f"C{i}", linestyle="--", label=f"{name}: one-step")
     ax_cos.axhline(1.0, color="k", linestyle=":", label="the reference: implicit (5.5), else one-step (5.3)")
-    ax_err.set(xlabel="number of unrolled iterations $L$", ylabel="relative error to the reference",
-               title="Distance to the reference gradient")
-    ax_cos.set(xlabel="number of unrolled iterations $L$", ylabel="cosine to the reference",
-               title="Direction (cosine to the reference)", ylim=(min(-0.05, float(np.min(result.cosine)) - 0.05), 1.05))
-    legend_outside(ax_cos)
+    ax_err.set(xlabel="unrolled iterations $L$", ylabel="relative error to the reference",
+               title="Distance to the reference")
+    ax_cos.set(xlabel="unrolled iterations $L$", ylabel="cosine to the reference",
+               title="Direction (cosine)", ylim=(min(-0.05, float(np.min(result.cosine)) - 0.05), 1.05))
+    handles, labels = ax_cos.get_legend_handles_labels()        # one legend under both panels, two columns
+    ax_cos.figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     return lines

@@ -5,6 +5,7 @@ One module per subsection of section 4; every public name is also here, as
 
 - (4.1) :mod:`.settled_masks`: :func:`masks`, the 0/1 prox derivatives M_P^l, M_D^l per iteration and
   the first l_o from which they no longer change; :func:`solution_masks`, the masks at the fixed point;
+  :func:`unsettled_entries`, whether the masks at l = L still differ from those (so l_o > L);
 - (4.1), "When do the masks settle?" :mod:`.nondegeneracy`: :func:`kink_margin`, how far the fixed
   point sits from a kink of the masks;
 - 4A, (4.2)-(4.3) :mod:`.kernel`: :func:`kernel_residuals` (fixed l, growing L) and
@@ -24,11 +25,12 @@ from .kernel import (IterationResiduals, KernelResiduals, ScaledResiduals, itera
                      projection_limit)
 from .masked import masked_operator
 from .nondegeneracy import kink_margin
-from .settled_masks import Masks, masks, solution_masks
+from .settled_masks import Masks, masks, solution_masks, unsettled_entries
 from .sums import Summability, limit_gradient, partial_sums, predicted_slope, summability
 from .tv_l1 import Plateaus, plateaus
 
 __all__ = ["Masks", "masks", "KernelResiduals", "kernel_residuals", "projection_limit", "partial_sums",
-           "limit_gradient", "Summability", "summability", "solution_masks", "masked_operator", "ContractionRate",
+           "limit_gradient", "Summability", "summability", "solution_masks", "unsettled_entries", "masked_operator",
+           "ContractionRate",
            "contraction_rate", "ClosedFormLimit", "closed_form_limit", "kink_margin", "Plateaus", "plateaus",
            "IterationResiduals", "iteration_residuals", "predicted_slope", "ScaledResiduals"]

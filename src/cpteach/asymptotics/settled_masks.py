@@ -10,7 +10,7 @@ from .. import _validate
 from ..step import _fixed_point_arguments, check_problem, check_steps
 from ._checks import _check_trace
 
-__all__ = ["Masks", "masks", "solution_masks"]
+__all__ = ["Masks", "masks", "solution_masks", "unsettled_entries"]
 
 
 def _kink(f, v, step, kink_tol):
@@ -94,6 +94,32 @@ def solution_masks(K, F, G, x, x_star, xi_star, *, tau, sigma):
     """The masks (4.1) at the fixed point: M_P = prox'_{tau G}(x* - tau K^T xi* - x), M_D = prox'_{sigma F*}(xi* + sigma K x*)."""
     v_P, z_D = _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
     return G.mask(v_P, tau), F.conjugate().mask(z_D, sigma)        # (4.1) at the fixed point
+
+
+def unsettled_entries(run_masks, K, F, G, x, x_star, xi_star, *, tau, sigma, kink_tol=1e-9):
+    """How many entries of the masks (4.1) at the last iteration l = L of a run differ from the masks at the
+    solution (x*, xi*) (:func:`solution_masks`), counting only entries off a kink in both.
+
+    A run that converges to a solution with these masks (x*, xi* nondegenerate: off the kinks) ends with them, so a
+    count > 0 says that its masks change again after l = L: l_o > L, whatever last change the first L steps show.
+    (On the TV-L1 problems of the notebooks the iterates may converge to another primal solution, with the same
+    masks; a count that stays > 0 as L grows would mean masks of another limit.)
+
+    Examples
+    --------
+    >>> from cpteach import chambolle_pock, problems
+    >>> p = problems.l1_l1_problem()
+    >>> short = chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, L=50)
+    >>> unsettled_entries(masks(short), p.K, p.F, p.G, p.x, p.solution.x_star, p.solution.xi_star,
+    ...                   tau=p.tau, sigma=p.sigma) > 0
+    True
+    """
+    v_P, z_D = _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma)
+    F_conj = F.conjugate()
+    M_P, M_D = G.mask(v_P, tau), F_conj.mask(z_D, sigma)                                # (4.1) at the fixed point
+    off_P = ~_kink(G, v_P, tau, kink_tol) & ~run_masks.M_P_kink[-1]
+    off_D = ~_kink(F_conj, z_D, sigma, kink_tol) & ~run_masks.M_D_kink[-1]
+    return int(np.sum((run_masks.M_P[-1] != M_P) & off_P) + np.sum((run_masks.M_D[-1] != M_D) & off_D))
 
 
 def _checked_fixed_point_arguments(K, F, G, x, x_star, xi_star, tau, sigma):

@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 
-from ..asymptotics import IterationResiduals, iteration_residuals, predicted_slope
+from ..asymptotics import IterationResiduals, iteration_residuals, predicted_slope, unsettled_entries
 from ..backprop import backprop
 from ..chambolle_pock import chambolle_pock
 from ..plotting import decade_limits, legend_outside, new_figure, nice_ceil, plot_convergence
@@ -80,13 +80,15 @@ def asymptotics_run(problem, L, tau, sigma, theta, points=4):
 @dataclass(frozen=True)
 class AsymptoticsFrame:
     """What :func:`asymptotics_dashboard` shows: the :class:`AsymptoticsRun` of the first L steps
-    of a cached run, the panels' x-range ``length`` (:func:`axis_length` of L), the status line and the
-    problem it shows (``model``: its name, F and G)."""
+    of a cached run, the panels' x-range ``length`` (:func:`axis_length` of L), the status line, the
+    problem it shows (``model``: its name, F and G) and ``unsettled``: the entries in which the masks at l = L
+    differ from the solution's (:func:`cpteach.asymptotics.unsettled_entries`; > 0: l_o > L)."""
 
     run: AsymptoticsRun
     length: int
     status: str
     model: str
+    unsettled: int
 
 
 def _grid_norm(problem, memo, full, tau, sigma, theta, l):
@@ -102,7 +104,10 @@ def asymptotics_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
     Ls = np.append(grid[grid < L], L)
     run = _analyse(full.prefix(L), problem.y, Ls, partial(_grid_norm, problem, memo, full, tau, sigma, theta))
     model = html.escape(model_text(problem))
-    return AsymptoticsFrame(run, axis_length(L, L_max), status, model)
+    sol = problem.solution
+    unsettled = unsettled_entries(run.residuals.masks, problem.K, problem.F, problem.G, problem.x, sol.x_star,
+                                  sol.xi_star, tau=tau, sigma=sigma)      # the masks at l = L against the solution's
+    return AsymptoticsFrame(run, axis_length(L, L_max), status, model, unsettled)
 
 
 def _prepare(problem, L_max, grid, memo, tau, sigma, theta):
@@ -130,9 +135,12 @@ def asymptotics_render(artists, frame):
     columns = max(1, int(css_px * L / frame.length))                    # screen pixel columns the curves span
     l = np.arange(1, L + 1)
     artists["changes"].set_data(*envelope(l, r.masks.changes, columns))
+    settled = frame.unsettled == 0                      # else they change again after L: l_o > L, unknown here
     for line in artists["l_o"]:                       # in both panels: (4.2) speaks about l > l_o
         line.set_xdata([r.masks.l_o, r.masks.l_o])
-    ax_masks.title.set_text(rf"Mask changes, last at $l$ = {r.masks.l_o}")   # l_o once the masks settle
+        line.set_visible(settled)
+    ax_masks.title.set_text(rf"Mask changes, last at $l$ = {r.masks.l_o}" if settled else
+                            r"Mask changes: not settled at $l = L$")
     values = (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)
     for line, v in zip(artists["residuals"], values):
         line.set_data(*envelope(l, np.where(v > 0, v, np.nan), columns))
@@ -147,15 +155,17 @@ def asymptotics_render(artists, frame):
     ax_res.set_ylim(1e-16 * high, high)
     high = max(run.grad_norms.max(), run.predicted.max())
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
-    growth = "0: a limit" if run.slope_norm == 0 else f"{run.slope_norm:.3g} (the rate ‖∇ℓ‖ approaches): no limit"
-    settles = r.masks.l_o < 0.9 * L                  # else the masks at l = L may still change: no verdict
-    ax_grad.title.set_text(r"$\nabla_K\ell$: " + ("masks not yet settled" if not settles else   # (4.6), for the back row
+    ax_grad.title.set_text(r"$\nabla_K\ell$: " + ("masks not yet settled" if not settled else   # (4.6), for the back row
                                                "a limit (4.6)" if run.slope_norm == 0 else
                                                f"grows by {run.slope_norm:.3g}/step (4.6)"))
-    settled = ("lₒ once the masks settle" if settles else
-               "<b>near L: the masks may not have settled, the growth below may change with L</b>")
-    return (f"{frame.model}; {frame.status}<br>last mask change at l = {r.masks.l_o} ({settled}); "
-            f"growth of ∇ℓ per step by (4.6), from the masks at l = L: {growth}")
+    if not settled:
+        return (f"{frame.model}; {frame.status}<br><b>at l = L the masks differ from the solution's in "
+                f"{frame.unsettled} entries: they change again after L (lₒ > L), so the line of slope (4.6) is not "
+                "yet the growth</b>")
+    growth = ("slope 0, ∇ℓ has a limit" if run.slope_norm == 0 else
+              f"∇ℓ grows by {run.slope_norm:.3g} per step (the rate ‖∇ℓ‖ approaches), no limit")
+    return (f"{frame.model}; {frame.status}<br>masks settled at lₒ = {r.masks.l_o} (the solution's masks); "
+            f"(4.6): {growth}")
 
 
 def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, L_max=1000):
@@ -197,7 +207,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     ax_masks, ax_res, ax_grad = axes
     (changes,) = ax_masks.plot(np.arange(1, 3), first.residuals.masks.changes, drawstyle="steps-mid",
                                label="changed entries")
-    l_o = ax_masks.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", label="$l_o$")
+    l_o = ax_masks.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", label="$l_o$ (once settled)")
     ax_masks.set(xlabel=r"iteration $l$", ylabel="changed entries of $M_P^l, M_D^l$",
                  title="Mask changes per iteration")
     legend_outside(ax_masks, "below")

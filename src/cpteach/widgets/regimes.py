@@ -106,11 +106,7 @@ def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
                                            layout=widgets.Layout(width="auto", min_width="12em"))}
     fig, (ax_err, ax_cos) = new_figure(2, width=4.3, height=3.3)
     plot_gradient_regimes((ax_err, ax_cos), result)
-    handles, labels = ax_cos.get_legend_handles_labels()        # one legend under both panels, two columns
-    ax_cos.get_legend().remove()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small", frameon=False)
-    ax_err.set(title="Distance to the reference", xlabel="unrolled iterations $L$")
-    ax_cos.set(title="Direction (cosine to the reference)", xlabel="unrolled iterations $L$")
+    ax_cos.set(title="Direction (cosine to the reference)")
     markers = [ax.axvline(L, color="0.3", linewidth=2) for ax in (ax_err, ax_cos)]
     (dots,) = ax_err.plot([L] * len(result.names), np.ones(len(result.names)), "o", color="0.3", markersize=7,
                           zorder=4)
