@@ -34,5 +34,7 @@ def test_arrays_and_step_sizes():
     assert _validate.steps(K, 0.2, 0.2, 1) == (0.2, 0.2, 1.0)
     with pytest.raises(ValueError, match=r"tau\*sigma\*\|\|K\|\|\^2 = 1 >= 1.*tau = sigma = 0.99/\|\|K\|\| = 0.495"):
         _validate.steps(K, 0.5, 0.5, 1.0)
+    with pytest.raises(ValueError, match=r"\|\|K\|\|\^2 = 1.004 >= 1"):        # not '1 >= 1' (lecturer review)
+        _validate.steps(K, 0.502, 0.5, 1.0)
     with pytest.raises(ValueError, match=r"theta must lie in \[0, 1\]"):
         _validate.steps(K, 0.2, 0.2, 1.5)

@@ -61,6 +61,20 @@ def integer(name, value, low=0, meaning="", example=None):
     return int(value)
 
 
+def step_product(product):
+    """tau*sigma*||K||^2 as text: 3 significant digits, more where those would print 1 for a product that is not 1
+    (1.004 is not 1: it fails the condition).
+
+    >>> step_product(0.98), step_product(1.004), step_product(0.99995), step_product(1.0)
+    ('0.98', '1.004', '0.99995', '1')
+    """
+    for digits in range(3, 17):
+        text = f"{product:.{digits}g}"
+        if product == 1 or text != "1":
+            return text
+    return text
+
+
 def steps(K, tau, sigma, theta):
     """tau, sigma > 0 with tau*sigma*||K||^2 < 1 (2.0) and theta in [0, 1]; returns floats."""
     tau, sigma, theta = real("tau", tau), real("sigma", sigma), real("theta", theta)
@@ -70,7 +84,7 @@ def steps(K, tau, sigma, theta):
     if product >= 1:
         good = 0.99 / K.norm()
         raise ValueError(
-            f"tau*sigma*||K||^2 = {product:.3g} >= 1 (||K|| = {K.norm():.4g}), so the iteration may diverge; "
+            f"tau*sigma*||K||^2 = {step_product(product)} >= 1 (||K|| = {K.norm():.4g}), so the iteration may diverge; "
             f"lower tau or sigma (e.g. tau = sigma = 0.99/||K|| = {good:.4g})")
     if not 0 <= theta <= 1:
         raise ValueError(f"theta must lie in [0, 1] (theta = 1 is the classical choice), got {theta}")

@@ -7,6 +7,7 @@ import re
 
 import ipywidgets as widgets
 
+from .._validate import step_product
 from ..chambolle_pock import check_steps
 
 __all__ = ["step_sliders", "step_condition_html", "unicode_text", "model_text", "theorem_text"]
@@ -56,11 +57,11 @@ def theorem_text(conditions, explain=False):
     """
     failed = ", ".join(conditions.failures)
     if conditions.applies:
-        return "theorem (5C) holds" + (": as L grows the unrolled gradients converge to the implicit one, the true "
-                                       "gradient" if explain else "")
+        return "theorem (5C) holds" + (": the unrolled gradients converge to the implicit one, the true gradient"
+                                       if explain else "")
     if not conditions.theta_is_one:
         text = (f"theorem (5C) is stated for θ = 1, not this θ (conditions 1-3 {'fail: ' + failed if failed else 'hold'})"
-                + ("; watch whether the unrolled gradients still converge" if explain else ""))
+                + ("; do the unrolled gradients still converge?" if explain else ""))
     else:
         text = f"theorem (5C) fails: {failed}" + (
             "; nothing then guarantees that the unrolled gradients converge to 'implicit' (what GMRES returns for "
@@ -75,11 +76,11 @@ def step_condition_html(K, tau, sigma, theta):
     try:
         check_steps(K, tau, sigma, theta)
     except ValueError as err:
-        reason = (f"tau*sigma*||K||^2 = {product:.3g} >= 1: the step-size condition fails (CP may diverge); "
+        reason = (f"tau*sigma*||K||^2 = {step_product(product)} >= 1: the step-size condition fails (CP may diverge); "
                   "lower tau or sigma" if product >= 1 else str(err))
         raise ValueError(f"{reason}. The figure shows the last valid choice.") from err
     guarantee = "" if theta == 1 else " (it guarantees convergence for θ = 1; at this θ, watch the run)"
-    return f"<span style='color:green'>τσ‖K‖² = {product:.3g} &lt; 1: step-size condition holds</span>{guarantee}"
+    return f"<span style='color:green'>τσ‖K‖² = {step_product(product)} &lt; 1: step-size condition holds</span>{guarantee}"
 
 
 def step_sliders(problem, L, tau, sigma, theta, L_max):

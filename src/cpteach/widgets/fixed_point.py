@@ -144,7 +144,7 @@ def fixed_point_frame(problem, L_max, grid, memo, L, tau, sigma, theta):
                 for l in Ls]
 
     run = _compare(full.prefix(L), problem.y, np.append(grid[grid < L], L), reference, pairs_of)
-    vmax = percentile_scale(run.unrolled, reference.one_step, reference.implicit)   # one scale for the three
+    vmax = percentile_scale(reference.implicit)            # one scale for the three, fixed as the implicit is
     return FixedPointFrame(run, axis_length(L, L_max), vmax, status)
 
 
@@ -193,10 +193,12 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     (3.4) of L' <= L iterations (a fixed log grid plus L) against the implicit gradient (5.5), the
     one-step gradient (5.3) as a dashed line, one legend for both, and under it whether the theorem of
     section 5C holds (and which of its conditions fail), in green or red. Bottom row: the three
-    gradients as heat maps (rows and columns of K) on ONE colour scale (the 98th percentile of
-    their magnitudes: a few large entries saturate, so the structure of the rest shows). The implicit gradient is
-    the derivative of the loss at the solution, so it does not move with tau, sigma, theta; the
-    unrolled and the one-step gradients do. Runs and references are cached per tau, sigma, theta.
+    gradients as heat maps (rows and columns of K) on ONE colour scale, the implicit gradient's (the 98th
+    percentile of its magnitudes: a few large entries saturate, so the structure of the rest shows). The implicit
+    gradient is the derivative of the loss at the solution, so it does not move with tau, sigma, theta, and neither
+    does the scale (a scale pooled over the three followed an unrolled gradient ten times larger, and the implicit
+    map seemed to change with the steps); the unrolled and the one-step gradients move, and saturate where they
+    are larger. Runs and references are cached per tau, sigma, theta.
     Invalid steps show the library's error in red.
 
     Parameters
@@ -236,7 +238,7 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
     heat = {}
     for i, (key, ax) in enumerate(zip(titles, axes[3:])):
         heat[key] = plot_heatmap(ax, zeros, titles[key], "column of K", "row of K" if i == 0 else "",
-                                 colorbar_label="∂ℓ/∂K, one scale,\ntop 2% saturate" if i == 2 else None,
+                                 colorbar_label="∂ℓ/∂K, the implicit's\nscale (its top 2% saturate)" if i == 2 else None,
                                  colorbar_axes=list(axes[3:]))
     artists = {"axes": (ax_cos, ax_err), "cosine": cosine, "one_step_cosine": one_step_cosine,
                "error": error, "one_step_error": one_step_error, "heat": heat, "verdict": verdict}

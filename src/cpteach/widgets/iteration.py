@@ -6,6 +6,7 @@ from functools import partial
 
 import numpy as np
 
+from .._validate import step_product
 from ..chambolle_pock import _chambolle_pock, chambolle_pock
 from ..plotting import decade_limits, integer_ticks, legend_outside, linear_limits, new_figure, plot_convergence, plot_signals
 from ..problems import tv_denoising_1d
@@ -47,8 +48,8 @@ class CPRun:
         if infinite.size < infinite[-1] - infinite[0] + 1:
             where = f"{infinite.size} of the steps {where}"
         if self.dual_outside[infinite].all():
-            return (f"gap (2.7) = ∞ at {where}: the dual iterate is infeasible there (−Kᵀξˡ lies outside dom G*, "
-                    "G* = ∞), which is not divergence: ‖xˡ − x*‖ shows the progress")
+            return (f"gap (2.7) = ∞ at {where}: the dual iterate is infeasible (−Kᵀξˡ ∉ dom G*), not divergence: "
+                    "see ‖xˡ − x*‖")
         return f"gap (2.7) = ∞ at {where}: a term of (2.7) is +∞ there"
 
 
@@ -100,7 +101,7 @@ def cp_frame(problem, L_max, memo, L, tau, sigma, theta):
     except ValueError:
         if product < 1:                  # another invalid choice: refused
             raise
-        status, beyond = (f"<b style='color:#c00000'>⚠ τσ‖K‖² = {product:.3g} ≥ 1: outside the step-size condition, "
+        status, beyond = (f"<b style='color:#c00000'>⚠ τσ‖K‖² = {step_product(product)} ≥ 1: outside the step-size condition, "
                           "nothing guarantees convergence; shown: what CP does</b>"), True
     full = memo.run(("cp", tau, sigma, theta), L, L_max,
                     partial(cp_run, problem, tau=tau, sigma=sigma, theta=theta, beyond=beyond))

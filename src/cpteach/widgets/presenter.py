@@ -32,6 +32,7 @@ PRESENTER_CSS = """<style>
 .cpteach-presenter .widget-html-content, .cpteach-presenter .lm-TabBar-tabLabel,
 .cpteach-presenter select, .cpteach-presenter .widget-inline-hbox { font-size: 20px !important; }
 .cpteach-presenter .cpteach-status .widget-html-content { font-size: 20px !important; line-height: 1.25; }
+.cpteach-presenter .cpteach-status { min-height: 75px !important; }  /* 3 lines: a wrap does not move the figure */
 .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 32px; height: 32px; }
 .cpteach-presenter .widget-readout { min-width: 4.2em; max-width: none; overflow: visible; }
 .cpteach-presenter .lm-TabBar-tab { min-height: 34px; flex: 0 0 auto !important; max-width: none !important; }
