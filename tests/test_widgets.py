@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+import matplotlib.colors
 import numpy as np
 import PIL.Image
 import pytest
@@ -549,7 +550,11 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     board = widgets.regimes_dashboard(L=10, L_max=200, points=4)     # grid L' = 1, 6, 34, 200
     markers = [line for ax in board.figure.axes for line in ax.get_lines() if line.get_animated()
                and line.get_linestyle() == "-"]
-    dots = next(line for line in board.figure.axes[0].get_lines() if line.get_animated() and line.get_marker() == "o")
+    dots = next(c for c in board.figure.axes[0].collections if c.get_animated())
+    # each dot in its problem's colour: that of its curve
+    curves = [line for line in board.figure.axes[0].get_lines() if line.get_label().endswith("unrolled")
+              or line.get_label().endswith("vs one-step")]
+    assert [tuple(c) for c in dots.get_facecolors()] == [matplotlib.colors.to_rgba(line.get_color()) for line in curves]
     image = board.image.value
     board.sliders["L"].value = 40
     assert all(np.allclose(m.get_xdata(), [40, 40]) for m in markers) and len(markers) == 2
@@ -558,7 +563,7 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     r = fixed_point.gradient_regimes({"ball": problems.ball_problem()}, L_max=200, points=4)
     # the dot on the ball's error curve: log-log interpolation between L' = 34 and 200; the status reads it
     expected = 10 ** np.interp(np.log10(40), np.log10(r.Ls), np.log10(r.rel_error[0]))
-    assert dots.get_ydata()[1] == pytest.approx(expected, rel=1e-9)
+    assert dots.get_offsets()[1, 1] == pytest.approx(expected, rel=1e-9)
     cosine = np.interp(np.log10(40), np.log10(r.Ls), r.cosine[0])
     assert f"ball constraint: theorem (5C) holds; to implicit (5.5): error {expected:.1e}, cosine {cosine:.3f}" \
         in board.status.value

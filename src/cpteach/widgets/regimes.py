@@ -53,7 +53,7 @@ def regimes_render(result, artists, frame):
     m, Ls = frame.m, result.Ls
     for marker in artists["markers"]:
         marker.set_xdata([frame.L, frame.L])
-    artists["dots"].set_data(np.full(len(frame.error_at_L), frame.L), frame.error_at_L)
+    artists["dots"].set_offsets(np.column_stack([np.full(len(frame.error_at_L), frame.L), frame.error_at_L]))
     L = round(frame.L)
     if m < 0:
         return f"L = {L}: below the first L' = {Ls[0]} of the grid"
@@ -108,8 +108,9 @@ def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     plot_gradient_regimes((ax_err, ax_cos), result)
     ax_cos.set(title="Direction (cosine to the reference)")
     markers = [ax.axvline(L, color="0.3", linewidth=2) for ax in (ax_err, ax_cos)]
-    (dots,) = ax_err.plot([L] * len(result.names), np.ones(len(result.names)), "o", color="0.3", markersize=7,
-                          zorder=4)
+    # one dot per problem, in its curve's colour (grey dots could not be told apart)
+    dots = ax_err.scatter([L] * len(result.names), np.ones(len(result.names)), s=64, zorder=4, edgecolors="0.2",
+                          c=[f"C{i}" for i in range(len(result.names))])
     artists = {"markers": markers, "dots": dots}
     return Dashboard(sliders, fig, partial(regimes_frame, result), partial(regimes_render, result, artists),
                      animated=(*markers, dots))
