@@ -87,6 +87,10 @@ ONE_STEP_MISTAKES = [
     ("(5.2) from x* - y", lambda *a: _one(*a, from_e=True), "not to x* - y"),
     ("plus in (5.3)", lambda *a: _one(*a, sign3=1), "sign of the second term of (5.3)"),
     ("tau/sigma swapped everywhere", _one_swapped_everywhere, "tau and sigma are swapped everywhere"),
+    # a student review: sigma for tau in (5.2) got the generic message, and tau in z_D passed (no mask changed)
+    ("sigma in (5.2)", lambda K, x, y, xs, xi, t, s: _one(K, x, y, xs, xi, t, s, sign2=-s / t), "step in (5.2)"),
+    ("tau in z_D", lambda K, x, y, xs, xi, t, s: _one(K, x, y, xs, xi, t, s, mask_at=lambda xi_: xi_ + t * K @ xs),
+     "the dual step is z_D = xi* + sigma K x*"),
 ]
 
 

@@ -94,7 +94,8 @@ def delta_P_limit(K, M_P, M_D, e):
         if np.linalg.norm(K[M_D] @ got) > 1e-7 * max(1.0, np.linalg.norm(got)):
             return "M_D K (your result) is not 0, so your result is not in ker(M_D K)."
         return ("your result lies in range(M_P) ∩ ker(M_D K) but is not the orthogonal projection: "
-                "e - result must be orthogonal to that subspace.")
+                "M_P e - result must be orthogonal to that subspace (so must e - result: the subspace lies in "
+                "range(M_P)).")
 
     _SHAPE = (4, 7)        # the checker's K is k x n
 

@@ -37,11 +37,12 @@ def _one_step_variant(K, x, y, x_star, xi_star, tau, sigma, variant):
     residual = {"poster_sign": y - x_star, "x_in_loss": x - y}.get(variant, x - y if data_for_solution else x_star - y)
     delta_P = prime_G * residual                                                  # (5.1)
     at = x if data_for_solution else x_star
-    z_D = xi_star if variant == "mask_at_xi" else xi_star + sigma * K @ at
+    z_D = xi_star if variant == "mask_at_xi" else xi_star + (tau if variant == "tau_in_z_D" else sigma) * K @ at
     M_D = (np.abs(z_D) < 1 if variant == "mask_at_xi" else np.abs(z_D) <= 1).astype(float)   # prox.Box.mask
     M_D = {"no_D": np.ones_like(z_D), "mask_inverted": 1 - M_D}.get(variant, M_D)
     sign = 1 if variant == "sign_5_2" else -1
-    delta_D = M_D * (sign * tau * K @ (residual if variant == "no_prime_in_5_2" else delta_P))   # (5.2)
+    step = sigma if variant == "sigma_in_5_2" else tau
+    delta_D = M_D * (sign * step * K @ (residual if variant == "no_prime_in_5_2" else delta_P))   # (5.2)
     a, b = (tau, sigma) if variant == "swap_steps" else (sigma, tau)
     b = -b if variant == "sign_5_3" else b
     a, b = {"only_first_term": (a, 0.0), "only_second_term": (0.0, b)}.get(variant, (a, b))
@@ -92,6 +93,10 @@ def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
         "mask_at_xi": "(5.2): evaluate the clipping derivative at z_D = xi* + sigma K x*, with the solution x* "
                       "(not the data x), not at xi*.",
         "sign_5_2": "sign in (5.2): xi enters z_P = x - tau K^T xi, so the term is -tau K delta_P*.",
+        "sigma_in_5_2": "step in (5.2): xi enters z_P = x - tau K^T xi with the primal step, so the term is "
+                        "-tau K delta_P* (sigma belongs to z_D = xi* + sigma K x*).",
+        "tau_in_z_D": "step in the mask of (5.2): the dual step is z_D = xi* + sigma K x*, with sigma (tau is the "
+                      "primal step).",
         "swap_steps": "step sizes in (5.3): sigma goes with delta_D* x*^T and tau with xi* delta_P*^T.",
         "x_data": "(5.3) pairs delta_D* with x*^T (the point K acts on in the step), not with the data x.",
         "swap_all": "tau and sigma are swapped everywhere: tau is the primal step (prox_{tau G}, its derivative "
@@ -103,7 +108,9 @@ def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
         rng = np.random.default_rng(7)
         K = rng.standard_normal((6, 5)) / 3                # tau*sigma*||K||^2 < 1 for the steps below
         x, y, x_star = rng.standard_normal((3, 5))
-        xi_star = np.array([1.0, -1.0, 0.3, -0.6, 1.0, 0.1])     # |z_D| > 1 in some entries, not in all
+        # |z_D| > 1 in some entries, not in all; entry 3 is clipped with sigma and not with tau (a mask taken with
+        # the wrong step shows)
+        xi_star = np.array([1.0, -1.0, 0.3, -0.83, 1.0, 0.1])
         tau, sigma = 0.3, 0.45
         got = call_student(answer, K, x, y, x_star, xi_star, tau, sigma)
         right = fixed_point_closed_form(operators.Matrix(K), prox.L1(), prox.SquaredL2(), x, y, x_star, xi_star,
