@@ -76,6 +76,25 @@ def test_cp_dashboard_defaults():
     assert board.image.value[:2] == b"\xff\xd8"            # a JPEG frame
     assert "&lt; 1" in board.status.value
     assert all(slider.continuous_update for slider in board.sliders.values())
+    board.sliders["L"].value = 1                  # lecturer review: 'after L = 1 steps' over ticks 0.2, 0.4, ...
+    assert board.figure.axes[0].get_title() == "Iterate $x^L$ after $L$ = 1 step"
+    ticks = [t for t in board.figure.axes[1].get_xticks() if 0 <= t <= 1]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_cp_says_why_the_distance_to_x_star_levels_off():
+    """Lecturer review: ||x^l - x*|| falls to 0 at l = 330 and then levels off at 3e-14, unexplained. x* is itself a
+    CP iterate (the problem's steps, stopped at a tolerance): the status says so, with the level and the iterate."""
+    p = problems.tv_denoising_1d(boundary_row=False)
+    board = widgets.cp_dashboard(problem=p, L=50)
+    assert "levels off" not in board.status.value
+    board.sliders["L"].value = 500
+    trace = chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, L=500)
+    error = np.array([np.linalg.norm(trace.x(l) - p.x_star) for l in range(501)])
+    level, zero = np.median(error[-50:]), np.flatnonzero(error == 0)
+    assert level < 1e-11 and zero.size == 1                                  # the oracle: x* is x^l for one l
+    assert (f"‖xˡ − x*‖ levels off at {level:.0e}: x* is computed by CP too, stopped at a tolerance (here the "
+            f"iterate l = {zero[0]})") in board.status.value
 
 
 @pytest.mark.parametrize("name, value", [("L", 35), ("tau", 0.2), ("sigma", 0.1), ("theta", 0.3), ("L", 140)])
@@ -116,6 +135,19 @@ def test_cp_says_why_the_l1_l1_gap_is_infinite():
     board.sliders["L"].value = 500                           # feasible at a few steps: how many of them are not
     count = np.isinf(chambolle_pock(p.K, p.F, p.G, p.x, tau=p.tau, sigma=p.sigma, L=500).gap()).sum()
     assert 0 < count < 500 and f"gap (2.7) = ∞ at {count} of the steps l = 1–" in board.status.value
+    assert _matches_full_redraw(board)
+    # the note hides none of the curves it explains (lecturer review: its box covered ||x^l - x*|| near l = 20):
+    # their points in display coordinates, outside the note's drawn box; at the last values, in the upper right
+    # where it stood before, the box covered 4 points
+    board.projector_layout()
+    for values in ({"L": 50}, {"L": 500}, {"L": 150, "tau": 1.9889, "sigma": 0.002, "theta": 0.0}):
+        for name, value in values.items():
+            board.sliders[name].value = value
+        ax = note.axes
+        box = note.get_window_extent().expanded(1.05, 1.1)               # with the box's padding
+        points = np.vstack([np.column_stack(line.get_data()) for line in ax.get_lines()])
+        points = ax.transData.transform(points[np.isfinite(points).all(axis=1)])
+        assert not any(box.contains(*p) for p in points), values
     assert _matches_full_redraw(board)
     tv = widgets.cp_dashboard(problem=problems.tv_denoising_1d(n=40, dense=True), L=20)
     assert "∞" not in tv.status.value and not any(t.get_text() for t in tv.figure.axes[1].texts)

@@ -9,6 +9,7 @@ measured numbers are printed, and ``benchmarks/widgets.py`` measures them proper
 Screenshots go to a temporary folder (printed).
 """
 import json
+import re
 import time
 from pathlib import Path
 
@@ -122,6 +123,9 @@ def test_presenter_in_voila(browser, voila_server, workdir):
     assert tabs.count() >= 3, "expected one tab per dashboard"
     visible = page.locator(".cpteach-dashboard:visible").first
     assert "update" not in page.locator(".cpteach-status:visible").first.inner_text(), "a debug counter is visible"
+    # every tab title dark on its light background (lecturer review: the inactive ones were grey on grey)
+    colours = tabs.evaluate_all("tabs => tabs.map(t => getComputedStyle(t).color)")
+    assert all(max(int(v) for v in re.findall(r"\d+", c)[:3]) <= 0x40 for c in colours), colours
 
     for i in range(tabs.count()):                        # every tab fits the projector, sliders and figure
         tabs.nth(i).click()

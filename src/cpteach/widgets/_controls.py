@@ -37,11 +37,14 @@ def model_text(problem):
 
     >>> from cpteach.problems import tv_l1_denoising_1d
     >>> model_text(tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5))
-    '1-D TV-L1 denoising (n = 48): F = 1 ‖·‖₁, G = 0.5 ‖·‖₁'
+    '1-D TV-L1 denoising (n = 48): F = ‖·‖₁, G = 0.5 ‖·‖₁'
     """
     def term(f):          # in the library's ASCII notation, which unicode_text turns into the chooser's
-        form = {"L1": "{w:g} ||.||_1", "SquaredL2": "{w:g}/2 ||.||^2"}.get(type(f).__name__)
-        return form.format(w=f.weight) if form and hasattr(f, "weight") else repr(f)
+        if type(f).__name__ == "L1" and hasattr(f, "weight"):
+            return "||.||_1" if f.weight == 1 else f"{f.weight:g} ||.||_1"        # not '1 ||.||_1'
+        if type(f).__name__ == "SquaredL2" and hasattr(f, "weight"):
+            return f"{f.weight:g}/2 ||.||^2"
+        return repr(f)
     return unicode_text(f"{problem.name}: F = {term(problem.F)}, G = {term(problem.G)}")
 
 

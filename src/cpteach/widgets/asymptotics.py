@@ -210,7 +210,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     l_o = ax_masks.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", label="$l_o$ (once settled)")
     ax_masks.set(xlabel=r"iteration $l$", ylabel="changed entries of $M_P^l, M_D^l$",
                  title="Mask changes per iteration")
-    legend_outside(ax_masks, "below")
+    legend_outside(ax_masks, "below", ncols=1)
     r = first.residuals
     residuals = plot_convergence(ax_res, dict(zip(RESIDUAL_LABELS, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D,
                                                                     r.Kt_delta_D))),
@@ -218,9 +218,10 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
                                  ylabel="relative residual (log scale)", start=1)
     lines = tuple(residuals.values())
     # the masked curves (4.2) wide; ||K delta_P|| (flat where (4.2) holds) thin on top; ||K^T delta_D||, which falls with
-    # them and oscillates into a band, thin below them
+    # them and oscillates into a band, as a wider light band below them: it shows around a masked curve it equals
+    # (TV-L1) and never hides one
     for line, style in zip(lines, ({"linewidth": 3.0, "zorder": 2}, {"linewidth": 1.5, "zorder": 3},
-                                   {"linewidth": 3.0, "zorder": 2}, {"linewidth": 1.0, "zorder": 1})):
+                                   {"linewidth": 3.0, "zorder": 2}, {"linewidth": 7.0, "alpha": 0.4, "zorder": 1})):
         line.set(**style)
     legend_outside(ax_res, "below", ncols=1)
     l_o_res = ax_res.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", linewidth=1.0)   # l_o here too

@@ -52,6 +52,18 @@ class CPRun:
                     "see ‖xˡ − x*‖")
         return f"gap (2.7) = ∞ at {where}: a term of (2.7) is +∞ there"
 
+    def floor_note(self):
+        """'' unless ||x^l - x*|| levels off below 1e-11 (its last tenth, over a run of at least 20 steps); then a
+        sentence saying why it does not fall further: the reference x* is itself a CP iterate, stopped at a tolerance
+        (with the problem's steps it is this run's iterate where the solver stopped: the distance is 0 there)."""
+        tail = self.error[-max(1, len(self.error) // 10):]
+        if self.L < 20 or not np.all(tail < 1e-11):
+            return ""
+        zero = np.flatnonzero(self.error == 0)
+        where = f" (here the iterate l = {zero[0]})" if zero.size else ""
+        return (f"‖xˡ − x*‖ levels off at {np.median(tail):.0e}: x* is computed by CP too, stopped at a "
+                f"tolerance{where}")
+
 
 def cp_run(problem, L, tau, sigma, theta, beyond=False):
     """Run (2.0)-(2.5) for L steps on ``problem``; return x^l, gap^l and ||x^l - x*|| (l = 0..L).
@@ -114,18 +126,45 @@ def cp_render(artists, frame):
     """Write a :class:`CPFrame` into the artists of :func:`cp_dashboard`; return the status line."""
     run, L = frame.run, frame.run.L
     artists["iterate"].set_ydata(run.x_L)
-    artists["ax_signal"].title.set_text(rf"Iterate $x^L$ after $L$ = {L} steps")
+    artists["ax_signal"].title.set_text(rf"Iterate $x^L$ after $L$ = {L} step{'s' if L != 1 else ''}")
     l = np.arange(L + 1)
     artists["gap"].set_data(l, np.where(run.gap > 0, run.gap, np.nan))
     artists["error"].set_data(l, np.where(run.error > 0, run.error, np.nan))
     note = run.gap_note()
     infeasible = note and run.dual_outside[np.isinf(run.gap)].all()
-    artists["gap_note"].set_text(note.split(":")[0].replace(" at ", "\nat ", 1)     # in the panel (the reason: status)
-                                 + ("\n(dual iterate infeasible)" if infeasible else ""))
+    panel = note.split(":")[0].replace(" at ", "\nat ", 1).replace("of the steps ", "of ")   # the reason: status
+    artists["gap_note"].set_text(panel + ("\n(dual iterate infeasible)" if infeasible else ""))
     ax_conv = artists["ax_conv"]
     ax_conv.set_xlim(0, frame.length)         # follows L in a few steps: few backgrounds while L moves
     ax_conv.set_ylim(*frame.ylim)
-    return frame.status + (f"; <b>{note}</b>" if note else "")
+    if note:
+        _place_note(artists["gap_note"], np.column_stack([np.r_[l, l], np.r_[run.gap, run.error]]))
+    floor = run.floor_note()
+    return frame.status + (f"; <b>{note}</b>" if note else "") + (f"; {floor}" if floor else "")
+
+
+# the corners a note may take in its axes: anchor (axes fractions) and alignment
+_CORNERS = [((0.97, 0.96), "right", "top"), ((0.03, 0.04), "left", "bottom"), ((0.97, 0.04), "right", "bottom"),
+            ((0.03, 0.96), "left", "top")]
+
+
+def _place_note(text, points):
+    """Move ``text`` (a note in axes fractions) to the corner of its axes where its box covers the fewest of
+    ``points`` (data coordinates: the curves), the upper right where several tie: a note does not hide the curves
+    it explains."""
+    ax = text.axes
+    box = text.get_window_extent()                                        # the figure's own renderer
+    w, h = box.width / ax.bbox.width, box.height / ax.bbox.height         # its size in axes fractions
+    points = points[np.isfinite(points).all(axis=1) & (points[:, 1] > 0)]
+    frac = (ax.transScale + ax.transLimits).transform(points) if points.size else np.empty((0, 2))
+
+    def covered(corner):
+        (x, y), ha, va = corner
+        x0, y0 = (x - w if ha == "right" else x), (y - h if va == "top" else y)
+        return np.sum((frac[:, 0] >= x0) & (frac[:, 0] <= x0 + w) & (frac[:, 1] >= y0) & (frac[:, 1] <= y0 + h))
+
+    anchor, ha, va = min(_CORNERS, key=covered)                # min keeps the first of equals
+    text.set(position=anchor, ha=ha, va=va)
 
 
 def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500):
@@ -176,6 +215,7 @@ def cp_dashboard(problem=None, L=50, tau=None, sigma=None, theta=1.0, L_max=500)
     curves = plot_convergence(ax_conv, {"primal-dual\ngap (2.7)": first.gap, r"$\|x^l - x^*\|$": first.error},
                               title="Convergence of Chambolle-Pock", xlabel=r"iteration $l$",
                               ylabel="gap, distance (log scale)")
+    integer_ticks(ax_conv.xaxis)                                # iterations: whole l (at L = 1, not 0.2, 0.4, ...)
     gap_note = ax_conv.text(0.97, 0.96, "", transform=ax_conv.transAxes, ha="right", va="top",
                             color=curves["primal-dual\ngap (2.7)"].get_color(), fontsize="small",
                             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})

@@ -36,6 +36,7 @@ PRESENTER_CSS = """<style>
 .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 32px; height: 32px; }
 .cpteach-presenter .widget-readout { min-width: 4.2em; max-width: none; overflow: visible; }
 .cpteach-presenter .lm-TabBar-tab { min-height: 34px; flex: 0 0 auto !important; max-width: none !important; }
+.cpteach-presenter .lm-TabBar-tab { color: #1a1a1a !important; }  /* not grey on grey from the back row */
 </style>"""
 
 
