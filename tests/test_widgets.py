@@ -382,7 +382,7 @@ def test_asymptotics_says_when_the_masks_have_not_settled_by_L():
     p = problems.tv_l1_denoising_1d(n=48, beta=1.0, alpha=0.5)
     board = widgets.asymptotics_dashboard(problem=p, L=1500, L_max=3000)
     assert board.figure.axes[2].get_title() == r"$\nabla_K\ell$: grows by 2.56/step (4.6)"
-    assert board.figure.axes[0].get_title() == r"Mask changes, last at $l$ = 914"
+    assert board.figure.axes[0].get_title() == r"Mask changes, last $l$ = 914"
     assert "masks settled at lₒ = 914 (the solution's masks)" in board.status.value
     marks = [line for ax in board.figure.axes[:2] for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(marks) == 2 and all(m.get_visible() and np.allclose(m.get_xdata(), 914) for m in marks)  # l_o, both panels
@@ -391,11 +391,11 @@ def test_asymptotics_says_when_the_masks_have_not_settled_by_L():
                                             L=20000))
     assert long.l_o > 1500                                              # the masks do change after L
     assert board.figure.axes[2].get_title() == r"$\nabla_K\ell$: masks not yet settled"
-    assert board.figure.axes[0].get_title() == r"Mask changes: not settled at $l = L$"
+    assert board.figure.axes[0].get_title() == "Mask changes: not settled"
     assert "they change again after L" in board.status.value
     assert not any(m.get_visible() for m in marks)                      # no l_o to mark
     board.sliders["L"].value = 3000                                     # l_o = 1664 within L
-    assert board.figure.axes[0].get_title() == rf"Mask changes, last at $l$ = {long.l_o}"
+    assert board.figure.axes[0].get_title() == rf"Mask changes, last $l$ = {long.l_o}"
     assert _matches_full_redraw(board)
 
 

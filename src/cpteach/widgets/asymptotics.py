@@ -139,8 +139,7 @@ def asymptotics_render(artists, frame):
     for line in artists["l_o"]:                       # in both panels: (4.2) speaks about l > l_o
         line.set_xdata([r.masks.l_o, r.masks.l_o])
         line.set_visible(settled)
-    ax_masks.title.set_text(rf"Mask changes, last at $l$ = {r.masks.l_o}" if settled else
-                            r"Mask changes: not settled at $l = L$")
+    ax_masks.title.set_text(rf"Mask changes, last $l$ = {r.masks.l_o}" if settled else "Mask changes: not settled")
     values = (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)
     for line, v in zip(artists["residuals"], values):
         line.set_data(*envelope(l, np.where(v > 0, v, np.nan), columns))
