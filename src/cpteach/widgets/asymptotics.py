@@ -220,7 +220,7 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     # them and oscillates into a band, as a wider light band below them: it shows around a masked curve it equals
     # (TV-L1) and never hides one
     for line, style in zip(lines, ({"linewidth": 3.0, "zorder": 2}, {"linewidth": 1.5, "zorder": 3},
-                                   {"linewidth": 3.0, "zorder": 2}, {"linewidth": 7.0, "alpha": 0.4, "zorder": 1})):
+                                   {"linewidth": 3.0, "zorder": 2}, {"linewidth": 6.0, "color": "#f2a9a9", "zorder": 1})):
         line.set(**style)
     legend_outside(ax_res, "below", ncols=1)
     l_o_res = ax_res.axvline(first.residuals.masks.l_o, color="C3", linestyle="--", linewidth=1.0)   # l_o here too
