@@ -386,16 +386,26 @@ def test_asymptotics_says_when_the_masks_have_not_settled_by_L():
     assert "masks settled at lₒ = 914 (the solution's masks)" in board.status.value
     marks = [line for ax in board.figure.axes[:2] for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(marks) == 2 and all(m.get_visible() and np.allclose(m.get_xdata(), 914) for m in marks)  # l_o, both panels
+    assert board.figure.axes[2].get_lines()[1].get_visible()            # the line of slope (4.6)
     board.sliders["tau"].value = p.tau / 2
     long = asymptotics.masks(chambolle_pock(p.K, p.F, p.G, p.x, tau=board.sliders["tau"].value, sigma=p.sigma,
                                             L=20000))
     assert long.l_o > 1500                                              # the masks do change after L
     assert board.figure.axes[2].get_title() == r"$\nabla_K\ell$: masks not yet settled"
     assert board.figure.axes[0].get_title() == "Mask changes: not settled"
-    assert "they change again after L" in board.status.value
+    assert "differ from the solution's in 2 entries: they change after L (lₒ > L)" in board.status.value
+    slope_line = board.figure.axes[2].get_lines()[1]
+    assert slope_line.get_label() == "line with slope (4.6)" and not slope_line.get_visible()   # not the growth
     assert not any(m.get_visible() for m in marks)                      # no l_o to mark
     board.sliders["L"].value = 3000                                     # l_o = 1664 within L
     assert board.figure.axes[0].get_title() == rf"Mask changes, last $l$ = {long.l_o}"
+    # lecturer review: at L = 3000 the masked residuals fall to rounding level (about 1e-16) and vanished below the
+    # panel: they now run along its bottom, which the y label names
+    ax_res = board.figure.axes[1]
+    residuals = [line for line in ax_res.get_lines() if "delta" in line.get_label()]
+    assert len(residuals) == 4 and "rounding" in ax_res.get_ylabel()
+    assert all(np.nanmin(line.get_ydata()) >= ax_res.get_ylim()[0] for line in residuals)
+    assert min(np.nanmin(line.get_ydata()) for line in residuals) < 1e-15 * ax_res.get_ylim()[1]
     assert _matches_full_redraw(board)
 
 
@@ -438,8 +448,8 @@ def test_iteration_residuals_match_kernel_residuals():
 
 def test_step_status_says_the_guarantee_is_for_theta_one():
     K = problems.tv_denoising_1d(n=20).K
-    assert "guarantees convergence for θ = 1" not in widgets.step_condition_html(K, 0.5, 0.5, 1.0)
-    assert "guarantees convergence for θ = 1" in widgets.step_condition_html(K, 0.5, 0.5, 0.5)
+    assert "guarantees convergence for θ = 1 only" not in widgets.step_condition_html(K, 0.5, 0.5, 1.0)
+    assert "guarantees convergence for θ = 1 only" in widgets.step_condition_html(K, 0.5, 0.5, 0.5)
 
 
 def test_asymptotics_run_gradient_norms_match_backprop():
@@ -485,6 +495,12 @@ def test_fixed_point_slider_changes_the_figure(fp_board, name, value):
     scales = {plotting.percentile_scale(widgets.fixed_point_reference(p, **s).implicit)
               for s in (steps, {"tau": p.tau, "sigma": p.sigma, "theta": 1.0})}
     assert scales == {heat[0].norm.vmax}
+    # each moving map's title gives its size in the implicit's units (lecturer review: a one-step gradient of 0.23
+    # times the implicit's size read as blank on the shared scale)
+    implicit = widgets.fixed_point_reference(p, **steps).implicit
+    one_step = widgets.fixed_point_reference(p, **steps).one_step
+    ratio = np.linalg.norm(one_step) / np.linalg.norm(implicit)
+    assert fp_board.figure.axes[4].get_title().endswith(f"‖·‖ = {ratio:.2g} × implicit")
     ax_err = fp_board.figure.axes[1]                       # every error curve below the top frame (student review:
     errors = [np.nanmax(line.get_ydata()) for line in ax_err.get_lines()]   # a one-step error of ~1 sat on it)
     assert max(errors) * 2 <= ax_err.get_ylim()[1]
@@ -508,8 +524,8 @@ def test_fixed_point_tau_step_redraws_only_what_tau_moves():
 
     p = problems.ball_problem()
     board = widgets.fixed_point_dashboard(problem=p, L=30, L_max=200)
-    implicit = next(im for ax in board.figure.axes for im in ax.get_images() if "implicit" in ax.get_title())
-    one_step = next(im for ax in board.figure.axes for im in ax.get_images() if "one-step" in ax.get_title())
+    implicit = next(im for ax in board.figure.axes for im in ax.get_images() if ax.get_title().startswith("implicit"))
+    one_step = next(im for ax in board.figure.axes for im in ax.get_images() if ax.get_title().startswith("one-step"))
     unchanged_scale = 0
     for _ in range(3):
         draws, before, vmax = (board.full_draws, board.partial_draws), one_step.get_array().copy(), implicit.norm.vmax
@@ -597,6 +613,8 @@ def test_regimes_dashboard_marks_L_and_reads_the_grid():
     expected = 10 ** np.interp(np.log10(40), np.log10(r.Ls), np.log10(r.rel_error[0]))
     assert dots.get_offsets()[1, 1] == pytest.approx(expected, rel=1e-9)
     cosine = np.interp(np.log10(40), np.log10(r.Ls), r.cosine[0])
+    cosine_dots = next(c for c in board.figure.axes[1].collections if c.get_animated())       # in the cosine panel too
+    assert cosine_dots.get_offsets()[1, 1] == pytest.approx(cosine, rel=1e-9)
     assert f"ball constraint: theorem (5C) holds; to implicit (5.5): error {expected:.1e}, cosine {cosine:.3f}" \
         in board.status.value
     # each problem's line says whether the theorem's conditions hold, from theorem_conditions computed here

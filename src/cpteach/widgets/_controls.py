@@ -82,7 +82,7 @@ def step_condition_html(K, tau, sigma, theta):
         reason = (f"tau*sigma*||K||^2 = {step_product(product)} >= 1: the step-size condition fails (CP may diverge); "
                   "lower tau or sigma" if product >= 1 else str(err))
         raise ValueError(f"{reason}. The figure shows the last valid choice.") from err
-    guarantee = "" if theta == 1 else " (it guarantees convergence for θ = 1; at this θ, watch the run)"
+    guarantee = "" if theta == 1 else " (it guarantees convergence for θ = 1 only)"
     return f"<span style='color:green'>τσ‖K‖² = {step_product(product)} &lt; 1: step-size condition holds</span>{guarantee}"
 
 

@@ -141,26 +141,27 @@ def asymptotics_render(artists, frame):
         line.set_visible(settled)
     ax_masks.title.set_text(rf"Mask changes, last $l$ = {r.masks.l_o}" if settled else "Mask changes: not settled")
     values = (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)
-    for line, v in zip(artists["residuals"], values):
-        line.set_data(*envelope(l, np.where(v > 0, v, np.nan), columns))
-    artists["grad"].set_data(run.Ls, run.grad_norms)
-    artists["predicted"].set_data(run.Ls, run.predicted)
-    ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
     largest = max(float(np.nanmax(v, initial=0.0)) for v in values)
     # room above the curves (none on the top frame) and 16 decades below, down to rounding level: the
     # scale stays put while L moves, so the curves are seen to fall (a lower limit that followed their
     # smallest value moved back and forth during a drag)
     _, high = decade_limits(*values, [3 * largest])
     ax_res.set_ylim(1e-16 * high, high)
-    high = max(run.grad_norms.max(), run.predicted.max())
+    floor = 1.3e-16 * high                   # a residual at rounding level (or 0) runs along the bottom, not off it
+    for line, v in zip(artists["residuals"], values):
+        line.set_data(*envelope(l, np.maximum(v, floor), columns))
+    artists["grad"].set_data(run.Ls, run.grad_norms)
+    artists["predicted"].set_data(run.Ls, run.predicted)
+    ax_masks.set_ylim(0, nice_ceil(max(1, r.masks.changes.max())))
+    high = max(run.grad_norms.max(), run.predicted.max() if settled else 0.0)
     ax_grad.set_ylim(0.0, nice_ceil(1.2 * high))          # a norm: from 0 (the slope line may leave it below)
     ax_grad.title.set_text(r"$\nabla_K\ell$: " + ("masks not yet settled" if not settled else   # (4.6), for the back row
                                                "a limit (4.6)" if run.slope_norm == 0 else
                                                f"grows by {run.slope_norm:.3g}/step (4.6)"))
+    artists["predicted"].set_visible(settled)            # the slope of masks that still change: not the growth
     if not settled:
-        return (f"{frame.model}; {frame.status}<br><b>at l = L the masks differ from the solution's in "
-                f"{frame.unsettled} entries: they change again after L (lₒ > L), so the line of slope (4.6) is not "
-                "yet the growth</b>")
+        return (f"{frame.model}; {frame.status}<br><b>masks at l = L differ from the solution's in {frame.unsettled} "
+                "entries: they change after L (lₒ > L), so no slope (4.6) yet</b>")
     growth = ("slope 0, ∇ℓ has a limit" if run.slope_norm == 0 else
               f"∇ℓ grows by {run.slope_norm:.3g} per step (the rate ‖∇ℓ‖ approaches), no limit")
     return (f"{frame.model}; {frame.status}<br>masks settled at lₒ = {r.masks.l_o} (the solution's masks); "
@@ -213,8 +214,8 @@ def asymptotics_dashboard(problem=None, L=200, tau=None, sigma=None, theta=1.0, 
     r = first.residuals
     residuals = plot_convergence(ax_res, dict(zip(RESIDUAL_LABELS, (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D,
                                                                     r.Kt_delta_D))),
-                                 title=r"Residuals of $\delta^l$, one run", xlabel=r"iteration $l$",
-                                 ylabel="relative residual (log scale)", start=1)
+                                 title=r"Relative residuals of $\delta^l$", xlabel=r"iteration $l$",
+                                 ylabel="residual (bottom: rounding)", start=1)
     lines = tuple(residuals.values())
     # the masked curves (4.2) wide; ||K delta_P|| (flat where (4.2) holds) thin on top; ||K^T delta_D||, which falls with
     # them and oscillates into a band, as a wider light band below them: it shows around a masked curve it equals

@@ -53,7 +53,9 @@ def regimes_render(result, artists, frame):
     m, Ls = frame.m, result.Ls
     for marker in artists["markers"]:
         marker.set_xdata([frame.L, frame.L])
-    artists["dots"].set_offsets(np.column_stack([np.full(len(frame.error_at_L), frame.L), frame.error_at_L]))
+    at_L = np.full(len(frame.error_at_L), frame.L)
+    artists["dots"].set_offsets(np.column_stack([at_L, frame.error_at_L]))
+    artists["cosine_dots"].set_offsets(np.column_stack([at_L, frame.cosine_at_L]))
     L = round(frame.L)
     if m < 0:
         return f"L = {L}: below the first L' = {Ls[0]} of the grid"
@@ -78,7 +80,7 @@ def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     :func:`default_regimes`: L1-L1 with 0/1 masks, the ball constraint on a random K, TV-L1 without
     limit), computed once by :func:`cpteach.fixed_point.gradient_regimes` on ``points``
     log-spaced L' <= ``L_max``. The L slider (log scale, as the L axis; 0.05 decade per
-    arrow key) moves a marker over both panels and a dot along each error curve
+    arrow key) moves a marker over both panels and a dot along each curve (in its colour)
     (interpolated between grid points); the status line reads the error and cosine of each
     problem that the dots show.
 
@@ -108,9 +110,10 @@ def regimes_dashboard(problems=None, L=100, L_max=2000, points=12):
     plot_gradient_regimes((ax_err, ax_cos), result)
     ax_cos.set(title="Direction (cosine to the reference)")
     markers = [ax.axvline(L, color="0.3", linewidth=2) for ax in (ax_err, ax_cos)]
-    # one dot per problem, in its curve's colour (grey dots could not be told apart)
-    dots = ax_err.scatter([L] * len(result.names), np.ones(len(result.names)), s=64, zorder=4, edgecolors="0.2",
-                          c=[f"C{i}" for i in range(len(result.names))])
-    artists = {"markers": markers, "dots": dots}
+    # one dot per problem and panel, in its curve's colour (grey dots could not be told apart)
+    dots, cosine_dots = (ax.scatter([L] * len(result.names), np.ones(len(result.names)), s=64, zorder=4,
+                                    edgecolors="0.2", c=[f"C{i}" for i in range(len(result.names))])
+                         for ax in (ax_err, ax_cos))
+    artists = {"markers": markers, "dots": dots, "cosine_dots": cosine_dots}
     return Dashboard(sliders, fig, partial(regimes_frame, result), partial(regimes_render, result, artists),
-                     animated=(*markers, dots))
+                     animated=(*markers, dots, cosine_dots))
