@@ -163,7 +163,8 @@ def fixed_point_render(artists, frame):
     # it moves by a thousandth of the scale (a colour level of the map is 2 / 256 of it)
     size = np.linalg.norm(reference.implicit)              # each moving map's size in the implicit's units: a
     for key, grad in (("unrolled", run.unrolled), ("one_step", reference.one_step)):   # faint or saturated map says it
-        heat[key].axes.title.set_text(artists["titles"][key] + f"\n‖·‖ = {np.linalg.norm(grad) / size:.2g} × implicit")
+        artists["sizes"][key].set_text(f"‖·‖ = {np.linalg.norm(grad) / size:.2g} × implicit")   # plain text: no
+        # mathtext to lay out per frame
     implicit = heat["implicit"]
     if implicit.norm.vmax != vmax or np.max(np.abs(implicit.get_array() - reference.implicit)) > 1e-3 * vmax:
         update_heatmap(implicit, reference.implicit, vmax=vmax)
@@ -240,14 +241,17 @@ def fixed_point_dashboard(problem=None, L=100, tau=None, sigma=None, theta=1.0, 
               "implicit": r"implicit $\nabla_K\ell$ (5.5)"}
     heat = {}
     for i, (key, ax) in enumerate(zip(titles, axes[3:])):
-        heat[key] = plot_heatmap(ax, zeros, titles[key] + ("\n‖·‖ = 1 × implicit" if key != "implicit" else "\n"),
-                                 "column of K", "row of K" if i == 0 else "",
+        heat[key] = plot_heatmap(ax, zeros, titles[key] + "\n ", "column of K", "row of K" if i == 0 else "",
                                  colorbar_label="∂ℓ/∂K, the implicit's\nscale (its top 2% saturate)" if i == 2 else None,
                                  colorbar_axes=list(axes[3:]))
+    # the title's second line: the size of the moving maps, relative to the implicit gradient's
+    sizes = {key: heat[key].axes.annotate("", (0.5, 1.0), xycoords="axes fraction", xytext=(0, 6),
+                                          textcoords="offset points", ha="center", va="bottom",
+                                          fontsize=heat[key].axes.title.get_fontsize()) for key in ("unrolled", "one_step")}
     artists = {"axes": (ax_cos, ax_err), "cosine": cosine, "one_step_cosine": one_step_cosine,
-               "error": error, "one_step_error": one_step_error, "heat": heat, "verdict": verdict, "titles": titles}
+               "error": error, "one_step_error": one_step_error, "heat": heat, "verdict": verdict, "sizes": sizes}
     return Dashboard(sliders, fig, partial(fixed_point_frame, problem, L_max, grid),
                      partial(fixed_point_render, artists),
                      animated=(cosine, one_step_cosine, error, one_step_error, heat["unrolled"], heat["one_step"],
-                               verdict, heat["unrolled"].axes.title, heat["one_step"].axes.title),
+                               verdict, *sizes.values()),
                      memo_size=64)
