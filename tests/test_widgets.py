@@ -503,8 +503,18 @@ def test_fixed_point_slider_changes_the_figure(fp_board, name, value):
     assert [t.get_text() for t in fp_board.figure.axes[4].texts] == [f"‖·‖ = {ratio:.2g} × implicit"]
     ax_err = fp_board.figure.axes[1]                       # every error curve below the top frame (student review:
     errors = [np.nanmax(line.get_ydata()) for line in ax_err.get_lines()]   # a one-step error of ~1 sat on it)
-    assert max(errors) * 2 <= ax_err.get_ylim()[1]
+    assert max(errors) * 2 <= ax_err.get_ylim()[1] and min(errors) >= 2 * ax_err.get_ylim()[0]   # nor on the bottom
     assert _matches_full_redraw(fp_board)
+
+
+def test_fixed_point_error_axis_keeps_errors_of_one_off_its_frames():
+    """Lecturer review: on L1-L1 at sigma = 0.004 every error is at least 1 and the one-step line sat on the bottom
+    frame (the axis started at 10^0)."""
+    board = widgets.fixed_point_dashboard(problem=problems.l1_l1_problem())
+    board.sliders["sigma"].value = 0.004
+    ax_err = board.figure.axes[1]
+    errors = [np.nanmin(line.get_ydata()) for line in ax_err.get_lines()]
+    assert min(errors) >= 0.99 and min(errors) >= 2 * ax_err.get_ylim()[0]
 
 
 def test_fixed_point_run_against_the_library():

@@ -384,9 +384,10 @@ def plot_gradient_regimes(axes, result):
         ax_cos.semilogx(result.Ls, result.cosine[i], style, color=f"C{i}", markersize=3 if reference == "implicit"
                         else 6, label=label)
         if reference != "implicit":          # at a glance: this curve climbs towards the one-step gradient
-            ax_cos.annotate(f"{name}: to one-step", (result.Ls[-1], result.cosine[i, -1]), xytext=(0.97, 0.04),
+            ax_cos.annotate(f"{name}: to one-step", (result.Ls[-1], result.cosine[i, -1]), xytext=(0.85, 0.04),
                             textcoords="axes fraction", ha="right", va="bottom", color=f"C{i}",
-                            arrowprops={"arrowstyle": "->", "color": f"C{i}"},   # from the empty lower right
+                            arrowprops={"arrowstyle": "->", "color": f"C{i}"},   # from the empty lower right,
+                            # left of a marker at the largest L
                             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
         if reference == "implicit":
             ax_err.axhline(result.one_step_rel_error[i], color=f"C{i}", linestyle="--", label=f"{name}: one-step")

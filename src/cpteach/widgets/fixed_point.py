@@ -172,9 +172,12 @@ def fixed_point_render(artists, frame):
         ax.set_xlim(0.8, 1.25 * frame.length)
     low = min(run.cosine.min(), run.one_step_cosine)
     ax_cos.set_ylim(-1.05 if low < 0 else np.floor(10 * low) / 10 - 0.02, 1.02)
-    largest = max(float(np.nanmax(run.rel_error, initial=0.0)), run.one_step_rel_error)
-    # room above the largest curve: an error of about 1 (the one-step line, often) would sit on the top frame
-    ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, [3 * largest], floor=1e-16, step=4))
+    errors = np.append(run.rel_error, run.one_step_rel_error)
+    errors = errors[np.isfinite(errors) & (errors >= 1e-16)]
+    # room above the largest curve and below the smallest: an error of about 1 (the one-step line, often) would sit
+    # on the top frame, or on the bottom one where every error is at least 1 (small sigma)
+    margins = [3 * errors.max(), errors.min() / 3] if errors.size else []
+    ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, margins, floor=1e-16, step=4))
     conditions = reference.conditions                      # the theorem's verdict, in the figure for the back row
     artists["verdict"].set_text("" if conditions is None else unicode_text("\n".join(
         ["theorem (5C) holds:\nunrolled → implicit as L → ∞" if conditions.applies
