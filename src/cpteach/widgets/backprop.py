@@ -90,7 +90,6 @@ def backprop_render(artists, frame):
         update_heatmap(artists[name], _padded(delta, rows), extent=(-0.5, delta.shape[1] - 0.5, 0.5, rows + 0.5),
                        vmax=vmax)
     update_heatmap(artists["grad_K"], res.grad_K, vmax=percentile_scale(res.grad_K))
-    artists["grad_K"].axes.title.set_text(rf"$\nabla_K \ell$ (3.4), loss = {res.loss:.3g}")
     l = np.arange(1, L + 1)
     size_P, size_D = np.linalg.norm(delta_P, axis=1), np.linalg.norm(delta_D, axis=1)
     artists["norm_P"].set_data(l, np.where(size_P > 0, size_P, np.nan))
@@ -100,7 +99,7 @@ def backprop_render(artists, frame):
     ax = artists["norm_P"].axes
     ax.set_xlim(0.5, rows + 0.5)
     ax.set_ylim(*decade_limits(size_P, size_D, step=8))   # steps of 8 decades: few redraws
-    return frame.status + f"; loss ½‖y − xᴸ‖² = {res.loss:.4g}"
+    return frame.status + f"; loss ½‖y\u00a0−\u00a0xᴸ‖²\u00a0=\u00a0{res.loss:.4g}"   # no break in the formula
 
 
 def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_max=300):
@@ -156,4 +155,4 @@ def backprop_dashboard(problem=None, L=30, tau=None, sigma=None, theta=1.0, L_ma
         fixed_width_ticks(ax.yaxis, L_max)         # iterations l up to L_max
     artists = {**images, **dict(zip(("norm_P", "norm_D"), norms.values()))}
     return Dashboard(sliders, fig, partial(backprop_frame, problem, L_max), partial(backprop_render, artists),
-                     animated=(*images.values(), axes[2].title, *norms.values()))
+                     animated=(*images.values(), *norms.values()))   # the loss: in the status (not twice)
