@@ -237,23 +237,29 @@ def percentile_scale(*arrays, q=98):
     return nice_ceil(np.percentile(np.abs(np.concatenate([np.ravel(a) for a in arrays])), q))
 
 
-def decade_limits(*arrays, floor=1e-17, step=1):
+def decade_limits(*arrays, floor=1e-17, step=1, margin=1.0):
     """(10^a, 10^b): whole decades around the positive finite entries of ``arrays`` (log axes).
 
     Entries below ``floor`` are ignored; (floor, 1) if nothing is left. The lower exponent a
-    is a multiple of ``step`` (a coarser step changes the limits less often as data move).
+    is a multiple of ``step`` (a coarser step changes the limits less often as data move). With
+    ``margin`` > 1 the limits also hold the largest entry times ``margin`` and the smallest divided
+    by it (where that is at least ``floor``): no curve on the top or bottom frame.
 
     >>> decade_limits(np.array([0.03, 2.0, 0.0, np.nan]))
     (0.01, 10.0)
     >>> decade_limits(np.array([0.03, 2.0]), step=4)
     (0.0001, 10.0)
+    >>> decade_limits(np.array([1.0, 9.0]), margin=3)
+    (0.1, 100.0)
     """
     values = np.concatenate([np.ravel(np.abs(np.asarray(a, dtype=float))) for a in arrays])
     values = values[np.isfinite(values) & (values >= floor)]
     if values.size == 0:
         return floor, 1.0
-    low = step * math.floor(math.log10(values.min()) / step)
-    high = math.ceil(math.log10(values.max()))
+    smallest, largest = values.min(), values.max() * margin
+    smallest = smallest / margin if smallest / margin >= floor else smallest
+    low = step * math.floor(math.log10(smallest) / step)
+    high = math.ceil(math.log10(largest))
     return 10.0 ** low, 10.0 ** max(high, low + 1)
 
 

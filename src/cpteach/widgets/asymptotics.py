@@ -141,11 +141,10 @@ def asymptotics_render(artists, frame):
         line.set_visible(settled)
     ax_masks.title.set_text(rf"Mask changes, last $l$ = {r.masks.l_o}" if settled else "Mask changes: not settled")
     values = (r.DK_delta_P, r.K_delta_P, r.PKt_delta_D, r.Kt_delta_D)
-    largest = max(float(np.nanmax(v, initial=0.0)) for v in values)
     # room above the curves (none on the top frame) and 16 decades below, down to rounding level: the
     # scale stays put while L moves, so the curves are seen to fall (a lower limit that followed their
     # smallest value moved back and forth during a drag)
-    _, high = decade_limits(*values, [3 * largest])
+    _, high = decade_limits(*values, margin=3)
     ax_res.set_ylim(1e-16 * high, high)
     floor = 1.3e-16 * high                   # a residual at rounding level (or 0) runs along the bottom, not off it
     for line, v in zip(artists["residuals"], values):

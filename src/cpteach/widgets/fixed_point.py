@@ -159,12 +159,12 @@ def fixed_point_render(artists, frame):
     heat = artists["heat"]
     update_heatmap(heat["unrolled"], run.unrolled, vmax=vmax)
     update_heatmap(heat["one_step"], reference.one_step, vmax=vmax)      # moves with tau, sigma, theta: animated
-    # the implicit gradient does not (up to the solver's tolerance): static, redrawn only where the scale changes or
-    # it moves by a thousandth of the scale (a colour level of the map is 2 / 256 of it)
     size = np.linalg.norm(reference.implicit)              # each moving map's size in the implicit's units: a
     for key, grad in (("unrolled", run.unrolled), ("one_step", reference.one_step)):   # faint or saturated map says it
         artists["sizes"][key].set_text(f"‖·‖ = {np.linalg.norm(grad) / size:.2g} × implicit")   # plain text: no
         # mathtext to lay out per frame
+    # the implicit gradient does not move (up to the solver's tolerance): static, redrawn only where the scale changes
+    # or it moves by a thousandth of the scale (a colour level of the map is 2 / 256 of it)
     implicit = heat["implicit"]
     if implicit.norm.vmax != vmax or np.max(np.abs(implicit.get_array() - reference.implicit)) > 1e-3 * vmax:
         update_heatmap(implicit, reference.implicit, vmax=vmax)
@@ -172,12 +172,9 @@ def fixed_point_render(artists, frame):
         ax.set_xlim(0.8, 1.25 * frame.length)
     low = min(run.cosine.min(), run.one_step_cosine)
     ax_cos.set_ylim(-1.05 if low < 0 else np.floor(10 * low) / 10 - 0.02, 1.02)
-    errors = np.append(run.rel_error, run.one_step_rel_error)
-    errors = errors[np.isfinite(errors) & (errors >= 1e-16)]
     # room above the largest curve and below the smallest: an error of about 1 (the one-step line, often) would sit
     # on the top frame, or on the bottom one where every error is at least 1 (small sigma)
-    margins = [3 * errors.max(), errors.min() / 3] if errors.size else []
-    ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, margins, floor=1e-16, step=4))
+    ax_err.set_ylim(*decade_limits(run.rel_error, run.one_step_rel_error, floor=1e-16, step=4, margin=3))
     conditions = reference.conditions                      # the theorem's verdict, in the figure for the back row
     artists["verdict"].set_text("" if conditions is None else unicode_text("\n".join(
         ["theorem (5C) holds:\nunrolled → implicit as L → ∞" if conditions.applies

@@ -35,8 +35,8 @@ PRESENTER_CSS = """<style>
 .cpteach-presenter .cpteach-status { min-height: 75px !important; }  /* 3 lines: a wrap does not move the figure */
 .cpteach-presenter .widget-label, .cpteach-presenter .widget-readout { line-height: 32px; height: 32px; }
 .cpteach-presenter .widget-readout { min-width: 4.2em; max-width: none; overflow: visible; }
-.cpteach-presenter .lm-TabBar-tab { min-height: 34px; flex: 0 0 auto !important; max-width: none !important; }
-.cpteach-presenter .lm-TabBar-tab { color: #1a1a1a !important; }  /* not grey on grey from the back row */
+.cpteach-presenter .lm-TabBar-tab { min-height: 34px; flex: 0 0 auto !important; max-width: none !important;
+  color: #1a1a1a !important; }  /* dark titles: not grey on grey from the back row */
 </style>"""
 
 
