@@ -383,7 +383,7 @@ def test_asymptotics_says_when_the_masks_have_not_settled_by_L():
     board = widgets.asymptotics_dashboard(problem=p, L=1500, L_max=3000)
     assert board.figure.axes[2].get_title() == r"$\nabla_K\ell$: grows by 2.56/step (4.6)"
     assert board.figure.axes[0].get_title() == r"Mask changes, last $l$ = 914"
-    assert "masks settled at lₒ = 914 (the solution's masks)" in board.status.value
+    assert "masks at l = L are the solution's, last change at l = 914" in board.status.value
     marks = [line for ax in board.figure.axes[:2] for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(marks) == 2 and all(m.get_visible() and np.allclose(m.get_xdata(), 914) for m in marks)  # l_o, both panels
     assert board.figure.axes[2].get_lines()[1].get_visible()            # the line of slope (4.6)

@@ -102,6 +102,7 @@ def unsettled_entries(run_masks, K, F, G, x, x_star, xi_star, *, tau, sigma, kin
 
     A run that converges to a solution with these masks (x*, xi* nondegenerate: off the kinks) ends with them, so a
     count > 0 says that its masks change again after l = L: l_o > L, whatever last change the first L steps show.
+    A count of 0 is no proof of the converse: a run may pass through the solution's masks and change again.
     (On the TV-L1 problems of the notebooks the iterates may converge to another primal solution, with the same
     masks; a count that stays > 0 as L grows would mean masks of another limit.)
 

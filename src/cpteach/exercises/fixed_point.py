@@ -92,9 +92,10 @@ def one_step_gradient(K, x, y, x_star, xi_star, tau, sigma):
         "only_second_term": "(5.3) has two terms: sigma delta_D* x*^T - tau xi* delta_P*^T; the first is missing.",
         "mask_at_xi": "(5.2): evaluate the clipping derivative at z_D = xi* + sigma K x*, with the solution x* "
                       "(not the data x), not at xi*.",
-        "sign_5_2": "sign in (5.2): xi enters z_P = x - tau K^T xi, so the term is -tau K delta_P*.",
-        "sigma_in_5_2": "step in (5.2): xi enters z_P = x - tau K^T xi with the primal step, so the term is "
-                        "-tau K delta_P* (sigma belongs to z_D = xi* + sigma K x*).",
+        "sign_5_2": "sign in (5.2): xi enters the primal step (2.3) as x^l - tau K^T xi, so the term is "
+                    "-tau K delta_P*.",
+        "sigma_in_5_2": "step in (5.2): xi enters the primal step (2.3) as x^l - tau K^T xi, with the primal step, so "
+                        "the term is -tau K delta_P* (sigma belongs to z_D = xi* + sigma K x*).",
         "tau_in_z_D": "step in the mask of (5.2): the dual step is z_D = xi* + sigma K x*, with sigma (tau is the "
                       "primal step).",
         "swap_steps": "step sizes in (5.3): sigma goes with delta_D* x*^T and tau with xi* delta_P*^T.",

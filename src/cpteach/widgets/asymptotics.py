@@ -163,7 +163,8 @@ def asymptotics_render(artists, frame):
                 "entries: they change after L (lₒ > L), so no slope (4.6) yet</b>")
     growth = ("slope 0, ∇ℓ has a limit" if run.slope_norm == 0 else
               f"∇ℓ grows by {run.slope_norm:.3g} per step (the rate ‖∇ℓ‖ approaches), no limit")
-    return (f"{frame.model}; {frame.status}<br>masks settled at lₒ = {r.masks.l_o} (the solution's masks); "
+    # equal to the solution's masks at l = L, not proof that they stay so (a run may pass through them and change again)
+    return (f"{frame.model}; {frame.status}<br>masks at l = L are the solution's, last change at l = {r.masks.l_o}; "
             f"(4.6): {growth}")
 
 
